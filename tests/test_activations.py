@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from lecture_utils import get_activations, load_image, predict
+from lecture_utils.activations import forward_hooks, resolve_layers
+from tests.conftest import hook_count
+from tests.helpers import tiny_model
+
+
+def test_exact_values_on_a_tiny_network():
+    model = tiny_model()
+    x = torch.rand(2, 3, 5, 5)
+    acts = get_activations(model, x, ["relu", "conv"])
+    assert list(acts) == ["relu", "conv"]  # the order asked for
+    conv = torch.stack([x[:, 0], -x[:, 1] + 2 * x[:, 2] - 0.5], dim=1)
+    assert torch.allclose(acts["conv"], conv)
+    assert torch.allclose(acts["relu"], conv.clamp(min=0))
+    logits = get_activations(model, x, "fc")["fc"]
+    assert torch.allclose(logits, model(x))
+
+
+def test_forward_stops_at_the_deepest_layer_asked_for():
+    model = tiny_model()
+    calls = []
+    handle = model.net.fc.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        get_activations(model, torch.rand(1, 3, 4, 4), ["conv", "relu"])
+        assert calls == []
+        get_activations(model, torch.rand(1, 3, 4, 4), ["conv", "relu"], stop_early=False)
+        assert calls == [1]
+    finally:
+        handle.remove()
+
+
+def test_no_hook_is_left_after_success_or_failure():
+    model = tiny_model()
+    before = hook_count(model)
+    get_activations(model, torch.rand(1, 3, 4, 4), list(model.layers))
+    assert hook_count(model) == before
+    model.net.boom.armed = True
+    with pytest.raises(RuntimeError, match="boom"):
+        get_activations(model, torch.rand(1, 3, 4, 4), ["fc"])
+    assert hook_count(model) == before
+    with pytest.raises(RuntimeError, match="in the hook"):
+        with forward_hooks({"conv": model.net.conv}, lambda *a: (_ for _ in ()).throw(RuntimeError("in the hook"))):
+            model(torch.rand(1, 3, 4, 4))
+    assert hook_count(model) == before
+
+
+def test_unknown_layers_list_the_valid_ones(model):
+    with pytest.raises(ValueError) as info:
+        get_activations(model, torch.rand(1, 3, 32, 32), ["stage3", "layer9", "conv5"])
+    message = str(info.value)
+    assert "'layer9', 'conv5'" in message and "valid layers: stem, stage1" in message
+    with pytest.raises(ValueError, match="no layer given"):
+        resolve_layers(model, [])
+    assert hook_count(model) == 0
+
+
+def test_real_model_activations_and_gradients(model):
+    image = load_image("cat", size=224)
+    with torch.no_grad():
+        acts = get_activations(model, image, list(model.layers))
+    channels = [a.shape[1] for a in acts.values()]
+    assert channels == [32, 16, 24, 40, 80, 112, 192, 320, 1280]
+    assert acts["stem"].shape[2:] == (112, 169) and acts["head"].shape[2:] == (7, 11)  # ceil(337 / 32): no edge dropped
+    assert acts["stem"].min() >= 0 and acts["stem"].max() <= 6  # ReLU6
+    # activations carry gradients back to the image when it asks for them
+    image = image.clone().requires_grad_(True)
+    get_activations(model, image, "stage4")["stage4"][0, 5].mean().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+    assert hook_count(model) == 0
+
+
+def test_batched_equals_one_by_one(model):
+    images = torch.cat([load_image(n, size=(96, 96)) for n in ["cat", "espresso"]])
+    with torch.no_grad():
+        both = get_activations(model, images, "stage5")["stage5"]
+        one = get_activations(model, images[1:], "stage5")["stage5"]
+    assert torch.allclose(both[1:], one, atol=1e-4)
+
+
+def test_predict_on_a_tiny_network():
+    model = tiny_model()
+    x = torch.rand(1, 3, 4, 4)
+    probs = model(x).softmax(1)[0]
+    top = predict(model, x, k=4)
+    assert [i for i, _, _ in top] == probs.argsort(descending=True).tolist()
+    assert top[0][1] == f"class{top[0][0]}"
+    assert abs(sum(p for _, _, p in top) - 1.0) < 1e-5

@@ -1,0 +1,37 @@
+"""The same algorithms on CUDA give the CPU's results (skipped without a GPU)."""
+
+import pytest
+import torch
+
+from lecture_utils import get_activations, load_image, load_model, predict
+from lecture_utils.images import center_square
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_model(device="cpu"), load_model(device="cuda")
+
+
+def test_default_device_is_cuda_when_present():
+    assert load_model().device.type == "cuda"
+
+
+def test_predictions_match_the_cpu(models):
+    cpu, gpu = models
+    image = center_square(load_image("espresso"))
+    on_cpu, on_gpu = predict(cpu, image), predict(gpu, image.cuda())
+    assert [i for i, _, _ in on_cpu] == [i for i, _, _ in on_gpu]
+    assert all(abs(a[2] - b[2]) < 1e-3 for a, b in zip(on_cpu, on_gpu))
+
+
+def test_activations_match_the_cpu(models):
+    cpu, gpu = models
+    image = load_image("cat", size=224)
+    with torch.no_grad():
+        a = get_activations(cpu, image, list(cpu.layers))
+        b = get_activations(gpu, image.cuda(), list(gpu.layers))
+    for name in a:
+        scale = a[name].abs().max()
+        assert (a[name] - b[name].cpu()).abs().max() <= 1e-3 * scale, name
