@@ -7,12 +7,6 @@ import torch
 from lecture_utils import load_model
 
 
-def pytest_collectstart(collector):
-    # nbval: stderr holds library warnings that differ between versions; do not compare it.
-    if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += ("stderr",)
-
-
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -1,0 +1,176 @@
+"""Pictures of tensors: image grids, filter grids, activation grids, heatmaps, prediction bars.
+
+Figures are built as `matplotlib.figure.Figure` objects without pyplot, so nothing global is
+kept and a widget can redraw as often as it likes; notebooks display them (with
+`%matplotlib inline`) and scripts save them with `fig.savefig(path)`. The array helpers
+(`colorize`, `tile`, `png_bytes`) serve the widgets, which need fast PNG bytes, not figures.
+"""
+
+import io
+import math
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+
+
+def _rgb_array(image):
+    """(H, W, 3) float array in [0, 1] from a tensor (1, 3, H, W) / (3, H, W) or an array."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().float().cpu()
+        if image.ndim == 4:
+            image = image[0]
+        image = image.permute(1, 2, 0).numpy()
+    return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+
+
+def normalize(values, per_item=False):
+    """Scale a tensor or array to [0, 1] (per leading item if `per_item`); constants give 0.5."""
+    values = torch.as_tensor(values).detach().float().cpu()
+    dims = tuple(range(1, values.ndim)) if per_item else tuple(range(values.ndim))
+    low = values.amin(dim=dims, keepdim=True)
+    span = values.amax(dim=dims, keepdim=True) - low
+    return torch.where(span > 0, (values - low) / span.clamp(min=1e-12), torch.full_like(values, 0.5))
+
+
+def colorize(values, cmap="viridis", vmin=None, vmax=None):
+    """A 2-D map as a (H, W, 3) uint8 RGB array through a matplotlib colormap."""
+    values = torch.as_tensor(values).detach().float().cpu().numpy()
+    vmin = values.min() if vmin is None else vmin
+    vmax = values.max() if vmax is None else vmax
+    scaled = (values - vmin) / (vmax - vmin) if vmax > vmin else np.full_like(values, 0.5)
+    rgba = matplotlib.colormaps[cmap](np.clip(scaled, 0.0, 1.0))
+    return (rgba[..., :3] * 255).round().astype(np.uint8)
+
+
+def tile(images, ncols=None, pad=1, fill=1.0):
+    """Arrange equally sized (H, W, C) arrays in a grid with `pad` pixels of `fill` between them."""
+    images = [np.asarray(im) for im in images]
+    n = len(images)
+    ncols = ncols or math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
+    h, w = images[0].shape[:2]
+    channels = images[0].shape[2:] if images[0].ndim == 3 else ()
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, *channels), fill, dtype=images[0].dtype)
+    for i, im in enumerate(images):
+        r, c = divmod(i, ncols)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = im
+    return grid
+
+
+def png_bytes(array, height=None):
+    """PNG bytes of a (H, W, 3) uint8 array, scaled with nearest neighbours to `height` pixels."""
+    image = Image.fromarray(array)
+    if height and image.height != height:
+        image = image.resize((max(1, round(image.width * height / image.height)), height), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _axes_grid(n, ncols, size=2.0, title=None):
+    ncols = min(n, ncols)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(size * ncols, size * nrows + (0.4 if title else 0)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+def show_images(images, titles=None, ncols=4, size=2.5, title=None):
+    """A figure with one image (tensor (1, 3, H, W) or (H, W, 3) array) per panel."""
+    fig, axes = _axes_grid(len(images), ncols, size, title)
+    for i, image in enumerate(images):
+        axes[i].imshow(_rgb_array(image))
+        if titles:
+            axes[i].set_title(titles[i], fontsize=9)
+    return fig
+
+
+def filter_grid(weight, ncols=8, size=0.6, title=None):
+    """First-layer filters (C_out, 3, k, k) as small RGB images, each scaled to [0, 1] on its own."""
+    weight = torch.as_tensor(weight).detach().float().cpu()
+    if weight.ndim != 4 or weight.shape[1] != 3:
+        raise ValueError(f"expected RGB filters of shape (C_out, 3, k, k); got {tuple(weight.shape)}")
+    filters = normalize(weight, per_item=True).permute(0, 2, 3, 1).numpy()
+    fig, axes = _axes_grid(len(filters), ncols, size, title)
+    for ax, f in zip(axes, filters):
+        ax.imshow(f, interpolation="nearest")
+    return fig
+
+
+def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis", title=None):
+    """Channel maps of one image's activation (1, C, h, w) or (C, h, w), each scaled on its own.
+
+    `channels` picks which to show (default: the first 2 * ncols). Each panel is titled with
+    its channel index.
+    """
+    activation = torch.as_tensor(activation).detach().float().cpu()
+    if activation.ndim == 4:
+        activation = activation[0]
+    channels = list(range(min(len(activation), 2 * ncols))) if channels is None else list(channels)
+    fig, axes = _axes_grid(len(channels), ncols, size, title)
+    for ax, c in zip(axes, channels):
+        ax.imshow(activation[c].numpy(), cmap=cmap, interpolation="nearest")
+        ax.set_title(str(c), fontsize=7, pad=2)
+    return fig
+
+
+def overlay(image, heatmap, alpha=0.5, cmap="jet"):
+    """An image with a heatmap (h, w), resized to the image, blended on top: (H, W, 3) in [0, 1]."""
+    rgb = _rgb_array(image)
+    heat = torch.as_tensor(heatmap).detach().float().cpu()
+    heat = torch.nn.functional.interpolate(heat[None, None], size=rgb.shape[:2], mode="bilinear",
+                                           align_corners=False)[0, 0]
+    colored = colorize(heat, cmap).astype(np.float32) / 255.0
+    return (1.0 - alpha) * rgb + alpha * colored
+
+
+def _bars(ax, predictions):
+    """Horizontal probability bars, most probable on top, each labelled with its percentage."""
+    names = [name for _, name, _ in predictions][::-1]
+    probs = [p for _, _, p in predictions][::-1]
+    ax.barh(range(len(names)), probs, color="tab:blue")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.tick_params(axis="x", labelsize=7)
+    for y, p in enumerate(probs):
+        inside = p > 0.85  # a long bar carries its label inside, in white
+        ax.text(p - 0.02 if inside else p + 0.02, y, f"{p:.0%}", va="center", fontsize=7,
+                ha="right" if inside else "left", color="white" if inside else "black")
+
+
+def prediction_bars(predictions, title=None, size=(4.0, 1.8)):
+    """Horizontal bars of [(index, name, probability), ...] as `predict` returns them."""
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    _bars(ax, predictions)
+    ax.set_xlabel("probability", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def figure_png(fig, dpi=80):
+    """PNG bytes of a figure (for ipywidgets.Image)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def show_predictions(images, predictions, size=2.2):
+    """One row per image: the image, then bars of its top-k [(index, name, probability), ...]."""
+    n = len(images)
+    fig = Figure(figsize=(3.2 * size, size * n), layout="constrained")
+    axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 1.6])
+    for (ax_image, ax_bars), image, preds in zip(axes, images, predictions):
+        ax_image.imshow(_rgb_array(image))
+        ax_image.set_axis_off()
+        _bars(ax_bars, preds)
+    axes[-1, 1].set_xlabel("probability", fontsize=8)
+    return fig

@@ -1,0 +1,196 @@
+"""ipywidgets panels for the notebooks, built from a few shared pieces.
+
+Pieces: `ImagePicker` (bundled photos plus upload), `layer_picker`, `Status` (shows errors in
+the panel instead of killing it). Panels: `PredictionPanel` (notebook 00) and
+`ActivationExplorer` (notebook 01). Each panel keeps its controls as attributes, so a test
+or a script can set `panel.channel.value = 3` and read `panel.map_view.value`.
+
+Callbacks only assign widget values and never print: output printed from a callback lands in
+the browser, not in the notebook file (see ../shared/NOTES-tools.md).
+"""
+
+import html
+
+import ipywidgets as w
+import torch
+
+from .activations import get_activations, predict
+from .images import ImageError, bundled_images, center_square, load_image
+from .plotting import colorize, figure_png, png_bytes, prediction_bars
+
+VIEW_HEIGHT = 224  # pixels of every picture a panel shows
+
+
+class Status:
+    """One line under a panel: empty when all is well, the error's message when not."""
+
+    def __init__(self):
+        self.widget = w.HTML(value="")
+
+    def clear(self):
+        self.widget.value = ""
+
+    def info(self, text):
+        self.widget.value = html.escape(text)
+
+    def error(self, error):
+        self.widget.value = f'<span style="color:#b00020">{html.escape(str(error))}</span>'
+
+    @property
+    def text(self):
+        return self.widget.value
+
+
+class ImagePicker:
+    """A dropdown of the bundled photos and an upload button; `.image` is the current tensor.
+
+    Uploads are added to the dropdown as "upload: NAME". A file that is not a usable image
+    leaves the current image in place and shows why in `.status`. `on_change(callback)`
+    registers `callback(image)`, called after every change of image.
+    """
+
+    def __init__(self, initial="cat", size=VIEW_HEIGHT):
+        self.size = size
+        self._uploads = {}
+        self._callbacks = []
+        self._quiet = False
+        self.status = Status()
+        self.dropdown = w.Dropdown(options=bundled_images(), value=initial, description="image")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
+        self.widget = w.VBox([w.HBox([self.dropdown, self.upload]), self.status.widget])
+        self.image = load_image(initial, size)
+        self.dropdown.observe(self._on_select, "value")
+        self.upload.observe(self._on_upload, "value")
+
+    def on_change(self, callback):
+        self._callbacks.append(callback)
+
+    def add_upload(self, name, content):
+        """Add an uploaded file (its bytes) and select it; bad files only set the status."""
+        try:
+            image = load_image(bytes(content), self.size)
+        except ImageError as error:
+            self.status.error(f"{name}: {error}")
+            return
+        key = f"upload: {name}"
+        self._uploads[key] = image
+        self._quiet = True  # changing options may select another entry on the way
+        try:
+            self.dropdown.options = [*bundled_images(), *self._uploads]
+        finally:
+            self._quiet = False
+        if self.dropdown.value == key:
+            self._select(key)
+        else:
+            self.dropdown.value = key
+
+    def _on_upload(self, change):
+        for item in change["new"]:
+            self.add_upload(item["name"], item["content"])
+
+    def _on_select(self, change):
+        if not self._quiet and change["new"] is not None:
+            self._select(change["new"])
+
+    def _select(self, key):
+        self.image = self._uploads[key] if key in self._uploads else load_image(key, self.size)
+        self.status.clear()
+        for callback in self._callbacks:
+            try:
+                callback(self.image)
+            except Exception as error:  # keep the panel alive and say what went wrong
+                self.status.error(f"{type(error).__name__}: {error}")
+
+
+def layer_picker(model, value=None, description="layer"):
+    """A slider over the model's layers, shallow to deep, by their short names."""
+    names = list(model.layers)
+    return w.SelectionSlider(options=names, value=value or names[0], description=description,
+                             continuous_update=False, layout=w.Layout(width="420px"))
+
+
+def image_view(height=VIEW_HEIGHT):
+    return w.Image(format="png", layout=w.Layout(height=f"{height}px", width="auto"))
+
+
+def _rgb_uint8(image):
+    return (image[0].clamp(0, 1).permute(1, 2, 0) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+class _Panel:
+    """Displays as its `widget`."""
+
+    widget = None
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class PredictionPanel(_Panel):
+    """Pick or upload an image and see the model's top-k classes (notebook 00)."""
+
+    def __init__(self, model, image="cat", k=5):
+        self.model, self.k = model, k
+        self.picker = ImagePicker(image)
+        self.input_view = image_view()
+        self.bars_view = image_view(180)
+        self.widget = w.VBox([self.picker.widget, w.HBox([self.input_view, self.bars_view])])
+        self.picker.on_change(self.show)
+        self.show(self.picker.image)
+
+    def show(self, image):
+        square = center_square(image)
+        self.predictions = predict(self.model, square.to(self.model.device), k=self.k)
+        self.input_view.value = png_bytes(_rgb_uint8(square), VIEW_HEIGHT)
+        self.bars_view.value = figure_png(prediction_bars(self.predictions, title=f"{self.model.name}"))
+
+
+class ActivationExplorer(_Panel):
+    """Activation maps of any layer and channel for a picked or uploaded image (notebook 01).
+
+    One forward pass per image fills a cache of every layer's activation; moving the layer or
+    channel slider only re-colours a cached map, with no forward pass.
+    """
+
+    def __init__(self, model, image="cat", layer=None, cmap="viridis"):
+        self.model, self.cmap = model, cmap
+        self.picker = ImagePicker(image)
+        self.layer = layer_picker(model, layer)
+        self.channel = w.IntSlider(value=0, min=0, max=1, description="channel",
+                                   continuous_update=True, layout=w.Layout(width="420px"))
+        self.input_view = image_view()
+        self.map_view = image_view()
+        self.info = w.HTML()
+        self.widget = w.VBox([
+            self.picker.widget, self.layer, self.channel,
+            w.HBox([self.input_view, self.map_view]), self.info,
+        ])
+        self.activations = {}
+        self.picker.on_change(self.set_image)
+        self.layer.observe(self._on_layer, "value")
+        self.channel.observe(self.render, "value")
+        self.set_image(self.picker.image)
+
+    def set_image(self, image):
+        with torch.no_grad():
+            acts = get_activations(self.model, image.to(self.model.device), list(self.model.layers))
+        self.activations = {name: a[0].cpu() for name, a in acts.items()}
+        self.input_view.value = png_bytes(_rgb_uint8(image), VIEW_HEIGHT)
+        self._on_layer()
+
+    def _on_layer(self, change=None):
+        channels = self.activations[self.layer.value].shape[0]
+        if self.channel.value > channels - 1:
+            self.channel.value = channels - 1  # renders through the channel observer
+        self.channel.max = channels - 1
+        self.render()
+
+    def render(self, change=None):
+        amap = self.activations[self.layer.value][self.channel.value]
+        self.map_view.value = png_bytes(colorize(amap, self.cmap), VIEW_HEIGHT)
+        c, h, wd = self.activations[self.layer.value].shape
+        self.info.value = (
+            f"<b>{self.layer.value}</b>: {c} channels of {h}x{wd}; channel {self.channel.value}: "
+            f"max {float(amap.max()):.2f}, mean {float(amap.mean()):.2f}, "
+            f"{float((amap > 0).float().mean()):.0%} of positions active"
+        )

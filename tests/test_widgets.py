@@ -1,0 +1,126 @@
+"""Headless widget tests: set controls as a user would and check what the panel shows."""
+
+import datetime
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lecture_utils.widgets import ActivationExplorer, PredictionPanel
+from tests.conftest import hook_count
+
+
+class ForwardCounter:
+    """Counts forward passes of a model while in a `with` block."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def __enter__(self):
+        self.handle = self.model.register_forward_pre_hook(lambda *a: setattr(self, "calls", self.calls + 1))
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def png_of(color, size=(50, 40)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def explorer(model):
+    return ActivationExplorer(model, image="cat", layer="stage3")
+
+
+def test_channel_and_layer_change_the_picture_without_a_forward_pass(model, explorer):
+    first = explorer.map_view.value
+    assert pixels(first).std() > 0
+    with ForwardCounter(model) as counter:
+        explorer.channel.value = 7
+        after_channel = explorer.map_view.value
+        explorer.layer.value = "head"
+        after_layer = explorer.map_view.value
+    assert counter.calls == 0
+    assert not np.array_equal(pixels(first), pixels(after_channel))
+    assert not np.array_equal(pixels(after_channel), pixels(after_layer))
+    assert explorer.channel.max == 1279 and "head" in explorer.info.value
+
+
+def test_channel_is_clamped_when_the_layer_has_fewer_channels(explorer):
+    explorer.layer.value = "head"
+    explorer.channel.value = 1000
+    explorer.layer.value = "stage1"
+    assert explorer.channel.max == 15 and explorer.channel.value == 15
+    assert "channel 15" in explorer.info.value
+
+
+def test_the_map_shows_the_cached_activation(explorer):
+    explorer.layer.value = "stage2"
+    explorer.channel.value = 3
+    amap = explorer.activations["stage2"][3]
+    shown = pixels(explorer.map_view.value)
+    # the brightest activation is drawn in the colormap's brightest colour (viridis: yellow)
+    h, w = amap.shape
+    r, c = divmod(int(amap.argmax()), w)
+    scale = shown.shape[0] / h
+    y, x = int((r + 0.5) * scale), int((c + 0.5) * scale)
+    assert shown[y, x, 0] > 200 and shown[y, x, 1] > 200 and shown[y, x, 2] < 80
+
+
+def test_picking_and_uploading_images_recomputes_once(model, explorer):
+    before = explorer.map_view.value
+    with ForwardCounter(model) as counter:
+        explorer.picker.dropdown.value = "espresso"
+    assert counter.calls == 1 and explorer.map_view.value != before
+    with ForwardCounter(model) as counter:
+        explorer.picker.add_upload("red square.png", png_of((255, 0, 0)))
+    assert counter.calls == 1
+    assert explorer.picker.dropdown.value == "upload: red square.png"
+    assert explorer.picker.image.shape[2:] == (224, 280)
+    assert explorer.picker.status.text == ""
+
+
+def test_a_bad_upload_shows_a_message_and_keeps_the_image(explorer):
+    image, shown = explorer.picker.image, explorer.map_view.value
+    explorer.picker.add_upload("notes.txt", b"not an image at all")
+    assert "notes.txt" in explorer.picker.status.text and "not an image" in explorer.picker.status.text
+    assert explorer.picker.image is image and explorer.map_view.value == shown
+    explorer.picker.add_upload("empty.png", b"")
+    assert "empty" in explorer.picker.status.text
+
+
+def test_the_upload_widget_feeds_the_picker(explorer):
+    explorer.picker.upload.value = ({"name": "blue.png", "type": "image/png", "size": 10,
+                                     "content": memoryview(png_of((0, 0, 255))),
+                                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+    assert explorer.picker.dropdown.value == "upload: blue.png"
+    assert float(explorer.picker.image[0, 2].mean()) > 0.99
+
+
+def test_an_error_in_a_panel_callback_is_shown_not_raised(model):
+    panel = PredictionPanel(model, image="cat")
+
+    def broken(image):
+        raise RuntimeError("model exploded")
+
+    panel.picker.on_change(broken)
+    panel.picker.dropdown.value = "espresso"
+    assert "model exploded" in panel.picker.status.text
+    assert panel.predictions[0][1] == "espresso"  # the panel's own callback still ran
+
+
+def test_prediction_panel_and_no_hooks_left(model):
+    panel = PredictionPanel(model, image="espresso", k=3)
+    assert [p[1] for p in panel.predictions][0] == "espresso" and len(panel.predictions) == 3
+    assert pixels(panel.bars_view.value).std() > 0
+    panel.picker.dropdown.value = "grace_hopper"
+    assert panel.predictions[0][1] == "military uniform"
+    assert hook_count(model) == 0
