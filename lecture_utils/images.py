@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 DATA_DIR = Path(os.environ.get("LECTURE_UTILS_DATA", Path(__file__).resolve().parent.parent / "data"))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -112,13 +112,16 @@ def _resolve(source):
 
 
 def _read(path):
-    nbytes = path.stat().st_size
-    if nbytes > MAX_FILE_BYTES:
-        raise ImageError(
-            f"the file {str(path)!r} is {nbytes / 1e6:.0f} MB, more than the "
-            f"{MAX_FILE_BYTES / 1e6:.0f} MB accepted; scale it down first"
-        )
-    return path.read_bytes()
+    try:
+        nbytes = path.stat().st_size
+        if nbytes > MAX_FILE_BYTES:
+            raise ImageError(
+                f"the file {str(path)!r} is {nbytes / 1e6:.0f} MB, more than the "
+                f"{MAX_FILE_BYTES / 1e6:.0f} MB accepted; scale it down first"
+            )
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"cannot read the file {str(path)!r}: {error.strerror or error}") from None
 
 
 def _open(data, what):
@@ -174,7 +177,20 @@ def _from_pil(image):
         rgb = image.convert("RGB")
     except ValueError as error:
         raise ImageError(f"images of mode {image.mode!r} cannot be converted to RGB ({error})") from None
-    return _from_array(np.asarray(rgb))
+    return _from_array(np.asarray(_to_srgb(rgb, image.info.get("icc_profile"))))
+
+
+def _to_srgb(rgb, icc_profile):
+    """Convert from an embedded colour profile (e.g. a phone's Display P3) to sRGB."""
+    if not icc_profile:
+        return rgb
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        if source.profile.xcolor_space.strip() != "RGB":
+            return rgb  # the profile described the original CMYK/gray data, not these RGB pixels
+        return ImageCms.profileToProfile(rgb, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return rgb  # an unreadable profile: keep the pixels as stored
 
 
 def _from_array(array):
@@ -183,8 +199,9 @@ def _from_array(array):
     if array.ndim == 2:
         array = np.stack([array] * 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+        hint = "; for channels first, pass array.transpose(1, 2, 0)" if array.ndim == 3 and array.shape[0] in (3, 4) else ""
         raise ImageError(
-            f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}"
+            f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}{hint}"
         )
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255.0
@@ -193,9 +210,10 @@ def _from_array(array):
     elif array.dtype == bool:
         array = array.astype(np.float32)
     elif np.issubdtype(array.dtype, np.floating):
-        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+        # allow rounding error at the ends of the range, nothing more
+        if not np.isfinite(array).all() or array.min() < -1e-4 or array.max() > 1 + 1e-4:
             raise ImageError("a float image array must hold finite values in [0, 1]")
-        array = array.astype(np.float32)
+        array = np.clip(array, 0.0, 1.0).astype(np.float32)
     else:
         raise ImageError(f"image arrays of dtype {array.dtype} are not accepted; use uint8, uint16, bool or float")
     if array.shape[2] == 4:  # composite on white
@@ -230,6 +248,11 @@ def resize(image, size=None):
         target = (max(1, round(h * scale)), max(1, round(w * scale)))
     else:
         target = tuple(size)
+    if target[0] * target[1] > MAX_PIXELS:
+        raise ValueError(
+            f"resizing {h}x{w} to size={size!r} would give {target[0]}x{target[1]} pixels, more than "
+            f"the {MAX_PIXELS / 1e6:.0f} megapixels accepted; ask for a smaller size"
+        )
     if target == (h, w):
         return image
     out = F.interpolate(image, size=target, mode="bilinear", align_corners=False, antialias=True)

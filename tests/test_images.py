@@ -195,3 +195,33 @@ def test_save_and_reload_round_trip(tmp_path):
     again = load_image(tmp_path / "cat.png")
     assert (again - image).abs().max() <= 0.5 / 255 + 1e-6
     assert to_pil(image).size == (image.shape[3], image.shape[2])
+
+
+def test_colour_profiles_are_converted_or_ignored_when_unreadable():
+    from PIL import ImageCms
+
+    image = gradient_rgb()
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    plain = load_image(encode(image, "PNG"))
+    tagged = load_image(encode(image, "PNG", icc_profile=srgb))
+    assert (tagged - plain).abs().max() <= 2 / 255  # sRGB to sRGB changes (almost) nothing
+    broken = load_image(encode(image, "PNG", icc_profile=b"not a profile"))
+    assert torch.equal(broken, plain)
+
+
+def test_unreadable_files_and_absurd_resizes(tmp_path):
+    import os
+
+    path = tmp_path / "secret.png"
+    path.write_bytes(encode(gradient_rgb(), "PNG"))
+    if os.geteuid() != 0:  # root reads everything
+        path.chmod(0)
+        with pytest.raises(ImageError, match="cannot read"):
+            load_image(path)
+        path.chmod(0o644)
+    sliver = Image.new("RGB", (4000, 1))
+    with pytest.raises(ValueError, match="megapixels"):
+        load_image(sliver, size=4000)  # 4000 x 16,000,000 pixels
+    with pytest.raises(ImageError, match="channels first"):
+        load_image(np.zeros((3, 8, 9), np.uint8))
+    check(load_image(np.full((4, 4, 3), 1.00001)), (4, 4))  # float rounding at the ends is clipped
