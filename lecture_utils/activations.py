@@ -82,6 +82,15 @@ def get_activations(model, images, layers, stop_early=True):
     return OrderedDict((n, outputs[n]) for n in modules)
 
 
+def forward_with_activations(model, images, layers):
+    """One full forward pass: (logits, {layer: activation}), with gradients as the inputs allow."""
+    modules = resolve_layers(model, layers)
+    outputs = {}
+    with forward_hooks(modules, lambda name, module, inputs, output: outputs.__setitem__(name, output)):
+        logits = model(images)
+    return logits, OrderedDict((n, outputs[n]) for n in modules)
+
+
 def predict(model, image, k=5):
     """Top-k classes of one image: a list of (index, name, probability), most probable first.
 

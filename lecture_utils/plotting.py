@@ -174,3 +174,23 @@ def show_predictions(images, predictions, size=2.2):
         _bars(ax_bars, preds)
     axes[-1, 1].set_xlabel("probability", fontsize=8)
     return fig
+
+
+def gradient_image(attribution, percentile=99.5):
+    """A signed per-channel attribution (1, 3, H, W) as an RGB array: grey is zero.
+
+    Scaled so that the `percentile` of absolute values reaches the ends of the range: a few
+    extreme pixels would otherwise leave the rest grey.
+    """
+    values = torch.as_tensor(attribution).detach().float().cpu()
+    values = values[0] if values.ndim == 4 else values
+    scale = torch.quantile(values.abs().flatten(), percentile / 100).clamp(min=1e-12)
+    return (0.5 + 0.5 * values / scale).clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def heatmap_image(heatmap, cmap="inferno", percentile=99.5):
+    """A per-pixel map (H, W) as an RGB array in [0, 1], the top `percentile` saturated."""
+    values = torch.as_tensor(heatmap).detach().float().cpu()
+    values = values[0] if values.ndim == 3 else values
+    vmax = float(torch.quantile(values.flatten(), percentile / 100))
+    return colorize(values, cmap, vmin=float(values.min()), vmax=vmax).astype(np.float32) / 255.0

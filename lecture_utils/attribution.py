@@ -1,0 +1,300 @@
+"""What the network looks at: one call shape, `method(model, image, target, ...) -> tensor`.
+
+`image` is (N, 3, H, W) in [0, 1] and `target` a class index (or one per image). Every result
+has the image's height and width, and is either
+
+- per pixel, (N, H, W): saliency, smoothgrad, cam, grad_cam, occlusion; or
+- per channel, (N, 3, H, W): deconvnet, guided_backprop, guided_grad_cam, integrated_gradients
+  (show them as images, or reduce with `as_heatmap`).
+
+No method changes the model: backward rules for ReLUs live in forward hooks that are removed
+when the call returns, also when it raises.
+"""
+
+import contextlib
+import copy
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import forward_hooks, forward_with_activations
+
+# The last layer with a spatial map, where CAM and Grad-CAM look by default.
+LAST_CONV = {"efficientnet_lite0": "head", "alexnet": "conv5", "vgg16": "conv5_3", "vgg19": "conv5_4",
+             "googlenet": "inception5b", "squeezenet1_1": "fire9", "resnet18": "layer4"}
+# Models whose classifier is global average pooling then ONE linear layer (what CAM needs):
+# the layer before the pooling and the path of the linear layer's weight.
+CAM_CLASSIFIER = {"efficientnet_lite0": ("head", "net.fc"), "resnet18": ("layer4", "net.fc"),
+                  "googlenet": ("inception5b", "net.fc")}
+
+
+def _prepare(model, image, target):
+    """Validate; return the image on the model's device and a (N,) tensor of target indices."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"image must be a tensor (N, 3, H, W) in [0, 1]; got {shape}")
+    n, classes = image.shape[0], len(model.categories)
+    targets = torch.as_tensor(target).flatten()
+    if targets.dtype.is_floating_point or targets.dtype == torch.bool or targets.numel() not in (1, n):
+        raise ValueError(f"target must be a class index or one index per image (N={n}); got {target!r}")
+    bad = [int(t) for t in targets if not 0 <= int(t) < classes]
+    if bad:
+        raise ValueError(f"target {bad[0]} is out of range; {model.name} has classes 0 to {classes - 1}")
+    return image.detach().to(model.device), targets.expand(n).to(model.device)
+
+
+def _scores(logits, targets):
+    return logits.gather(1, targets[:, None]).sum()
+
+
+def _input_gradient(model, image, targets):
+    x = image.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(_scores(model(x), targets), x)
+    return grad
+
+
+def as_heatmap(attribution):
+    """(N, 3, H, W) per-channel attributions -> (N, H, W): largest absolute value over channels."""
+    return attribution.abs().amax(dim=1) if attribution.ndim == 4 else attribution
+
+
+def saliency(model, image, target):
+    """Vanilla gradient saliency (Simonyan et al. 2014): |d score / d pixel|, max over RGB.
+
+    Per pixel, (N, H, W), >= 0.
+    """
+    image, targets = _prepare(model, image, target)
+    return as_heatmap(_input_gradient(model, image, targets))
+
+
+# ---------------------------------------------------------------- ReLU backward rules
+
+
+class _ReluRule(torch.autograd.Function):
+    """Returns the activation's output unchanged; its backward applies a modified ReLU rule.
+
+    guided (guided backprop): pass positive gradients where the input was positive;
+    not guided (deconvnet): pass positive gradients wherever they are, ignoring the input.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, guided):
+        ctx.save_for_backward(x)
+        ctx.guided = guided
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        grad = grad.clamp(min=0)
+        if ctx.guided:
+            grad = grad * (x > 0)
+        return grad, None, None
+
+
+@contextlib.contextmanager
+def relu_rule(model, guided):
+    """Inside the block, every nn.ReLU / nn.ReLU6 of `model` back-propagates by the rule.
+
+    ReLU6 (the bundled model's activation) follows the same rule as ReLU: its cap at 6 is
+    ignored on the way back, so a saturated unit still passes its (positive) gradient. Such a
+    unit is as active as a unit can be; blocking it would hide the strongest evidence.
+    Limit: activations called as functions (F.relu, as in GoogLeNet's convolutions) are not seen.
+    """
+    modules = {name: m for name, m in model.named_modules() if isinstance(m, (nn.ReLU, nn.ReLU6))}
+    if not modules:
+        raise ValueError(f"{model.name} has no nn.ReLU or nn.ReLU6 modules; "
+                         f"deconvnet and guided backprop need them")
+    with forward_hooks(modules, lambda name, module, inputs, output: _ReluRule.apply(inputs[0], output, guided)):
+        yield
+
+
+def guided_backprop(model, image, target):
+    """Guided backpropagation (Springenberg et al. 2015). Per channel, (N, 3, H, W), signed."""
+    image, targets = _prepare(model, image, target)
+    with relu_rule(model, guided=True):
+        return _input_gradient(model, image, targets)
+
+
+def deconvnet(model, image, target):
+    """Deconvnet-style backward pass (Zeiler and Fergus 2014). Per channel, (N, 3, H, W), signed."""
+    image, targets = _prepare(model, image, target)
+    with relu_rule(model, guided=False):
+        return _input_gradient(model, image, targets)
+
+
+# ---------------------------------------------------------------- class activation maps
+
+
+def _upsample(maps, size):
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+def _layer_of(model, layer):
+    if layer is not None:
+        return layer
+    if model.name not in LAST_CONV:
+        raise ValueError(f"no default layer for {model.name}; pass layer=, one of: {', '.join(model.layers)}")
+    return LAST_CONV[model.name]
+
+
+def grad_cam(model, image, target, layer=None):
+    """Grad-CAM (Selvaraju et al. 2017): ReLU(sum_k w_k A_k), w_k = spatial mean of d score/d A_k.
+
+    layer: a short layer name (default: the last convolutional layer). Per pixel, (N, H, W),
+    >= 0: the layer's map upsampled bilinearly to the image.
+    """
+    image, targets = _prepare(model, image, target)
+    layer = _layer_of(model, layer)
+    x = image.clone().requires_grad_(True)  # builds the graph through the frozen model
+    logits, acts = forward_with_activations(model, x, [layer])
+    (grads,) = torch.autograd.grad(_scores(logits, targets), acts[layer])
+    weights = grads.mean(dim=(2, 3), keepdim=True)
+    maps = F.relu((weights * acts[layer]).sum(dim=1)).detach()
+    return _upsample(maps, image.shape[2:])
+
+
+def cam(model, image, target):
+    """Class activation map (Zhou et al. 2016): the classifier's weights for the target applied
+    to the last feature map, sum_k w_k^c A_k, ReLU, upsampled. Per pixel, (N, H, W), >= 0.
+
+    Needs global average pooling followed by one linear layer: efficientnet_lite0, resnet18,
+    googlenet. Other models get Grad-CAM at their last convolutional layer, with a warning
+    (for CAM's models the two agree up to a constant factor).
+    """
+    if model.name not in CAM_CLASSIFIER:
+        warnings.warn(f"CAM needs global average pooling and one linear layer, which {model.name} "
+                      f"lacks; showing Grad-CAM at {_layer_of(model, None)!r} instead", stacklevel=2)
+        return grad_cam(model, image, target)
+    image, targets = _prepare(model, image, target)
+    layer, fc = CAM_CLASSIFIER[model.name]
+    with torch.no_grad():
+        _, acts = forward_with_activations(model, image, [layer])
+        weights = model.get_submodule(fc).weight[targets]  # (N, K)
+        maps = F.relu(torch.einsum("nk,nkhw->nhw", weights, acts[layer]))
+    return _upsample(maps, image.shape[2:])
+
+
+def guided_grad_cam(model, image, target, layer=None):
+    """Guided Grad-CAM: guided backprop times Grad-CAM. Per channel, (N, 3, H, W)."""
+    return guided_backprop(model, image, target) * grad_cam(model, image, target, layer)[:, None]
+
+
+# ---------------------------------------------------------------- perturbation and sampling
+
+
+def _batches(total, batch_size):
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    for start in range(0, total, batch_size):
+        yield start, min(start + batch_size, total)
+
+
+def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_size=8):
+    """Occlusion sensitivity (Zeiler and Fergus 2014): slide a grey square over the image and
+    record how much the target's probability drops.
+
+    Per pixel, (N, H, W): each pixel gets the mean drop of all windows that cover it (positive:
+    hiding it hurts the class). window, stride: pixels; baseline: the grey (in [0, 1]) that
+    fills the square. Runs batch_size occluded copies per forward pass.
+    """
+    image, targets = _prepare(model, image, target)
+    h, w = image.shape[2:]
+    for name, value, limit in [("window", window, min(h, w)), ("stride", stride, min(h, w))]:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+            raise ValueError(f"{name} must be an int from 1 to {limit} (the image's shorter side); got {value!r}")
+    tops, lefts = range(0, h - window + 1, stride), range(0, w - window + 1, stride)
+    positions = [(t, l) for t in tops for l in lefts]
+    heat = image.new_zeros(image.shape[0], h, w)
+    count = image.new_zeros(h, w)
+    for t, l in positions:
+        count[t:t + window, l:l + window] += 1
+    with torch.no_grad():
+        for i, (img, tgt) in enumerate(zip(image, targets)):
+            base = model(img[None]).softmax(1)[0, tgt]
+            for start, stop in _batches(len(positions), batch_size):
+                chunk = positions[start:stop]
+                copies = img.expand(len(chunk), -1, -1, -1).clone()
+                for j, (t, l) in enumerate(chunk):
+                    copies[j, :, t:t + window, l:l + window] = baseline
+                drops = base - model(copies).softmax(1)[:, tgt]
+                for drop, (t, l) in zip(drops, chunk):
+                    heat[i, t:t + window, l:l + window] += drop
+    return heat / count.clamp(min=1)
+
+
+def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=8, generator=None):
+    """SmoothGrad (Smilkov et al. 2017): saliency averaged over copies with Gaussian noise.
+
+    sigma: noise standard deviation in pixel units ([0, 1] range). Per pixel, (N, H, W), >= 0.
+    """
+    image, targets = _prepare(model, image, target)
+    if not isinstance(samples, int) or samples < 1 or not sigma >= 0:
+        raise ValueError(f"samples must be a positive int and sigma >= 0; got {samples!r}, {sigma!r}")
+    total = image.new_zeros(image.shape[0], *image.shape[2:])
+    for img, tgt, out in zip(image, targets, total):
+        for start, stop in _batches(samples, batch_size):
+            noise = torch.randn((stop - start, *img.shape), generator=generator, device="cpu").to(img.device)
+            out += as_heatmap(_input_gradient(model, img[None] + sigma * noise, tgt.expand(stop - start))).sum(0)
+    return total / samples
+
+
+def integrated_gradients(model, image, target, baseline=None, steps=32, batch_size=8):
+    """Integrated gradients (Sundararajan et al. 2017) from `baseline` (default: black) to the
+    image, with the midpoint rule over `steps` points.
+
+    Per channel, (N, 3, H, W); the sum approximates score(image) - score(baseline).
+    """
+    image, targets = _prepare(model, image, target)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
+    alphas = (torch.arange(steps, device=image.device, dtype=image.dtype) + 0.5) / steps
+    result = torch.zeros_like(image)
+    for i, (img, base, tgt) in enumerate(zip(image, baseline, targets)):
+        for start, stop in _batches(steps, batch_size):
+            a = alphas[start:stop].view(-1, 1, 1, 1)
+            grads = _input_gradient(model, base + a * (img - base), tgt.expand(stop - start))
+            result[i] += grads.sum(0)
+    return (image - baseline) * result / steps
+
+
+METHODS = {"saliency": saliency, "smoothgrad": smoothgrad, "deconvnet": deconvnet,
+           "guided_backprop": guided_backprop, "integrated_gradients": integrated_gradients,
+           "cam": cam, "grad_cam": grad_cam, "guided_grad_cam": guided_grad_cam, "occlusion": occlusion}
+
+
+# ---------------------------------------------------------------- sanity check
+
+
+def randomized_copies(model, generator=None):
+    """Cascading randomisation (Adebayo et al. 2018): yield (name, model) with the weights from
+    the top of the network down re-drawn at random, one more layer each time.
+
+    First "classifier" (everything after the deepest named layer), then each named layer from
+    the deepest to "stem" (a layer's part is everything after the layer below it). New weights
+    are Gaussian with each tensor's own mean and standard deviation. One copy of the model is
+    randomised further at each step (use it before asking for the next); the original is
+    not touched.
+    """
+    randomized = copy.deepcopy(model)
+    params = list(randomized.named_parameters())
+    names = list(model.layers)
+    # index of the first parameter after each named layer's module
+    ends = []
+    for name in names:
+        prefix = model.layers[name] + "."
+        inside = [i for i, (pname, _) in enumerate(params) if pname.startswith(prefix)]
+        ends.append(max(inside) + 1 if inside else (ends[-1] if ends else 0))
+    cuts = [("classifier", ends[-1])] + [(name, ends[i - 1] if i else 0) for i, name in reversed(list(enumerate(names)))]
+    done = len(params)
+    for name, cut in cuts:
+        with torch.no_grad():
+            for _, param in params[cut:done]:
+                noise = torch.randn(param.shape, generator=generator).to(param)
+                std = param.std() if param.numel() > 1 else param.abs()
+                param.copy_(param.mean() + noise * std)
+        done = min(done, cut)
+        yield name, randomized

@@ -1,0 +1,179 @@
+import numpy as np
+import pytest
+import torch
+from captum.attr import Deconvolution, GuidedBackprop, IntegratedGradients, Saliency
+
+from lecture_utils import attribution as A
+from lecture_utils import load_image, load_model
+from tests.conftest import hook_count
+from tests.helpers import tiny_model
+from tests.test_models import plant_checkpoint
+
+
+def corr(a, b):
+    return float(np.corrcoef(a.detach().flatten().numpy(), b.detach().flatten().numpy())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def alexnet(tmp_path_factory):
+    """AlexNet with random weights (a network of plain ReLUs), loaded through a planted cache."""
+    cache = tmp_path_factory.mktemp("torch")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TORCH_HOME", str(cache))
+        torch.manual_seed(0)
+        plant_checkpoint("alexnet", cache / "hub" / "checkpoints")
+        return load_model("alexnet", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return load_image("cat", size=(128, 160))
+
+
+def test_saliency_equals_captum(model, cat):
+    ours = A.saliency(model, cat, 285)
+    theirs = Saliency(model).attribute(cat, target=285, abs=True).amax(dim=1)
+    assert ours.shape == (1, 128, 160)
+    assert corr(ours, theirs) > 0.999
+
+
+@pytest.mark.parametrize("ours, theirs", [(A.guided_backprop, GuidedBackprop), (A.deconvnet, Deconvolution)])
+def test_relu_rules_equal_captum_on_alexnet(alexnet, ours, theirs):
+    image = torch.rand(1, 3, 224, 224)
+    mine = ours(alexnet, image, 3)
+    reference = theirs(alexnet).attribute(image, target=3)
+    assert mine.shape == (1, 3, 224, 224)
+    assert corr(mine, reference) > 0.99
+    assert hook_count(alexnet) == 0
+
+
+def test_integrated_gradients_equal_captum_and_complete(model, cat):
+    ours = A.integrated_gradients(model, cat, 967, steps=16)
+    theirs = IntegratedGradients(model).attribute(cat, target=967, n_steps=16, method="riemann_middle")
+    assert corr(ours, theirs) > 0.99
+    # completeness: attributions sum to score(image) - score(black), once the steps are fine
+    # enough (this network's path integral converges slowly: 16 steps are far off)
+    fine = A.integrated_gradients(model, cat, 285, steps=128, batch_size=16)
+    with torch.no_grad():
+        gap = float(model(cat)[0, 285] - model(torch.zeros_like(cat))[0, 285])
+    assert abs(float(fine.sum()) - gap) < 0.15 * abs(gap)
+
+
+def test_grad_cam_equals_pytorch_grad_cam(model, cat):
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    ours = A.grad_cam(model, cat, 285, layer="head")[0]
+    with GradCAM(model=model, target_layers=[model.get_submodule(model.layers["head"])]) as reference:
+        # our model's weights are frozen: the input must ask for gradients to build the graph
+        theirs = reference(input_tensor=cat.clone().requires_grad_(True), targets=[ClassifierOutputTarget(285)])[0]
+    assert ours.shape == theirs.shape == (128, 160)
+    assert corr(ours, torch.from_numpy(theirs)) > 0.97
+    assert hook_count(model) == 0
+
+
+def test_cam_equals_grad_cam_for_pooling_classifiers(model, cat):
+    """With global average pooling and one linear layer, Grad-CAM's weights are CAM's / (h w)."""
+    assert corr(A.cam(model, cat, 285), A.grad_cam(model, cat, 285)) > 0.999
+
+
+def test_cam_falls_back_to_grad_cam_with_a_warning(alexnet):
+    image = torch.rand(1, 3, 224, 224)
+    with pytest.warns(UserWarning, match="Grad-CAM at 'conv5'"):
+        result = A.cam(alexnet, image, 1)
+    assert torch.allclose(result, A.grad_cam(alexnet, image, 1))
+
+
+def test_grad_cam_puts_each_class_on_its_own_object(model):
+    """cat_and_espresso: the cat fills the left part, the espresso the right."""
+    image = load_image("cat_and_espresso", size=224)
+    split = round(image.shape[3] * 451 / (451 + 450))  # where the two photos meet
+    for method in (A.grad_cam, A.cam):
+        for target, side in [(285, "left"), (281, "left"), (967, "right"), (968, "right")]:
+            heat = method(model, image, target)[0]
+            left = float(heat[:, :split].sum() / heat.sum())
+            share = left if side == "left" else 1 - left
+            assert share > 0.8, (method.__name__, model.categories[target], share)
+
+
+def test_occlusion_finds_the_object(model):
+    image = load_image("cat_and_espresso", size=(112, 224))
+    heat = A.occlusion(model, image, 967, window=28, stride=14)
+    assert heat.shape == (1, 112, 224)
+    assert float(heat[0, :, 112:].mean()) > float(heat[0, :, :112].mean())
+
+
+def test_occlusion_exact_on_a_tiny_network():
+    """Covering the only bright pixel with black removes all evidence; elsewhere nothing changes."""
+    model = tiny_model()
+    image = torch.zeros(1, 3, 4, 4)
+    image[0, 0, 0, 0] = 1.0
+    heat = A.occlusion(model, image, 3, window=2, stride=2, baseline=0.0, batch_size=3)
+    with torch.no_grad():
+        p = model(image).softmax(1)[0, 3]
+        p0 = model(torch.zeros_like(image)).softmax(1)[0, 3]
+    expected = torch.zeros(4, 4)
+    expected[:2, :2] = p - p0
+    assert torch.allclose(heat[0], expected, atol=1e-6)
+
+
+def test_smoothgrad_is_reproducible_and_smoother_than_saliency(model, cat):
+    g = torch.Generator().manual_seed(1)
+    a = A.smoothgrad(model, cat, 285, samples=6, generator=g)
+    b = A.smoothgrad(model, cat, 285, samples=6, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    plain = A.saliency(model, cat, 285)
+
+    def roughness(m):
+        m = m / m.mean()
+        return float((m[:, 1:] - m[:, :-1]).abs().mean())
+
+    assert roughness(a) < roughness(plain)
+
+
+def test_batches_give_the_same_result(model, cat):
+    two = torch.cat([cat, cat.flip(3)])
+    both = A.integrated_gradients(model, two, [285, 281], steps=4, batch_size=3)
+    one = A.integrated_gradients(model, cat.flip(3), 281, steps=4, batch_size=4)
+    assert torch.allclose(both[1:], one, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(A.METHODS))
+def test_bad_targets_raise_and_leave_no_hooks(model, cat, name):
+    method = A.METHODS[name]
+    for target in (1000, -1, 2.5, [1, 2, 3]):
+        with pytest.raises(ValueError, match="target"):
+            method(model, cat, target)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        method(model, cat[0], 1)
+    assert hook_count(model) == 0
+
+
+def test_hooks_are_removed_when_the_backward_pass_fails(model, cat, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("backward failed")
+
+    monkeypatch.setattr(torch.autograd, "grad", broken)
+    for method in (A.guided_backprop, A.deconvnet, A.grad_cam):
+        with pytest.raises(RuntimeError, match="backward failed"):
+            method(model, cat, 1)
+        assert hook_count(model) == 0
+
+
+def test_occlusion_validates_window_and_stride(model, cat):
+    for kwargs in ({"window": 0}, {"window": 500}, {"stride": 0}, {"window": 8.5}):
+        with pytest.raises(ValueError, match="must be an int"):
+            A.occlusion(model, cat, 1, **kwargs)
+
+
+def test_randomisation_changes_gradients_but_not_the_model(model, cat):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    steps = A.randomized_copies(model, torch.Generator().manual_seed(0))
+    names = []
+    for name, randomized in steps:
+        names.append(name)
+        if name == "stage4":
+            changed = A.saliency(randomized, cat, 285)
+    assert names == ["classifier", *list(model.layers)[::-1]]
+    assert corr(changed, A.saliency(model, cat, 285)) < 0.5
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
