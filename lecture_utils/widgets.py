@@ -16,7 +16,7 @@ import torch
 
 from .activations import get_activations, predict
 from .images import ImageError, bundled_images, center_square, load_image
-from .plotting import colorize, figure_png, png_bytes, prediction_bars
+from .plotting import colorize, figure_png, gradient_image, heatmap_image, overlay, png_bytes, prediction_bars
 
 VIEW_HEIGHT = 224  # pixels of every picture a panel shows
 
@@ -194,3 +194,83 @@ class ActivationExplorer(_Panel):
             f"max {float(amap.max()):.2f}, mean {float(amap.mean()):.2f}, "
             f"{float((amap > 0).float().mean()):.0%} of positions active"
         )
+
+
+class AttributionPanel(_Panel):
+    """Where the network looks (notebook 03): method, target class, Grad-CAM layer, occlusion
+    window and stride, overlay opacity.
+
+    Results are cached per setting, so the opacity slider (and going back to an earlier
+    setting) answers without recomputing. The image is used whole, its shorter side 224 px.
+    """
+
+    def __init__(self, model, image="cat", method="grad_cam"):
+        from . import attribution
+
+        self.model, self.methods = model, attribution.METHODS
+        self.picker = ImagePicker(image)
+        self.method = w.Dropdown(options=list(self.methods), value=method, description="method")
+        self.target = w.Dropdown(description="target")
+        self.other = w.Combobox(options=model.categories, placeholder="or type any class name",
+                                ensure_option=True, description="any class")
+        self.layer = layer_picker(model, attribution.LAST_CONV.get(model.name), "CAM layer")
+        self.window = w.IntSlider(value=48, min=8, max=112, step=8, description="window",
+                                  continuous_update=False)
+        self.stride = w.IntSlider(value=24, min=4, max=56, step=4, description="stride",
+                                  continuous_update=False)
+        self.opacity = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
+        self.view = image_view()
+        self.status = Status()
+        self.widget = w.VBox([
+            self.picker.widget, w.HBox([self.method, self.target, self.other]),
+            w.HBox([self.layer, self.window, self.stride]), self.opacity, self.view, self.status.widget,
+        ])
+        self._cache = {}
+        self.picker.on_change(self.set_image)
+        self.other.observe(self._on_other, "value")
+        for control in (self.method, self.target, self.layer, self.window, self.stride, self.opacity):
+            control.observe(self.render, "value")
+        self.set_image(self.picker.image)
+
+    def set_image(self, image):
+        self.image = image.to(self.model.device)
+        self._cache.clear()
+        top = predict(self.model, self.image, k=5)
+        self.target.unobserve(self.render, "value")
+        self.target.options = [(f"{name} ({p:.0%})", index) for index, name, p in top]
+        self.target.value = top[0][0]
+        self.target.observe(self.render, "value")
+        self.render()
+
+    def _on_other(self, change):
+        if change["new"] in self.model.categories:
+            index = self.model.categories.index(change["new"])
+            if index not in [value for _, value in self.target.options]:
+                self.target.options = [*self.target.options, (change["new"], index)]
+            self.target.value = index  # renders through the target observer
+
+    def result(self):
+        """The current method's result for the current settings (cached)."""
+        name = self.method.value
+        kwargs = {}
+        if name in ("grad_cam", "guided_grad_cam"):
+            kwargs["layer"] = self.layer.value
+        if name == "occlusion":
+            kwargs.update(window=self.window.value, stride=self.stride.value)
+        key = (name, self.target.value, tuple(sorted(kwargs.items())))
+        if key not in self._cache:
+            self._cache[key] = self.methods[name](self.model, self.image, self.target.value, **kwargs).cpu()
+        return self._cache[key]
+
+    def render(self, change=None):
+        try:
+            result = self.result()
+        except Exception as error:  # show it in the panel and keep the last picture
+            self.status.error(f"{type(error).__name__}: {error}")
+            return
+        self.status.clear()
+        if result.ndim == 4:  # per channel: a signed gradient image
+            picture = gradient_image(result)
+        else:
+            picture = overlay(self.image, heatmap_image(result[0], "gray")[..., 0], self.opacity.value)
+        self.view.value = png_bytes((picture * 255).round().astype("uint8"), VIEW_HEIGHT)

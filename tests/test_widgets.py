@@ -124,3 +124,30 @@ def test_prediction_panel_and_no_hooks_left(model):
     panel.picker.dropdown.value = "grace_hopper"
     assert panel.predictions[0][1] == "military uniform"
     assert hook_count(model) == 0
+
+
+def test_attribution_panel_answers_controls_and_caches(model):
+    from lecture_utils.widgets import AttributionPanel
+
+    panel = AttributionPanel(model, image="cat_and_espresso", method="grad_cam")
+    first = bytes(panel.view.value)
+    assert panel.target.value == panel.target.options[0][1]
+    assert 504 not in [index for _, index in panel.target.options]
+    panel.other.value = "coffee mug"  # any class by name, also outside the top 5
+    assert panel.target.value == 504 and bytes(panel.view.value) != first
+    on_espresso = pixels(panel.view.value)
+    with ForwardCounter(model) as counter:
+        panel.opacity.value = 0.9  # a view change: no recomputation
+    assert counter.calls == 0 and not np.array_equal(pixels(panel.view.value), on_espresso)
+    panel.method.value = "guided_backprop"
+    assert pixels(panel.view.value).shape == on_espresso.shape
+    panel.window.value = 112
+    panel.stride.value = 56
+    with ForwardCounter(model) as counter:
+        panel.method.value = "occlusion"
+    h, w = panel.image.shape[2:]
+    windows = len(range(0, h - 112 + 1, 56)) * len(range(0, w - 112 + 1, 56))
+    assert counter.calls == 1 + windows and panel.status.text == ""  # the image, then each window
+    panel.other.value = "not a class"  # ignored: the combobox only accepts class names
+    assert panel.target.value == 504
+    assert hook_count(model) == 0
