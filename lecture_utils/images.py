@@ -8,7 +8,6 @@ accepted.
 
 import io
 import os
-import struct
 import warnings
 from pathlib import Path
 
@@ -25,6 +24,7 @@ MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompress
 MAX_SIDE = 1024  # without an explicit size, larger images are scaled down to this longer side
 MAX_SIZE = 4096  # the largest size one may ask for
 MAX_FILE_BYTES = 200_000_000
+MAX_JPEG_SCANS = 100  # progressive JPEGs use about 10
 
 
 class ImageError(ValueError):
@@ -43,7 +43,7 @@ def load_image(source, size=None):
         source: a bundled name ("cat"; see `bundled_images()`), a path (str or Path), the
             bytes of an image file (e.g. an upload), a PIL image, a NumPy array (H, W) or
             (H, W, C) with C in 1, 3, 4 (uint8, uint16, bool, or float in [0, 1]), or a tensor
-            (3, H, W) / (1, 3, H, W) in [0, 1].
+            (3, H, W) / (1, 3, H, W), float in [0, 1] or uint8.
         size: None keeps the size (scaled down to MAX_SIDE on the longer side if larger);
             an int scales the shorter side to it; (H, W) resizes to exactly that.
 
@@ -57,25 +57,28 @@ def load_image(source, size=None):
 
     Example:
         >>> load_image("cat", size=224).shape
-        torch.Size([1, 3, 224, 336])
+        torch.Size([1, 3, 224, 337])
     """
     size = _check_size(size)
-    if isinstance(source, torch.Tensor):
-        image = _from_tensor(source)
-    elif isinstance(source, np.ndarray):
-        image = _from_array(source)
-    elif isinstance(source, Image.Image):
-        image = _from_pil(source)
-    elif isinstance(source, (bytes, bytearray, memoryview)):
-        image = _from_pil(_open(bytes(source), "the uploaded data"))
-    elif isinstance(source, (str, os.PathLike)):
-        path = _resolve(source)
-        image = _from_pil(_open(_read(path), f"the file {str(path)!r}"))
-    else:
-        raise ImageError(
-            f"cannot load an image from a {type(source).__name__}; accepted: a bundled name, "
-            f"a path, bytes, a PIL image, a NumPy array or a tensor"
-        )
+    with warnings.catch_warnings():
+        # Pillow warns about damaged metadata it then ignores; the image itself is checked here.
+        warnings.simplefilter("ignore")
+        if isinstance(source, torch.Tensor):
+            image = _from_tensor(source)
+        elif isinstance(source, np.ndarray):
+            image = _from_array(source)
+        elif isinstance(source, Image.Image):
+            image = _from_pil(_decode(source, "the PIL image"))
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            image = _from_pil(_open(bytes(source), "the uploaded data"))
+        elif isinstance(source, (str, os.PathLike)):
+            path = _resolve(source)
+            image = _from_pil(_open(_read(path), f"the file {str(path)!r}"))
+        else:
+            raise ImageError(
+                f"cannot load an image from a {type(source).__name__}; accepted: a bundled name, "
+                f"a path, bytes, a PIL image, a NumPy array or a tensor"
+            )
     return resize(image, size)
 
 
@@ -85,7 +88,7 @@ def _check_size(size):
     sizes = (size,) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else None
     if (
         sizes is None
-        or len(sizes) not in (1, 2)
+        or len(sizes) != (1 if isinstance(size, int) else 2)
         or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE for s in sizes)
     ):
         raise ValueError(
@@ -96,6 +99,13 @@ def _check_size(size):
 
 
 def _resolve(source):
+    try:
+        return _find(source)
+    except (OSError, RuntimeError, TypeError) as error:  # name too long, ~nosuchuser, bytes paths
+        raise ImageError(f"cannot use {source!r} as a path: {error}") from None
+
+
+def _find(source):
     path = Path(source).expanduser()
     if not path.exists() and isinstance(source, str) and path.name == source:
         for candidate in sorted(DATA_DIR.iterdir()):  # a bundled name, with or without suffix
@@ -125,38 +135,52 @@ def _read(path):
 
 
 def _open(data, what):
-    """Open and fully decode image bytes, refusing what is not one before any large decode."""
+    """Open and decode image bytes, refusing what is not one before any large decode."""
     if len(data) == 0:
         raise ImageError(f"{what} is empty (0 bytes); expected {ACCEPTED}")
     head = data[:512].lower()
     if b"<svg" in head or (head.lstrip().startswith(b"<") and b"svg" in head):
         raise ImageError(f"{what} is an SVG (vector) image; convert it to {ACCEPTED}")
+    if data.startswith(b"\xff\xd8") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+        # every progressive scan re-decodes the whole image: thousands of them take minutes
+        raise ImageError(f"{what} is a JPEG with more than {MAX_JPEG_SCANS} scans; re-save it")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))  # reads the header only
-        w, h = image.size
-        if w * h > MAX_PIXELS:
-            raise ImageError(
-                f"{what} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
-                f"{MAX_PIXELS / 1e6:.0f} accepted; scale it down first"
-            )
+        image = Image.open(io.BytesIO(data))  # reads the header only
+    except UnidentifiedImageError:
+        raise ImageError(f"{what} is not an image that can be read; expected {ACCEPTED}") from None
+    except Exception as error:
+        raise _damaged(what, error) from None
+    return _decode(image, what)
+
+
+def _decode(image, what):
+    """Check the size from the header, then decode the first frame."""
+    try:
+        _check_pixels(*image.size, what)
         image.seek(0)  # first frame of an animation
         if image.format == "JPEG":
             image.draft("RGB", (MAX_SIZE, MAX_SIZE))  # decode very large JPEGs at a reduced scale
         image.load()
     except ImageError:
         raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{what} is not an image that can be read; expected {ACCEPTED}") from None
-    except Image.DecompressionBombError:
-        raise ImageError(
-            f"{what} is far larger than the {MAX_PIXELS / 1e6:.0f} megapixels accepted "
-            f"(a decompression bomb?); scale it down first"
-        ) from None
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:
-        raise ImageError(f"{what} is damaged or truncated ({error}); expected {ACCEPTED}") from None
+    except Exception as error:  # Pillow's decoders raise many types on damaged data
+        raise _damaged(what, error) from None
     return image
+
+
+def _damaged(what, error):
+    if isinstance(error, Image.DecompressionBombError):
+        return ImageError(f"{what} is far larger than the {MAX_PIXELS / 1e6:.0f} megapixels accepted "
+                          f"(a decompression bomb?); scale it down first")
+    return ImageError(f"{what} is damaged or truncated ({type(error).__name__}: {error}); expected {ACCEPTED}")
+
+
+def _check_pixels(w, h, what):
+    if w * h > MAX_PIXELS:
+        raise ImageError(
+            f"{what} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
+            f"{MAX_PIXELS / 1e6:.0f} accepted; scale it down first"
+        )
 
 
 def _from_pil(image):
@@ -167,15 +191,19 @@ def _from_pil(image):
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         # 16-bit (or float) grayscale: keep the precision instead of clipping to 8 bits.
         array = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise ImageError("the image holds NaN or infinite values")
         scale = 65535.0 if image.mode != "F" else max(1.0, float(array.max()))
         return _from_array(np.clip(array / scale, 0.0, 1.0))
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
     try:
+        if image.mode == "La":  # premultiplied alpha: Pillow converts it only to LA
+            image = image.convert("LA")
+        if image.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, rgba)
         rgb = image.convert("RGB")
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         raise ImageError(f"images of mode {image.mode!r} cannot be converted to RGB ({error})") from None
     return _from_array(np.asarray(_to_srgb(rgb, image.info.get("icc_profile"))))
 
@@ -194,11 +222,16 @@ def _to_srgb(rgb, icc_profile):
 
 
 def _from_array(array):
+    array = np.asarray(array)  # masked arrays and matrices become plain arrays
+    if array.dtype.byteorder not in ("=", "|"):
+        array = array.astype(array.dtype.newbyteorder("="))
+    if array.ndim in (2, 3):
+        _check_pixels(array.shape[1], array.shape[0], "the array")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim == 2:
         array = np.stack([array] * 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2], default=0) < 1:
         hint = "; for channels first, pass array.transpose(1, 2, 0)" if array.ndim == 3 and array.shape[0] in (3, 4) else ""
         raise ImageError(
             f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}{hint}"
@@ -223,11 +256,17 @@ def _from_array(array):
 
 
 def _from_tensor(tensor):
-    image = tensor.detach().float()
+    if (tensor.layout != torch.strided or tensor.is_quantized or tensor.device.type == "meta"
+            or not (tensor.dtype.is_floating_point or tensor.dtype in (torch.bool, torch.uint8))):
+        raise ImageError(f"an image tensor must be a dense float (in [0, 1]) or uint8 tensor; "
+                         f"got {tensor.dtype}, {tensor.layout}")
+    # uint8 as torchvision.io.read_image gives it
+    image = tensor.detach().float() / 255.0 if tensor.dtype == torch.uint8 else tensor.detach().float()
     if image.ndim == 3:
         image = image.unsqueeze(0)
-    if image.ndim != 4 or image.shape[:2] != (1, 3):
+    if image.ndim != 4 or image.shape[:2] != (1, 3) or min(image.shape[2:]) < 1:
         raise ImageError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W); got {tuple(tensor.shape)}")
+    _check_pixels(image.shape[3], image.shape[2], "the tensor")
     if not torch.isfinite(image).all() or image.min() < 0 or image.max() > 1:
         raise ImageError("an image tensor must hold finite values in [0, 1]")
     return image.clone()

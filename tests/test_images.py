@@ -117,6 +117,8 @@ def test_pil_arrays_and_tensors():
     check(load_image(array[:, :, 0] > 128), (30, 40))
     tensor = torch.rand(3, 20, 10)
     assert torch.equal(load_image(tensor)[0], tensor)
+    as_bytes = (tensor * 255).round().to(torch.uint8)  # as torchvision.io.read_image gives it
+    assert torch.allclose(load_image(as_bytes)[0], tensor, atol=0.5 / 255 + 1e-6)
 
 
 def test_sizes():
@@ -225,3 +227,57 @@ def test_unreadable_files_and_absurd_resizes(tmp_path):
     with pytest.raises(ImageError, match="channels first"):
         load_image(np.zeros((3, 8, 9), np.uint8))
     check(load_image(np.full((4, 4, 3), 1.00001)), (4, 4))  # float rounding at the ends is clipped
+
+
+def test_a_progressive_jpeg_with_thousands_of_scans_is_refused_at_once():
+    data = encode(Image.new("L", (300, 300)), "JPEG", progressive=True, quality=10)
+    last, end = data.rfind(b"\xff\xda"), data.rfind(b"\xff\xd9")
+    with pytest.raises(ImageError, match="scans"):
+        load_image(data[:end] + data[last:end] * 5000 + b"\xff\xd9")
+
+
+def test_arrays_pil_images_and_tensors_respect_the_pixel_cap():
+    side = int(MAX_PIXELS ** 0.5) + 10
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(np.zeros((side, side), np.uint8))
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(Image.new("L", (side, side)))
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(torch.zeros(1, 3, side, side).expand(1, 3, side, side))
+
+
+def test_damaged_metadata_loads_silently(capfd):
+    base = encode(Image.new("RGB", (8, 8), "red"), "JPEG")
+    exif = b"Exif\0\0II*\0\xff\xff\xff\x7f"
+    broken = base[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + base[2:]
+    check(load_image(broken), (8, 8))
+    assert capfd.readouterr().err == ""
+
+
+def test_odd_inputs_raise_image_error_not_something_else(tmp_path):
+    cases = [
+        b"\x01\0\0\0" + b"\0" * 36 + b" EMF" + b"\0" * 100,  # Pillow's WMF reader divides by zero
+        torch.zeros(1, 3, 0, 7),
+        torch.zeros(1, 3, 5, 7, dtype=torch.complex64),
+        torch.zeros(1, 3, 5, 7).to_sparse(),
+        np.zeros((0, 5), np.uint8),
+        "x" * 300 + ".png",
+        "~no_such_user_here/cat.png",
+    ]
+    for case in cases:
+        with pytest.raises(ImageError):
+            load_image(case)
+    lazy = Image.open(io.BytesIO(encode(Image.effect_noise((64, 64), 50), "PNG")[:3000]))
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        load_image(lazy)
+    with pytest.raises(ImageError, match="NaN or infinite"):
+        load_image(Image.fromarray(np.full((4, 4), np.inf, np.float32)))
+    with pytest.raises(ValueError, match="size must be"):
+        load_image("cat", size=(224,))
+
+
+def test_more_unusual_arrays_and_modes_load():
+    check(load_image(np.zeros((5, 7, 3), ">u2")), (5, 7))
+    masked = load_image(np.ma.masked_array(np.zeros((5, 7, 3), np.uint8)))
+    assert masked.dtype == torch.float32
+    check(load_image(Image.new("La", (7, 5))), (5, 7))
