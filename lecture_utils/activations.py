@@ -58,8 +58,8 @@ def get_activations(model, images, layers, stop_early=True):
         An ordered dict {layer name: tensor (N, C, h, w)} in the order asked for. Gradients flow
         if `images` requires grad; wrap in `torch.no_grad()` for viewing only.
 
-    Limits: a module called several times in one pass keeps its last output; the layer tables
-    name modules called once.
+    Limits: for a module called several times in one pass, which call's output is kept is not
+    defined; the layer tables name modules called once.
 
     Example:
         >>> acts = get_activations(model, load_image("cat", 224), ["stem", "stage4"])

@@ -206,6 +206,12 @@ def _batches(total, batch_size, device, cpu_default):
         yield start, min(start + batch_size, total)
 
 
+def _starts(size, window, stride):
+    """Window positions every `stride` pixels, plus one flush with the far edge if needed."""
+    starts = list(range(0, size - window + 1, stride))
+    return starts + [size - window] if starts[-1] != size - window else starts
+
+
 def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_size=None):
     """Occlusion sensitivity (Zeiler and Fergus 2014): slide a grey square over the image and
     record how much the target's probability drops.
@@ -222,7 +228,7 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
             raise ValueError(f"{name} must be an int from 1 to {limit} (the image's shorter side); got {value!r}")
     with torch.no_grad():
         base_probs = model(image).softmax(1).gather(1, targets[:, None])[:, 0]
-    tops, lefts = range(0, h - window + 1, stride), range(0, w - window + 1, stride)
+    tops, lefts = _starts(h, window, stride), _starts(w, window, stride)
     positions = torch.tensor([(t, l) for t in tops for l in lefts], device=image.device)
     rows = torch.arange(h, device=image.device).view(1, h, 1)
     cols = torch.arange(w, device=image.device).view(1, 1, w)
@@ -291,28 +297,32 @@ def randomized_copies(model, generator=None):
     the top of the network down re-drawn at random, one more layer each time.
 
     First "classifier" (everything after the deepest named layer), then each named layer from
-    the deepest to "stem" (a layer's part is everything after the layer below it). New weights
-    are Gaussian with each tensor's own mean and standard deviation. One copy of the model is
+    the deepest to the first (a layer's part is everything after the layer below it). New
+    weights are Gaussian with each tensor's own mean and standard deviation (constant tensors
+    get their mean absolute value, or 0.1, as the deviation). One copy of the model is
     randomised further at each step (use it before asking for the next); the original is
     not touched.
     """
-    randomized = copy.deepcopy(model)
-    params = list(randomized.named_parameters())
     names = list(model.layers)
-    # index of the first parameter after each named layer's module
-    ends = []
+    randomized = copy.deepcopy(model)
+    params = list(randomized.named_parameters())  # in module order
+    order = {path: i for i, (path, _) in enumerate(randomized.named_modules())}
+    owners = [order[name.rpartition(".")[0]] for name, _ in params]
+    ends = []  # for each named layer: how many parameters come up to and including it
     for name in names:
-        prefix = model.layers[name] + "."
-        inside = [i for i, (pname, _) in enumerate(params) if pname.startswith(prefix)]
-        ends.append(max(inside) + 1 if inside else (ends[-1] if ends else 0))
+        path = model.layers[name]
+        last = max(i for p, i in order.items() if p == path or p.startswith(path + "."))
+        ends.append(sum(owner <= last for owner in owners))
     cuts = [("classifier", ends[-1])] + [(name, ends[i - 1] if i else 0) for i, name in reversed(list(enumerate(names)))]
     done = len(params)
     for name, cut in cuts:
         with torch.no_grad():
             for _, param in params[cut:done]:
                 noise = torch.randn(param.shape, generator=generator).to(param)
-                std = param.std() if param.numel() > 1 else param.abs()
-                param.copy_(param.mean() + noise * std)
+                scale = float(param.std()) if param.numel() > 1 else 0.0
+                if scale == 0.0:  # a constant tensor (zero biases): re-draw it all the same
+                    scale = float(param.abs().mean()) or 0.1
+                param.copy_(param.mean() + noise * scale)
         done = min(done, cut)
         yield name, randomized
 

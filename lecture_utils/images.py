@@ -195,6 +195,7 @@ def _from_pil(image):
             raise ImageError("the image holds NaN or infinite values")
         scale = 65535.0 if image.mode != "F" else max(1.0, float(array.max()))
         return _from_array(np.clip(array / scale, 0.0, 1.0))
+    icc_profile = image.info.get("icc_profile")  # compositing drops image.info
     try:
         if image.mode == "La":  # premultiplied alpha: Pillow converts it only to LA
             image = image.convert("LA")
@@ -205,7 +206,7 @@ def _from_pil(image):
         rgb = image.convert("RGB")
     except (ValueError, OSError) as error:
         raise ImageError(f"images of mode {image.mode!r} cannot be converted to RGB ({error})") from None
-    return _from_array(np.asarray(_to_srgb(rgb, image.info.get("icc_profile"))))
+    return _from_array(np.asarray(_to_srgb(rgb, icc_profile)))
 
 
 def _to_srgb(rgb, icc_profile):

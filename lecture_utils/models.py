@@ -55,6 +55,7 @@ class ImageNetModel(nn.Module):
                 f"expected images of shape (N, 3, H, W) with RGB values in [0, 1], "
                 f"got shape {tuple(images.shape)}; lecture_utils.load_image gives (1, 3, H, W)"
             )
+        images = images.to(self.mean.device)  # no-op when already there
         return self.net((images - self.mean) / self.std)
 
     @property

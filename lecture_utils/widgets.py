@@ -69,7 +69,7 @@ class ImagePicker:
         """Add an uploaded file (its bytes) and select it; bad files only set the status."""
         try:
             image = load_image(bytes(content), self.size)
-        except ImageError as error:
+        except ValueError as error:  # ImageError, or a shape that cannot be resized sensibly
             self.status.error(f"{name}: {error}")
             return
         key = f"upload: {name}"
@@ -174,7 +174,10 @@ class ActivationExplorer(_Panel):
     def set_image(self, image):
         with torch.no_grad():
             acts = get_activations(self.model, image.to(self.model.device), list(self.model.layers))
-        self.activations = {name: a[0].cpu() for name, a in acts.items()}
+        # maps need a spatial layer: fully connected ones (fc6, fc8, ...) have none
+        self.activations = {name: a[0].cpu() for name, a in acts.items() if a.ndim == 4}
+        if list(self.layer.options) != list(self.activations):
+            self.layer.options = list(self.activations)
         self.input_view.value = png_bytes(_rgb_uint8(image), VIEW_HEIGHT)
         self._on_layer()
 

@@ -177,3 +177,57 @@ def test_randomisation_changes_gradients_but_not_the_model(model, cat):
     assert names == ["classifier", *list(model.layers)[::-1]]
     assert corr(changed, A.saliency(model, cat, 285)) < 0.5
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_randomisation_re_draws_exactly_the_layers_above_each_cut():
+    """On a network whose named layers include parameter-free ones (ReLU, like AlexNet's)."""
+    model = tiny_model()  # conv (params) -> relu -> boom -> pool -> fc (params)
+    original = {k: v.clone() for k, v in model.named_parameters()}
+    changed = {}
+    for name, randomized in A.randomized_copies(model, torch.Generator().manual_seed(0)):
+        changed[name] = sorted(k for k, v in randomized.named_parameters() if not torch.equal(v, original[k]))
+    assert changed["classifier"] == []  # nothing comes after fc, the deepest named layer
+    assert changed["fc"] == ["net.fc.bias", "net.fc.weight"]
+    assert changed["boom"] == changed["relu"] == changed["fc"]  # parameter-free layers add nothing
+    assert changed["conv"] == ["net.conv.bias", "net.conv.weight", "net.fc.bias", "net.fc.weight"]
+
+
+def test_randomisation_steps_on_alexnet_each_add_something(alexnet):
+    counts = []
+    for name, randomized in A.randomized_copies(alexnet, torch.Generator().manual_seed(0)):
+        counts.append((name, sum(not torch.equal(a, b) for a, b in zip(randomized.parameters(), alexnet.parameters()))))
+    assert dict(counts)["fc8"] == 2 and dict(counts)["fc7"] == 4 and dict(counts)["conv1"] == 16
+
+
+def test_relu6_rule_by_hand():
+    """Guided backprop through ReLU6 on a two-layer net, against the rule written out."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    from lecture_utils.models import ImageNetModel
+
+    lin1, lin2 = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 2, 1)
+    net = nn.Sequential(OrderedDict(a=lin1, act=nn.ReLU6(), b=lin2, pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten()))
+    model = ImageNetModel("relu6", net, {"a": "a"}, ["x", "y"], (0, 0, 0), (1, 1, 1)).eval()
+    image = torch.rand(1, 3, 2, 2) * 4
+    pre = lin1(image)
+    grad_out = lin2.weight[1, :, 0, 0].view(1, 4, 1, 1).expand_as(pre) / 4  # d score / d act
+    for guided, method in [(True, A.guided_backprop), (False, A.deconvnet)]:
+        g = grad_out.clamp(min=0) * ((pre > 0) if guided else 1)  # the cap at 6 is ignored
+        expected = torch.einsum("nkhw,kc->nchw", g, lin1.weight[:, :, 0, 0])
+        assert torch.allclose(method(model, image, 1), expected, atol=1e-6)
+
+
+def test_hooks_are_removed_when_the_forward_pass_fails():
+    model = tiny_model()
+    model.net.boom.armed = True
+    for method in (A.guided_backprop, A.deconvnet, A.grad_cam, A.smoothgrad, A.integrated_gradients):
+        with pytest.raises(RuntimeError, match="boom"):
+            method(model, torch.rand(1, 3, 4, 4), 1, **({"layer": "conv"} if method is A.grad_cam else {}))
+        assert hook_count(model) == 0
+
+
+def test_occlusion_covers_the_edges(model):
+    heat = A.occlusion(model, load_image("cat", size=(100, 100)), 285, window=32, stride=16)
+    assert (heat[0, -3:, :] != 0).any() and (heat[0, :, -3:] != 0).any()

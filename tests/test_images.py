@@ -199,14 +199,20 @@ def test_save_and_reload_round_trip(tmp_path):
     assert to_pil(image).size == (image.shape[3], image.shape[2])
 
 
-def test_colour_profiles_are_converted_or_ignored_when_unreadable():
+def test_colour_profiles_are_converted_or_ignored_when_unreadable(monkeypatch):
     from PIL import ImageCms
 
+    converted = []
+    real = ImageCms.profileToProfile
+    monkeypatch.setattr(ImageCms, "profileToProfile", lambda *a, **k: converted.append(1) or real(*a, **k))
     image = gradient_rgb()
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     plain = load_image(encode(image, "PNG"))
     tagged = load_image(encode(image, "PNG", icc_profile=srgb))
     assert (tagged - plain).abs().max() <= 2 / 255  # sRGB to sRGB changes (almost) nothing
+    assert converted == [1]
+    load_image(encode(image.convert("RGBA"), "PNG", icc_profile=srgb))  # transparency keeps the profile
+    assert converted == [1, 1]
     broken = load_image(encode(image, "PNG", icc_profile=b"not a profile"))
     assert torch.equal(broken, plain)
 

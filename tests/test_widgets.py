@@ -153,3 +153,22 @@ def test_attribution_panel_answers_controls_and_caches(model):
     panel.other.value = "not a class"  # ignored: the combobox only accepts class names
     assert panel.target.value == 504
     assert hook_count(model) == 0
+
+
+def test_explorer_offers_only_layers_with_maps(tmp_path, monkeypatch):
+    from lecture_utils import load_model
+    from tests.test_models import plant_checkpoint
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    plant_checkpoint("resnet18", tmp_path / "hub" / "checkpoints")
+    explorer = ActivationExplorer(load_model("resnet18", device="cpu"), image="cat")
+    assert list(explorer.layer.options) == ["conv1", "layer1", "layer2", "layer3", "layer4"]
+    explorer.layer.value = "layer4"
+    assert explorer.channel.max == 511 and "layer4" in explorer.info.value
+
+
+def test_an_upload_too_thin_to_resize_shows_a_message(explorer):
+    image = explorer.picker.image
+    explorer.picker.add_upload("sliver.png", png_of((0, 255, 0), size=(20000, 20)))
+    assert "sliver.png" in explorer.picker.status.text and "megapixels" in explorer.picker.status.text
+    assert explorer.picker.image is image
