@@ -66,8 +66,17 @@ def get_activations(model, images, layers, stop_early=True):
         >>> acts["stage4"].shape
         torch.Size([1, 80, 14, 14])
     """
+    return _run(model, images, layers, stop_early)[1]
+
+
+def forward_with_activations(model, images, layers):
+    """One full forward pass: (logits, {layer: activation}), with gradients as the inputs allow."""
+    return _run(model, images, layers, stop_early=False)
+
+
+def _run(model, images, layers, stop_early):
     modules = resolve_layers(model, layers)
-    outputs = {}
+    outputs, logits = {}, None
 
     def keep(name, module, inputs, output):
         outputs[name] = output
@@ -76,18 +85,9 @@ def get_activations(model, images, layers, stop_early=True):
 
     with forward_hooks(modules, keep):
         try:
-            model(images)
+            logits = model(images)
         except _AllLayersSeen:
             pass
-    return OrderedDict((n, outputs[n]) for n in modules)
-
-
-def forward_with_activations(model, images, layers):
-    """One full forward pass: (logits, {layer: activation}), with gradients as the inputs allow."""
-    modules = resolve_layers(model, layers)
-    outputs = {}
-    with forward_hooks(modules, lambda name, module, inputs, output: outputs.__setitem__(name, output)):
-        logits = model(images)
     return logits, OrderedDict((n, outputs[n]) for n in modules)
 
 

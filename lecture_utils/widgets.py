@@ -12,10 +12,11 @@ the browser, not in the notebook file (see ../shared/NOTES-tools.md).
 import html
 
 import ipywidgets as w
+import numpy as np
 import torch
 
 from .activations import get_activations, predict
-from .images import ImageError, bundled_images, center_square, load_image
+from .images import bundled_images, center_square, load_image, to_pil
 from .plotting import colorize, figure_png, gradient_image, heatmap_image, overlay, png_bytes, prediction_bars
 
 VIEW_HEIGHT = 224  # pixels of every picture a panel shows
@@ -114,7 +115,7 @@ def image_view(height=VIEW_HEIGHT):
 
 
 def _rgb_uint8(image):
-    return (image[0].clamp(0, 1).permute(1, 2, 0) * 255).round().to(torch.uint8).cpu().numpy()
+    return np.asarray(to_pil(image))
 
 
 class _Panel:

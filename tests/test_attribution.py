@@ -231,3 +231,14 @@ def test_hooks_are_removed_when_the_forward_pass_fails():
 def test_occlusion_covers_the_edges(model):
     heat = A.occlusion(model, load_image("cat", size=(100, 100)), 285, window=32, stride=16)
     assert (heat[0, -3:, :] != 0).any() and (heat[0, :, -3:] != 0).any()
+
+
+def test_counts_must_be_positive_ints(model, cat):
+    for kwargs in ({"steps": 0}, {"steps": True}, {"batch_size": 0}, {"batch_size": 2.0}):
+        with pytest.raises(ValueError, match="must be an int"):
+            A.integrated_gradients(model, cat, 1, **kwargs)
+    for kwargs in ({"samples": True}, {"samples": -1}):
+        with pytest.raises(ValueError, match="must be an int"):
+            A.smoothgrad(model, cat, 1, **kwargs)
+    with pytest.raises(ValueError, match="sigma"):
+        A.smoothgrad(model, cat, 1, sigma=-0.1)

@@ -35,3 +35,21 @@ def test_activations_match_the_cpu(models):
     for name in a:
         scale = a[name].abs().max()
         assert (a[name] - b[name].cpu()).abs().max() <= 1e-3 * scale, name
+
+
+@pytest.mark.parametrize("name", ["saliency", "guided_backprop", "grad_cam", "cam", "occlusion",
+                                  "smoothgrad", "integrated_gradients"])
+def test_attribution_matches_the_cpu(models, name):
+    from lecture_utils import attribution as A
+
+    cpu, gpu = models
+    image = load_image("cat", size=(96, 128))
+    kwargs = {"smoothgrad": {"samples": 4, "generator": torch.Generator().manual_seed(0)},
+              "integrated_gradients": {"steps": 8}, "occlusion": {"window": 32, "stride": 32}}.get(name, {})
+    a = A.METHODS[name](cpu, image, 285, **kwargs)
+    if name == "smoothgrad":
+        kwargs["generator"] = torch.Generator().manual_seed(0)
+    b = A.METHODS[name](gpu, image.cuda(), 285, **kwargs).cpu()
+    assert b.shape == a.shape
+    corr = torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1]
+    assert corr > 0.99, (name, float(corr))
