@@ -1,9 +1,10 @@
 """ipywidgets panels for the notebooks, built from a few shared pieces.
 
 Pieces: `ImagePicker` (bundled photos plus upload), `layer_picker`, `Status` (shows errors in
-the panel instead of killing it). Panels: `PredictionPanel` (notebook 00) and
-`ActivationExplorer` (notebook 01). Each panel keeps its controls as attributes, so a test
-or a script can set `panel.channel.value = 3` and read `panel.map_view.value`.
+the panel instead of killing it). Panels: `PredictionPanel` (notebook 00),
+`ActivationExplorer` (notebook 01) and `AttributionPanel` (notebook 03). Each panel keeps its
+controls as attributes, so a test or a script can set `panel.channel.value = 3` and read
+`panel.map_view.value`.
 
 Callbacks only assign widget values and never print: output printed from a callback lands in
 the browser, not in the notebook file (see ../shared/NOTES-tools.md).
