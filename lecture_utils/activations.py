@@ -106,6 +106,6 @@ def predict(model, image, k=5):
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= n:
         raise ValueError(f"k must be an int from 1 to {n}; got {k!r}")
     with torch.no_grad():
-        probs = model(image.to(model.device)).softmax(dim=1)[0]
+        probs = model(image).softmax(dim=1)[0]
     top = probs.topk(k)
     return [(int(i), model.categories[int(i)], float(p)) for p, i in zip(top.values, top.indices)]

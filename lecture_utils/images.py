@@ -261,13 +261,14 @@ def _from_tensor(tensor):
             or not (tensor.dtype.is_floating_point or tensor.dtype in (torch.bool, torch.uint8))):
         raise ImageError(f"an image tensor must be a dense float (in [0, 1]) or uint8 tensor; "
                          f"got {tensor.dtype}, {tensor.layout}")
+    if tensor.ndim >= 2:  # before any conversion allocates memory
+        _check_pixels(tensor.shape[-1], tensor.shape[-2], "the tensor")
     # uint8 as torchvision.io.read_image gives it
     image = tensor.detach().float() / 255.0 if tensor.dtype == torch.uint8 else tensor.detach().float()
     if image.ndim == 3:
         image = image.unsqueeze(0)
     if image.ndim != 4 or image.shape[:2] != (1, 3) or min(image.shape[2:]) < 1:
         raise ImageError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W); got {tuple(tensor.shape)}")
-    _check_pixels(image.shape[3], image.shape[2], "the tensor")
     if not torch.isfinite(image).all() or image.min() < 0 or image.max() > 1:
         raise ImageError("an image tensor must hold finite values in [0, 1]")
     return image.clone()

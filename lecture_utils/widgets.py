@@ -142,7 +142,7 @@ class PredictionPanel(_Panel):
 
     def show(self, image):
         square = center_square(image)
-        self.predictions = predict(self.model, square.to(self.model.device), k=self.k)
+        self.predictions = predict(self.model, square, k=self.k)
         self.input_view.value = png_bytes(_rgb_uint8(square), VIEW_HEIGHT)
         self.bars_view.value = figure_png(prediction_bars(self.predictions, title=f"{self.model.name}"))
 
@@ -175,7 +175,7 @@ class ActivationExplorer(_Panel):
 
     def set_image(self, image):
         with torch.no_grad():
-            acts = get_activations(self.model, image.to(self.model.device), list(self.model.layers))
+            acts = get_activations(self.model, image, list(self.model.layers))
         # maps need a spatial layer: fully connected ones (fc6, fc8, ...) have none
         self.activations = {name: a[0].cpu() for name, a in acts.items() if a.ndim == 4}
         if list(self.layer.options) != list(self.activations):
@@ -238,7 +238,7 @@ class AttributionPanel(_Panel):
         self.set_image(self.picker.image)
 
     def set_image(self, image):
-        self.image = image.to(self.model.device)
+        self.image = image
         self._cache.clear()
         top = predict(self.model, self.image, k=5)
         self.target.unobserve(self.render, "value")
