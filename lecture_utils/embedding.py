@@ -225,10 +225,12 @@ def distances(features, queries, metric="cosine"):
     if features.ndim != 2 or queries.ndim != 2 or queries.shape[1] != features.shape[1]:
         raise ValueError(f"features must be (N, D) and queries (M, D) or (D,) with the same D; got "
                          f"{tuple(features.shape)} and {tuple(queries.shape)}")
-    if metric == "cosine":
-        return (1.0 - F.normalize(queries, dim=1) @ F.normalize(features, dim=1).T).clamp(min=0.0)
-    # cdist's fast path is inexact for near-equal points; the item itself must be at 0
-    return torch.cdist(queries.double(), features.double(), compute_mode="donot_use_mm_for_euclid_dist").float()
+    queries, features = queries.double(), features.double()
+    if metric == "cosine":  # 1 - cos(a, b) = |a/|a| - b/|b||^2 / 2: exactly 0 for an item and itself
+        queries, features = F.normalize(queries, dim=1), F.normalize(features, dim=1)
+    # cdist's matrix-product shortcut is inexact for near-equal points; this path is not
+    d = torch.cdist(queries, features, compute_mode="donot_use_mm_for_euclid_dist")
+    return (d.square() / 2 if metric == "cosine" else d).float()
 
 
 def nearest_neighbors(features, query, k=5, metric="cosine"):
@@ -303,23 +305,32 @@ def tsne(features, metric="cosine", pca_dims=50, perplexity=30.0, iterations=500
 class ReceptiveField:
     """The input window that one position of a layer's map sees, per axis (rows, cols).
 
-    Position i along an axis sees input pixels start + i * stride .. start + i * stride + size - 1
-    (start may be negative: padding). `box(row, col)` gives (top, left, bottom, right), bottom
-    and right exclusive, clipped to the image.
+    Away from the edges, position i along an axis sees input pixels start + i * stride up to
+    start + i * stride + size - 1 (start may be negative: padding). `box(row, col)` gives the
+    exact window (top, left, bottom, right), bottom and right exclusive: it walks back through
+    every layer and drops what falls into a layer's padding, so it always lies in the image.
+    `box(..., clip=False)` gives the full window, padding included.
     """
 
     size: tuple
     stride: tuple
     start: tuple
     image_size: tuple
+    ops: tuple = ()  # per layer: ((span, stride, pad_before, in_size) per axis)
 
     def box(self, row, col, clip=True):
-        top = self.start[0] + row * self.stride[0]
-        left = self.start[1] + col * self.stride[1]
-        bottom, right = top + self.size[0], left + self.size[1]
-        if clip:
-            top, left = max(top, 0), max(left, 0)
-            bottom, right = min(bottom, self.image_size[0]), min(right, self.image_size[1])
+        if not clip:
+            top, left = (self.start[a] + p * self.stride[a] for a, p in enumerate((row, col)))
+            return top, left, top + self.size[0], left + self.size[1]
+        bounds = []
+        for axis, position in enumerate((row, col)):
+            low = high = position
+            for op in reversed(self.ops):
+                span, stride, pad, in_size = op[axis]
+                low = max(low * stride - pad, 0)
+                high = min(high * stride - pad + span - 1, in_size - 1)
+            bounds.append((low, high + 1))
+        (top, bottom), (left, right) = bounds
         return top, left, bottom, right
 
 
@@ -383,8 +394,9 @@ def receptive_field(model, layer, image_size=224):
     resolve_layers(model, layer)
     image_size = _pair(image_size)
     size, stride, start = [1, 1], [1, 1], [0, 0]
-    expected = list(image_size)
+    expected, chain = list(image_size), []
     for k, s, d, pad, in_size, module in _spatial_ops(model, layer, image_size):
+        chain.append(tuple((d[a] * (k[a] - 1) + 1, s[a], pad[a], in_size[a]) for a in range(2)))
         for axis in range(2):
             if in_size[axis] != expected[axis]:
                 raise ValueError(f"the spatial layers before {layer!r} do not form a chain ({module} "
@@ -395,7 +407,7 @@ def receptive_field(model, layer, image_size=224):
             stride[axis] *= s[axis]
         out = _output_size(module, in_size, k, s, d)
         expected = list(out)
-    return ReceptiveField(tuple(size), tuple(stride), tuple(start), image_size)
+    return ReceptiveField(tuple(size), tuple(stride), tuple(start), image_size, tuple(chain))
 
 
 def _output_size(module, in_size, k, s, d):
