@@ -194,3 +194,110 @@ def heatmap_image(heatmap, cmap="inferno", percentile=99.5):
     values = values[0] if values.ndim == 3 else values
     vmax = float(torch.quantile(values.flatten(), percentile / 100))
     return colorize(values, cmap, vmin=float(values.min()), vmax=vmax).astype(np.float32) / 255.0
+
+
+# ---------------------------------------------------------------- feature space (notebook 02)
+
+
+def _uint8_images(images):
+    """(N, H, W, 3) uint8 array from a tensor (N, 3, H, W), uint8 or float in [0, 1]."""
+    images = torch.as_tensor(images).detach().cpu()
+    if images.dtype != torch.uint8:
+        images = (images.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    return images.permute(0, 2, 3, 1).numpy()
+
+
+def thumbnail_map(points, images, labels=None, classes=None, canvas=1100, thumb=30, size=7.5, title=None):
+    """The lecture's t-SNE picture: every image drawn as a thumbnail at its 2-D point.
+
+    Args:
+        points: (N, 2) coordinates (e.g. from `embedding.tsne`).
+        images: (N, 3, H, W) tensor, uint8 or float in [0, 1].
+        labels, classes: optional class per image and class names: each thumbnail gets a frame
+            in its class's colour and a legend names them.
+        canvas: side of the painted picture in pixels; thumb: side of a thumbnail.
+    """
+    points = torch.as_tensor(points).float()
+    pictures = _uint8_images(torch.nn.functional.interpolate(
+        torch.as_tensor(images).float() / (255.0 if torch.as_tensor(images).dtype == torch.uint8 else 1.0),
+        size=(thumb, thumb), mode="bilinear", antialias=True, align_corners=False))
+    low, high = points.min(0).values, points.max(0).values
+    scaled = ((points - low) / (high - low).clamp(min=1e-12) * (canvas - thumb)).round().long().numpy()
+    painting = np.full((canvas, canvas, 3), 255, dtype=np.uint8)
+    colors = matplotlib.colormaps["tab10"]
+    for i, (x, y) in enumerate(scaled):
+        top = canvas - thumb - y  # t-SNE's y axis points up
+        tile_ = pictures[i].copy()
+        if labels is not None:
+            rgb = (np.array(colors(int(labels[i]) % 10)[:3]) * 255).astype(np.uint8)
+            tile_[:2], tile_[-2:], tile_[:, :2], tile_[:, -2:] = rgb, rgb, rgb, rgb
+        painting[top: top + thumb, x: x + thumb] = tile_
+    fig = Figure(figsize=(size, size), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(painting)
+    ax.set_axis_off()
+    if labels is not None and classes is not None:
+        from matplotlib.patches import Patch
+
+        present = sorted(set(int(label) for label in labels))
+        ax.legend(handles=[Patch(color=colors(c % 10), label=classes[c]) for c in present],
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def neighbor_rows(query, rows, size=1.3, title=None):
+    """A grid: one row per space, the query first, then its neighbours with captions.
+
+    Args:
+        query: the query image (tensor (1, 3, H, W) / (3, H, W)).
+        rows: list of (row title, images (k, 3, H, W), captions list of k str).
+    """
+    k = max(len(images) for _, images, _ in rows)
+    fig = Figure(figsize=(size * (k + 1) + 0.6, size * len(rows) + (0.4 if title else 0.1)),
+                 layout="constrained")
+    axes = fig.subplots(len(rows), k + 1, squeeze=False)
+    query = _uint8_images(torch.as_tensor(query).reshape(1, *query.shape[-3:]))[0]
+    for (row_title, images, captions), row_axes in zip(rows, axes):
+        for ax in row_axes:
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        row_axes[0].imshow(query)
+        row_axes[0].set_ylabel(row_title, fontsize=9)
+        row_axes[0].set_title("query", fontsize=8)
+        for ax, picture, caption in zip(row_axes[1:], _uint8_images(images), captions):
+            ax.imshow(picture)
+            ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def patch_grid(crops_by_channel, display=48, size=None, title=None):
+    """Maximally activating patches of one layer: a row per channel, strongest patch first.
+
+    Args:
+        crops_by_channel: {channel: float tensor (n, 3, S, S)}, e.g. from `embedding.top_patches`.
+        display: pixels per patch in the picture (patches are scaled to it).
+    """
+    rows = []
+    for crops in crops_by_channel.values():
+        scaled = torch.nn.functional.interpolate(crops.float(), size=(display, display), mode="bilinear",
+                                                 antialias=crops.shape[-1] > display, align_corners=False)
+        rows.append(_uint8_images(scaled))
+    n = max(len(r) for r in rows)
+    grid = tile([p for r in rows for p in r], ncols=n, pad=2, fill=255)
+    size = size or (0.55 * n + 0.6, 0.55 * len(rows) + 0.5)
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(grid)
+    ax.set_xticks([])
+    ax.set_yticks([2 + display / 2 + i * (display + 2) for i in range(len(rows))],
+                  [f"ch {c}" for c in crops_by_channel], fontsize=8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

@@ -279,3 +279,110 @@ class AttributionPanel(_Panel):
         else:
             picture = overlay(self.image, heatmap_image(result[0], "gray")[..., 0], self.opacity.value)
         self.view.value = png_bytes((picture * 255).round().astype("uint8"), VIEW_HEIGHT)
+
+
+# ---------------------------------------------------------------- feature space (notebook 02)
+
+
+class FeatureSpacePanel(_Panel):
+    """Nearest neighbours of a query in pixel space and in feature space (notebook 02).
+
+    The query is an image of the collection (slider) or an uploaded photo; the layer picks
+    among the layers whose codes were computed (so changing it needs no forward pass); k is
+    the number of neighbours. An upload costs one forward pass, then every view is instant.
+
+    Args:
+        model: the model the codes came from.
+        collection: a `datasets.Collection`.
+        codes: `embedding.collection_codes(model, collection, layers)`.
+        layer: the layer shown first (default: the deepest in `codes`); k: neighbours.
+    """
+
+    def __init__(self, model, collection, codes, layer=None, k=6, query=0):
+        from . import embedding
+
+        self.model, self.collection, self.codes, self.embedding = model, collection, codes, embedding
+        self.pixels = embedding.pixels(collection)
+        self.size = next(iter(codes.values())).size
+        self.query = w.IntSlider(value=query, min=0, max=len(collection) - 1, description="query",
+                                 continuous_update=False, layout=w.Layout(width="420px"))
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
+        self.layer = w.Dropdown(options=list(codes), value=layer or list(codes)[-1], description="layer")
+        self.k = w.IntSlider(value=k, min=1, max=12, description="k", continuous_update=False)
+        self.view = image_view(260)
+        self.status = Status()
+        self.widget = w.VBox([w.HBox([self.query, self.upload]), w.HBox([self.layer, self.k]),
+                              self.view, self.status.widget])
+        self.uploaded = None  # (name, image (1, 3, S, S), {layer: code}, pixel vector)
+        self.query.observe(self._on_query, "value")
+        self.upload.observe(self._on_upload, "value")
+        for control in (self.layer, self.k):
+            control.observe(self.render, "value")
+        self.render()
+
+    def _on_query(self, change=None):
+        self.uploaded = None  # moving the slider goes back to the collection
+        self.render()
+
+    def _on_upload(self, change):
+        for item in change["new"]:
+            self.add_upload(item["name"], item["content"])
+
+    def add_upload(self, name, content):
+        """Use an uploaded photo (its bytes) as the query; a bad file only sets the status."""
+        try:
+            image = center_square(load_image(bytes(content)), self.size)
+        except ValueError as error:
+            self.status.error(f"{name}: {error}")
+            return
+        codes = self.embedding.compute_codes(self.model, image, list(self.codes))
+        side = self.collection.images.shape[-1]
+        small = torch.nn.functional.interpolate(image, size=(side, side), mode="bilinear", antialias=True,
+                                                align_corners=False)
+        self.uploaded = (name, image, {n: c.mean[0] for n, c in codes.items()}, small.flatten())
+        self.render()
+
+    def neighbours(self):
+        """{"pixels": (indices, distances), "features": (indices, distances)} for the current query."""
+        e, k = self.embedding, self.k.value
+        means = self.codes[self.layer.value].mean
+        mu = means.mean(0)
+        if self.uploaded is None:
+            q = self.query.value
+            # k + 1 and drop the query itself: it is always its own nearest neighbour
+            pix = e.nearest_neighbors(self.pixels, q, k + 1, "euclidean")
+            feat = e.nearest_neighbors(means - mu, q, k + 1, "cosine")
+            return {"pixels": _without(pix, q, k), "features": _without(feat, q, k)}
+        _, _, code, pixel = self.uploaded
+        return {"pixels": e.nearest_neighbors(self.pixels, pixel, k, "euclidean"),
+                "features": e.nearest_neighbors(means - mu, code[self.layer.value] - mu, k, "cosine")}
+
+    def render(self, change=None):
+        from .plotting import neighbor_rows
+
+        try:
+            found = self.neighbours()
+            names = self.collection.classes
+            rows = []
+            for space, metric in (("pixels", "Euclidean"), ("features", "cosine")):
+                indices, dist = found[space]
+                captions = [f"{names[int(self.collection.labels[i])]}\n{d:.2f}" for i, d in zip(indices.tolist(), dist.tolist())]
+                label = "pixels" if space == "pixels" else f"{self.layer.value} codes"
+                rows.append((f"{label}\n({metric})", self.collection.images[indices], captions))
+            if self.uploaded is None:
+                query = self.collection.images[self.query.value]
+                what = names[int(self.collection.labels[self.query.value])]
+            else:
+                query, what = self.uploaded[1][0], f"upload: {self.uploaded[0]}"
+            self.view.value = figure_png(neighbor_rows(query, rows, title=f"query: {what}"), dpi=72)
+        except Exception as error:  # show it in the panel and keep the last picture
+            self.status.error(f"{type(error).__name__}: {error}")
+            return
+        self.status.clear()
+
+
+def _without(found, index, k):
+    """Neighbours without the query itself, k of them."""
+    indices, dist = found
+    keep = indices != index
+    return indices[keep][:k], dist[keep][:k]

@@ -1,0 +1,42 @@
+"""Benchmarks of notebook 02 (feature space), for run.py to call: `feature_space_rows()`.
+
+Targets: codes for 500 images <= 30 s; t-SNE of 500 codes <= 20 s (this project's CPU).
+Each row: (measure, ours, target, met). The notebook's own time and memory (cold and warm
+cache) come from run.py's `run_notebook`, with LECTURE_UTILS_CACHE pointing at an empty folder
+for the cold run.
+"""
+
+import tempfile
+import time
+
+from lecture_utils import load_model
+from lecture_utils import embedding as E
+from lecture_utils.datasets import fashion_mnist
+
+
+def feature_space_rows():
+    model = load_model(device="cpu")
+    collection = fashion_mnist(per_class=50)  # 500 photos
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        codes = E.collection_codes(model, collection, ["stage2", "stage3", "stage4", "head"], size=160,
+                                   folder=folder, progress=False)
+        codes_s = time.perf_counter() - start
+        start = time.perf_counter()
+        again = E.collection_codes(model, collection, ["stage2", "stage3", "stage4", "head"], size=160,
+                                   folder=folder, progress=False)
+        warm_s = time.perf_counter() - start
+    assert again.computed == ()
+    start = time.perf_counter()
+    E.tsne(E.center(codes["head"].mean), "cosine")
+    tsne_s = time.perf_counter() - start
+    return [
+        ("codes of 500 images, 4 layers, 160 px (s)", codes_s, 30.0, codes_s <= 30.0),
+        ("the same from the cache (s)", warm_s, 1.0, warm_s <= 1.0),
+        ("t-SNE of 500 codes (s)", tsne_s, 20.0, tsne_s <= 20.0),
+    ]
+
+
+if __name__ == "__main__":
+    for row in feature_space_rows():
+        print(f"{row[0]:45} {row[1]:8.2f}  target {row[2]:6.1f}  {'met' if row[3] else 'MISSED'}")

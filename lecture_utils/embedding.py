@@ -1,0 +1,492 @@
+"""The network as a feature space: CNN codes, nearest neighbours, t-SNE, kNN accuracy, and the
+image patches that excite a unit most.
+
+A CNN code of an image at a layer is the layer's activation averaged over all positions
+(global average pooling): one number per channel. `collection_codes` computes the codes of a
+whole `datasets.Collection` in batches and caches them on disk, keyed by the model's weights,
+the layer, the input size and the collection's pixels (change any and the cache misses).
+Alongside each code it keeps each channel's maximum over positions and where it was, which
+is all that `top_patches` needs to cut out the maximally activating patches.
+
+Receptive fields (`receptive_field`) are computed exactly from the kernel sizes, strides,
+dilations and paddings of the convolutions and poolings before a layer, including
+TensorFlow-style "SAME" padding, which depends on the input size.
+"""
+
+import hashlib
+import math
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import get_activations, resolve_layers
+from .datasets import cache_dir
+from .models import _SamePadding
+
+METRICS = ("cosine", "euclidean")
+# Their spatial layers branch (residual shortcuts that downsample, parallel inception paths):
+# the receptive field of a chain does not describe them.
+BRANCHING_MODELS = ("resnet18", "googlenet", "squeezenet1_1")
+
+
+@dataclass
+class LayerCodes:
+    """What one pass keeps of a layer for N images.
+
+    mean: (N, C) float, the CNN codes (activation averaged over positions).
+    max: (N, C) float, each channel's largest activation; argmax: (N, C) long, where
+    (flat index into the h x w map); shape: (h, w) of the map; size: the input side in pixels.
+    """
+
+    mean: torch.Tensor
+    max: torch.Tensor
+    argmax: torch.Tensor
+    shape: tuple
+    size: int
+
+    def position(self, image, channel):
+        """(row, col) in the map of `channel`'s maximum on image number `image`."""
+        return divmod(int(self.argmax[image, channel]), self.shape[1])
+
+
+class Codes(OrderedDict):
+    """{layer: LayerCodes}; `.computed` names the layers computed now (not read from the cache)."""
+
+    computed = ()
+
+
+def _check_int(name, value, low, high=None):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be an int {bound}; got {value!r}")
+
+
+def compute_codes(model, images, layers, batch_size=16, progress=False):
+    """Codes, channel maxima and their positions at `layers` for float images (N, 3, S, S).
+
+    `images` is a tensor or anything that has a length and gives such tensors when sliced.
+
+    Batches of `batch_size` go through the model without gradients; the forward pass stops
+    at the deepest layer asked for. Returns a `Codes` dict {layer: LayerCodes}, on the CPU.
+    """
+    from tqdm.auto import tqdm
+
+    names = list(resolve_layers(model, layers))
+    _check_int("batch_size", batch_size, 1)
+    if len(images) == 0:
+        raise ValueError("no images given; expected a tensor (N, 3, S, S) with N >= 1")
+    parts = {name: ([], [], []) for name in names}
+    shapes = {}
+    batches = range(0, len(images), batch_size)
+    for start in tqdm(batches, desc="CNN codes", unit="batch", disable=not progress):
+        batch = images[start:start + batch_size]
+        # channels_last input: the depthwise convolutions run about twice as fast on the CPU
+        batch = batch.to(model.device).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            acts = get_activations(model, batch, names)
+        for name, act in acts.items():
+            if act.ndim != 4:
+                raise ValueError(f"layer {name!r} has no spatial map (shape {tuple(act.shape)}); "
+                                 f"pick a convolutional layer")
+            flat = act.float().flatten(2)
+            best = flat.max(dim=2)
+            for store, value in zip(parts[name], (flat.mean(2), best.values, best.indices)):
+                store.append(value.cpu())
+            shapes[name] = tuple(act.shape[2:])
+        size = int(batch.shape[-1])
+    codes = Codes()
+    for name, (means, maxima, where) in parts.items():
+        codes[name] = LayerCodes(torch.cat(means), torch.cat(maxima), torch.cat(where), shapes[name], size)
+    codes.computed = tuple(names)
+    return codes
+
+
+def model_fingerprint(model):
+    """SHA-256 of the model's name and every parameter and buffer: changed weights, new key."""
+    digest = hashlib.sha256(model.name.encode())
+    for key, value in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def codes_dir():
+    """Where cached codes live: `datasets.cache_dir()`/codes ($LECTURE_UTILS_CACHE moves it)."""
+    return cache_dir() / "codes"
+
+
+def _cache_path(folder, model, fingerprint, collection, layer, size):
+    key = hashlib.sha256(f"{fingerprint}|{collection.fingerprint}|{layer}|{size}".encode()).hexdigest()[:20]
+    return Path(folder) / f"{model.name}-{layer}-{size}px-{key}.pt"
+
+
+def _save_atomic(data, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(handle)
+    try:
+        torch.save(data, partial)
+        os.replace(partial, path)  # readers see the old file or the whole new one
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def collection_codes(model, collection, layers, size=160, batch_size=16, cache=True, folder=None,
+                     progress=True):
+    """CNN codes of every image of a collection at one or more layers, cached on disk.
+
+    Args:
+        model: an `ImageNetModel`.
+        collection: a `datasets.Collection`.
+        layers: a layer name or a list of them (spatial layers: "stem", "stage1".. "head").
+        size: each image is scaled to size x size before the forward pass.
+        batch_size: images per forward pass.
+        cache: read and write the cache; False computes everything and writes nothing.
+        folder: the cache folder (default `codes_dir()`).
+        progress: a progress bar over batches while computing.
+
+    Returns:
+        `Codes` {layer: LayerCodes}; `.computed` lists the layers that were not in the cache
+        (only those go through the model, in one pass).
+
+    Example:
+        >>> codes = collection_codes(model, fashion_mnist(60), ["stage6", "head"])
+        >>> codes["head"].mean.shape
+        torch.Size([600, 1280])
+    """
+    names = list(resolve_layers(model, layers))
+    _check_int("size", size, 16, 1024)
+    folder = Path(folder) if folder is not None else codes_dir()
+    fingerprint = model_fingerprint(model) if cache else None
+    codes, missing = Codes(), []
+    for name in names:
+        path = _cache_path(folder, model, fingerprint, collection, name, size) if cache else None
+        if cache and path.is_file():
+            try:
+                codes[name] = LayerCodes(**torch.load(path, map_location="cpu", weights_only=True))
+                continue
+            except Exception:  # a damaged cache file is recomputed and replaced
+                pass
+        missing.append(name)
+    if missing:
+        computed = compute_codes(model, _Resized(collection, size), missing, batch_size, progress)
+        for name in missing:
+            if cache:
+                _save_atomic(vars(computed[name]), _cache_path(folder, model, fingerprint, collection, name, size))
+        codes.update(computed)
+    result = Codes((name, codes[name]) for name in names)
+    result.computed = tuple(missing)
+    return result
+
+
+class _Resized:
+    """A collection's images scaled to size x size, one slice at a time (600 images at 224 px
+    would need 360 MB at once)."""
+
+    def __init__(self, collection, size):
+        self.collection, self.size = collection, size
+
+    def __len__(self):
+        return len(self.collection)
+
+    def __getitem__(self, index):
+        return self.collection.float_images(index, self.size)
+
+
+def pixels(collection, size=None):
+    """The pixel-space vectors: each image flattened, (N, 3 * H * W) floats in [0, 1]."""
+    return collection.float_images(size=size).flatten(1)
+
+
+def center(features):
+    """Features minus their mean over the collection (what all images share carries no class)."""
+    features = torch.as_tensor(features).float()
+    return features - features.mean(dim=0, keepdim=True)
+
+
+def _check_metric(metric):
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; accepted: {', '.join(METRICS)}")
+
+
+def distances(features, queries, metric="cosine"):
+    """Distances (M, N) from queries (M, D) to features (N, D): 1 - cosine similarity, or Euclidean."""
+    _check_metric(metric)
+    features, queries = torch.as_tensor(features).float(), torch.as_tensor(queries).float()
+    if queries.ndim == 1:
+        queries = queries[None]
+    if features.ndim != 2 or queries.ndim != 2 or queries.shape[1] != features.shape[1]:
+        raise ValueError(f"features must be (N, D) and queries (M, D) or (D,) with the same D; got "
+                         f"{tuple(features.shape)} and {tuple(queries.shape)}")
+    queries, features = queries.double(), features.double()
+    if metric == "cosine":  # 1 - cos(a, b) = |a/|a| - b/|b||^2 / 2: exactly 0 for an item and itself
+        queries, features = F.normalize(queries, dim=1), F.normalize(features, dim=1)
+    # cdist's matrix-product shortcut is inexact for near-equal points; this path is not
+    d = torch.cdist(queries, features, compute_mode="donot_use_mm_for_euclid_dist")
+    return (d.square() / 2 if metric == "cosine" else d).float()
+
+
+def nearest_neighbors(features, query, k=5, metric="cosine"):
+    """The k nearest items to a query, nearest first.
+
+    Args:
+        features: (N, D) codes or pixel vectors.
+        query: an item's index (then the item itself comes first, at distance 0) or a vector (D,).
+        k: how many, 1..N.
+        metric: "cosine" (1 - cosine similarity; for codes) or "euclidean" (for pixels).
+
+    Returns:
+        (indices, distances): long (k,) and float (k,).
+    """
+    features = torch.as_tensor(features).float()
+    _check_int("k", k, 1, len(features))
+    if isinstance(query, int) and not isinstance(query, bool):
+        if not -len(features) <= query < len(features):
+            raise ValueError(f"query index {query} is out of range for {len(features)} items")
+        query = features[query]
+    d = distances(features, query, metric)[0]
+    # stable sort: equal distances keep the collection's order
+    order = torch.sort(d, stable=True).indices[:k]
+    return order, d[order]
+
+
+def knn_accuracy(features, labels, k=5, metric="cosine"):
+    """Leave-one-out accuracy of a k-nearest-neighbour classifier (majority vote).
+
+    Each item is classified by the labels of its k nearest other items; ties in the vote go
+    to the smallest label (as scikit-learn does). Returns a float in [0, 1].
+    """
+    features, labels = torch.as_tensor(features).float(), torch.as_tensor(labels).long()
+    if len(features) != len(labels):
+        raise ValueError(f"{len(features)} feature vectors but {len(labels)} labels")
+    _check_int("k", k, 1, len(features) - 1)
+    d = distances(features, features, metric)
+    d.fill_diagonal_(float("inf"))  # leave the item itself out
+    nearest = torch.sort(d, dim=1, stable=True).indices[:, :k]
+    votes = F.one_hot(labels[nearest], int(labels.max()) + 1).sum(1)
+    predicted = votes.argmax(1)  # argmax returns the first (smallest) label among ties
+    return float((predicted == labels).float().mean())
+
+
+def tsne(features, metric="cosine", pca_dims=50, perplexity=30.0, iterations=500, seed=0):
+    """A 2-D t-SNE map of (N, D) features, after PCA to `pca_dims` dimensions.
+
+    For metric "cosine" the rows are scaled to unit length first (Euclidean distance between
+    unit vectors orders pairs as cosine distance does). 500 iterations (scikit-learn's default
+    is 1000) settle a map of a few hundred points. Returns a float tensor (N, 2).
+    Limit: t-SNE keeps neighbourhoods, not distances between clusters.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    _check_metric(metric)
+    features = torch.as_tensor(features).float()
+    if metric == "cosine":
+        features = F.normalize(features, dim=1)
+    x = features.numpy()
+    if x.shape[1] > pca_dims:
+        x = PCA(pca_dims, random_state=seed).fit_transform(x)
+    perplexity = min(perplexity, (len(x) - 1) / 3)
+    points = TSNE(2, perplexity=perplexity, init="pca", max_iter=iterations, random_state=seed).fit_transform(x)
+    return torch.from_numpy(points).float()
+
+
+# ---------------------------------------------------------------- receptive fields
+
+
+@dataclass
+class ReceptiveField:
+    """The input window that one position of a layer's map sees, per axis (rows, cols).
+
+    Away from the edges, position i along an axis sees input pixels start + i * stride up to
+    start + i * stride + size - 1 (start may be negative: padding). `box(row, col)` gives the
+    exact window (top, left, bottom, right), bottom and right exclusive: it walks back through
+    every layer and drops what falls into a layer's padding, so it always lies in the image.
+    `box(..., clip=False)` gives the full window, padding included.
+    """
+
+    size: tuple
+    stride: tuple
+    start: tuple
+    image_size: tuple
+    ops: tuple = ()  # per layer: ((span, stride, pad_before, in_size) per axis)
+
+    def box(self, row, col, clip=True):
+        if not clip:
+            top, left = (self.start[a] + p * self.stride[a] for a, p in enumerate((row, col)))
+            return top, left, top + self.size[0], left + self.size[1]
+        bounds = []
+        for axis, position in enumerate((row, col)):
+            low = high = position
+            for op in reversed(self.ops):
+                span, stride, pad, in_size = op[axis]
+                low = max(low * stride - pad, 0)
+                high = min(high * stride - pad + span - 1, in_size - 1)
+            bounds.append((low, high + 1))
+        (top, bottom), (left, right) = bounds
+        return top, left, bottom, right
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _spatial_ops(model, layer, image_size):
+    """(kernel, stride, dilation, pad_before, in_size) per axis of every convolution and pooling
+    that runs before `layer`'s output, in call order."""
+    ops, handles = [], []
+
+    def record(module, inputs):
+        x = inputs[0]
+        k, s = _pair(module.kernel_size), _pair(module.stride)
+        d = _pair(getattr(module, "dilation", 1))
+        pad = module.padding
+        if isinstance(pad, str):
+            if pad == "same":  # PyTorch pads the extra pixel at the end, as TensorFlow does
+                pad = tuple((dd * (kk - 1)) // 2 for kk, dd in zip(k, d))
+            else:
+                pad = (0, 0)
+        pad = _pair(pad)
+        same = getattr(module, "static_padding", None)
+        if isinstance(same, _SamePadding):  # TensorFlow "SAME": computed from this input's size
+            pad = tuple(p + max((math.ceil(n / ss) - 1) * ss + (kk - 1) * dd + 1 - n, 0) // 2
+                        for p, n, kk, ss, dd in zip(pad, x.shape[-2:], k, s, d))
+        ops.append((k, s, d, pad, tuple(x.shape[-2:]), module))
+
+    try:
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+                handles.append(module.register_forward_pre_hook(record))
+        with torch.no_grad():
+            get_activations(model, torch.zeros(1, 3, *image_size, device=model.device), [layer])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ops
+
+
+def receptive_field(model, layer, image_size=224):
+    """The exact receptive field of one position of `layer` for inputs of `image_size`.
+
+    Args:
+        model: an `ImageNetModel` whose convolutions and poolings form a chain (EfficientNet-Lite0,
+            AlexNet, VGG; identity shortcuts are fine, they see less than the main path).
+        layer: a layer name (see `model.layers`).
+        image_size: the input's side (int) or (H, W): "SAME" padding depends on it.
+
+    Returns:
+        A `ReceptiveField`.
+
+    Raises:
+        ValueError for an unknown layer, a model whose spatial layers branch, or a layer
+        reached through a layer whose input is not the previous layer's output size.
+    """
+    if getattr(model, "name", None) in BRANCHING_MODELS:
+        raise ValueError(f"{model.name} has branching spatial layers; receptive fields are computed "
+                         f"for chains only: efficientnet_lite0, alexnet, vgg16, vgg19")
+    resolve_layers(model, layer)
+    image_size = _pair(image_size)
+    size, stride, start = [1, 1], [1, 1], [0, 0]
+    expected, chain = list(image_size), []
+    for k, s, d, pad, in_size, module in _spatial_ops(model, layer, image_size):
+        chain.append(tuple((d[a] * (k[a] - 1) + 1, s[a], pad[a], in_size[a]) for a in range(2)))
+        for axis in range(2):
+            if in_size[axis] != expected[axis]:
+                raise ValueError(f"the spatial layers before {layer!r} do not form a chain ({module} "
+                                 f"takes {in_size[axis]} pixels where the previous one gave {expected[axis]})")
+            span = d[axis] * (k[axis] - 1) + 1
+            start[axis] -= pad[axis] * stride[axis]
+            size[axis] += (span - 1) * stride[axis]
+            stride[axis] *= s[axis]
+        out = _output_size(module, in_size, k, s, d)
+        expected = list(out)
+    return ReceptiveField(tuple(size), tuple(stride), tuple(start), image_size, tuple(chain))
+
+
+def _output_size(module, in_size, k, s, d):
+    """The output size of a convolution or pooling, by running it on a tiny zero input."""
+    probe = torch.zeros(1, getattr(module, "in_channels", 1), *in_size, device=next(
+        (p.device for p in module.parameters()), torch.device("cpu")),
+        dtype=next((p.dtype for p in module.parameters()), torch.float32))
+    with torch.no_grad():
+        return tuple(module(probe).shape[-2:])
+
+
+# ---------------------------------------------------------------- maximally activating patches
+
+
+@dataclass
+class Patch:
+    """One maximally activating patch: image index, map position, value, and the box
+    (top, left, bottom, right) in the size x size input, clipped to it."""
+
+    image: int
+    position: tuple
+    value: float
+    box: tuple
+
+
+def top_patches(model, collection, codes, layer, channels, n=8):
+    """For each channel, the `n` images that excite it most and the patch each was seen through.
+
+    Args:
+        model, collection: as given to `collection_codes`.
+        codes: its result (must hold `layer`); the maxima and their positions come from there,
+            so no forward pass is needed.
+        layer: the layer name; channels: channel indices.
+        n: patches per channel (one per image, strongest first).
+
+    Returns:
+        {channel: (patches, crops)}: `patches` a list of `Patch`, `crops` float (n, 3, S, S) with
+        S the receptive field's size in pixels; a patch reaching over the image's edge is
+        grey where the receptive field lies outside the image.
+    """
+    if layer not in codes:
+        raise ValueError(f"the codes hold no layer {layer!r}; computed: {', '.join(codes)}")
+    lc = codes[layer]
+    _check_int("n", n, 1, len(collection))
+    rf = receptive_field(model, layer, lc.size)
+    out = OrderedDict()
+    for channel in channels:
+        _check_int("channel", channel, 0, lc.max.shape[1] - 1)
+        order = torch.sort(lc.max[:, channel], descending=True, stable=True).indices[:n]
+        patches, crops = [], []
+        images = collection.float_images(order, lc.size)
+        for image, index in zip(images, order.tolist()):
+            row, col = lc.position(index, channel)
+            box = rf.box(row, col)
+            patches.append(Patch(index, (row, col), float(lc.max[index, channel]), box))
+            crops.append(_crop(image, rf, row, col))
+        out[channel] = (patches, torch.stack(crops))
+    return out
+
+
+def _crop(image, rf, row, col):
+    """The receptive field's window of one image (3, H, W), grey (0.5) outside the image."""
+    top, left, bottom, right = rf.box(row, col, clip=False)
+    canvas = torch.full((3, rf.size[0], rf.size[1]), 0.5)
+    t, l, b, r = rf.box(row, col)
+    canvas[:, t - top: b - top, l - left: r - left] = image[:, t:b, l:r]
+    return canvas
+
+
+# ---------------------------------------------------------------- invariance demonstration
+
+
+def perturbations(image, shift=0.25):
+    """Three changes that keep what an image shows: a mirror flip, a shift by `shift` of the
+    width (rolled around), and a colour change (red and blue swapped, brightness 0.8).
+    Returns {name: tensor like image}."""
+    width = image.shape[-1]
+    return OrderedDict(
+        flipped=image.flip(-1),
+        shifted=image.roll(int(round(shift * width)), dims=-1),
+        recoloured=(image[:, [2, 1, 0]] * 0.8),
+    )
