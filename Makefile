@@ -4,7 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test bench clean
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+
+.PHONY: setup data lab test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,16 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Notebook 02's photo collection: Debian's Fashion-MNIST package (or a folder you name).
+data:
+	@if [ -f $(FASHION_MNIST) ] || [ -n "$$LECTURE_UTILS_FASHION_MNIST" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }; \
+	else echo "Notebook 02 needs Fashion-MNIST: sudo apt-get install dataset-fashion-mnist, or set" \
+	  "LECTURE_UTILS_FASHION_MNIST to a folder with its four *-ubyte.gz files"; fi
+
+setup: $(STAMP) data
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
