@@ -9,6 +9,8 @@ kept, and a new notebook without one gets its first heading. Every Binder link i
 uses the repository named once in README.md, on the line `<!-- BINDER_REPO: owner/name -->`.
 
 Run it after a notebook is added or re-executed:  python tools/notebook_table.py
+`--check` writes nothing and exits 1 when the README's table misses a notebook, or a notebook
+with pictures has no thumbnail (for CI).
 """
 
 import base64
@@ -93,7 +95,7 @@ def binder_link(repo, notebook):
     return f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=lab/tree/notebooks/{notebook}.ipynb"
 
 
-def main():
+def main(check=False):
     readme = README.read_text()
     repo = re.search(r"<!-- BINDER_REPO: (\S+) -->", readme)
     if repo is None or START not in readme or END not in readme:
@@ -101,6 +103,7 @@ def main():
     repo = repo.group(1)
     known = descriptions(readme)
     THUMBS.mkdir(parents=True, exist_ok=True)
+    stale = []
     rows = ["| | notebook | what it shows |", "| --- | --- | --- |"]
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         name = path.stem
@@ -108,12 +111,21 @@ def main():
         picture = thumbnail(png_outputs(book), name)
         cell = ""
         if picture is not None:
-            picture.save(THUMBS / f"{name}.png", optimize=True)
+            if check and not (THUMBS / f"{name}.png").is_file():
+                stale.append(f"{name}: no thumbnail")
+            if not check:
+                picture.save(THUMBS / f"{name}.png", optimize=True)
             cell = f"![{name}](docs/thumbnails/{name}.png)"
         badge = f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_link(repo, name)})"
         rows.append(f"| {cell} | [`{name}`](notebooks/{name}.ipynb)<br>{badge} | "
                     f"{known.get(name) or first_heading(book)} |")
+        if name not in known:
+            stale.append(f"{name}: no row in the README")
         print(f"{name}: {'thumbnail' if picture else 'no PNG output, no thumbnail'}")
+    if check:
+        if stale:
+            sys.exit("README.md is out of date (run `make readme`):\n" + "\n".join(stale))
+        return
     # every Binder link in the README (the launch badge too) points at the one repository named
     readme = re.sub(r"https://mybinder\.org/v2/gh/[^/\s]+/[^/\s]+/", f"https://mybinder.org/v2/gh/{repo}/", readme)
     head, rest = readme.split(START, 1)
@@ -122,4 +134,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(check="--check" in sys.argv[1:])
