@@ -290,7 +290,7 @@ def use_panel(page, panel):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_in_jupyterlab(notebook, lab, browser):
+def test_notebook_in_jupyterlab(notebook, browser, lab):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name, path = notebook.stem, f"notebooks/{notebook.name}"
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
