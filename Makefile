@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup data lab test bench clean
+.PHONY: setup data chromium lab test bench readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,16 +26,32 @@ data:
 	else echo "Notebook 02 needs Fashion-MNIST: sudo apt-get install dataset-fashion-mnist, or set" \
 	  "LECTURE_UTILS_FASHION_MNIST to a folder with its four *-ubyte.gz files"; fi
 
+# The browser test's Chromium: Debian's package (Playwright's own browser downloads are not used).
+# Without it the browser test is skipped and says why.
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
+	else echo "The browser test needs Chromium: sudo apt-get install chromium (skipped without it)"; fi
+
 setup: $(STAMP) data
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
-test: setup
+# Unit and widget tests, the notebooks (nbval), and every notebook in JupyterLab in headless
+# Chromium (tests/test_browser.py; screenshots in test-artifacts/browser/).
+test: setup chromium
 	$(PY) -m pytest --nbval --nbval-current-env tests $(wildcard notebooks/*.ipynb)
 
+# Every measure of benchmarks/ (BENCH=notebook picks the rows whose measure contains it).
 bench: setup
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH)
+
+# The README's table of notebooks, its Binder links and its pictures (docs/thumbnails/).
+readme: $(STAMP)
+	$(PY) tools/notebook_table.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

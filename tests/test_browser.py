@@ -1,0 +1,333 @@
+"""Every notebook as a student sees it: JupyterLab in headless Chromium.
+
+For each notebook in notebooks/: open it in a JupyterLab server that this module starts on a
+free localhost port, run all cells from the Run menu, wait for the kernel, and check that no
+cell shows an error; then use the notebook's panel (the last widget output): press its Run
+button, or else move a slider with the arrow keys, or else pick another entry of a dropdown,
+and check that one of the panel's pictures changed. The kernel's peak memory (VmHWM) after
+all of that must stay within 1.5 GB, what a Binder session can give. One screenshot per
+notebook goes to test-artifacts/browser/.
+
+The notebooks run from copies with their stored outputs cleared, so the files in the
+repository are never touched and every picture on the page comes from this run.
+
+Needs Chromium (Debian's `chromium` package; `make test` installs it when run as root) and
+Playwright's Python client pointed at it. Without Chromium the tests are skipped, saying why.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+PEAK_LIMIT_GB = 1.5
+RUN_ALL_TIMEOUT_S = 420  # one notebook, top to bottom, on a busy 2-core machine
+PANEL_TIMEOUT_S = 120  # a Run button may start a long computation; its preview should show sooner
+LAB_START_TIMEOUT_S = 120
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright's Python client is missing: pip install -e '.[test]'")
+
+
+def chromium_path():
+    for name in ("chromium", "chromium-browser"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_settings(folder):
+    """JupyterLab user settings for a test run: every cell in the page (no windowing, so all
+    outputs can be checked), no news or update pop-ups over the notebook."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+class Lab:
+    """A JupyterLab server on a free localhost port with a generated token."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.token = secrets.token_hex(16)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        home = workdir / "jupyter"
+        write_settings(home / "settings")
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+        # The kernel imports the same lecture_utils as these tests.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={workdir}", f"--LabApp.user_settings_dir={home / 'settings'}"]
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        self.log_path = workdir / "jupyterlab.log"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
+        deadline = time.monotonic() + LAB_START_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                self.close()
+                pytest.fail(f"JupyterLab exited with code {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                self.api("status")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.close()
+                    pytest.fail(f"JupyterLab did not answer within {LAB_START_TIMEOUT_S} s:\n"
+                                f"{self.log_path.read_text()}")
+                time.sleep(0.5)
+
+    def api(self, path, method="GET"):
+        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def session(self, notebook_path):
+        for session in self.api("sessions"):
+            if session["path"] == notebook_path:
+                return session
+        raise AssertionError(f"no kernel session for {notebook_path}: {self.api('sessions')}")
+
+    def kernel_peak_gb(self, kernel_id):
+        """VmHWM (peak resident memory) of the kernel process with this id, in GB."""
+        import psutil
+
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if any(kernel_id in part for part in child.cmdline()):
+                    status = Path(f"/proc/{child.pid}/status").read_text()
+                    return int(status.split("VmHWM:")[1].split()[0]) / 1024**2
+            except psutil.NoSuchProcess:
+                continue
+        raise AssertionError(f"no kernel process with id {kernel_id} under the server")
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Copies of the notebooks with outputs cleared (the repository's files stay as they are)."""
+    folder = tmp_path_factory.mktemp("lab")
+    (folder / "notebooks").mkdir()
+    for path in NOTEBOOKS:
+        book = nbformat.read(path, as_version=4)
+        for cell in book.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        book.metadata.pop("widgets", None)  # stored widget state of the last run
+        nbformat.write(book, folder / "notebooks" / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lab(workdir):
+    server = Lab(workdir)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed: `sudo apt-get install chromium` (make test does it when run "
+                    "as root); Playwright's own browser downloads are not used")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
+# Run in the page: every code cell's prompt ("[ ]:" not run, "[*]:" running or queued, "[3]:" done).
+PROMPTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim())"""
+# The panel: the last widget output of the notebook. Its pictures' sources, keyed by position.
+PANEL = ".jp-Notebook .jp-OutputArea-output:has(> .jupyter-widgets)"
+PICTURES = f"""() => {{
+    const panels = document.querySelectorAll('{PANEL}');
+    const panel = panels[panels.length - 1];
+    return panel ? [...panel.querySelectorAll('img')].map(img => img.getAttribute('src') || '') : null;
+}}"""
+CHANGED = f"""(before) => {{
+    const now = ({PICTURES})();
+    return now !== null && now.length > 0 && now.some((src, i) => src && src !== before[i]);
+}}"""
+# An exception as a panel's status line shows it ("ValueError: ...").
+PANEL_ERROR = re.compile(r"\b\w*(Error|Exception): ")
+
+
+def run_all(page, copy):
+    """Run > Run All Cells, wait for the kernel to finish, save, and return the saved notebook.
+
+    JupyterLab renders an exception like any stderr text (warnings included), so the saved file,
+    where an exception is an output of type "error", is what tells them apart.
+    """
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.wait_for_function(f"() => ({PROMPTS})().some(p => p !== '[ ]:')", timeout=60_000)
+    # Done when nothing is queued: after an exception the cells below go back to "[ ]:".
+    page.wait_for_function(f"() => !({PROMPTS})().includes('[*]:')", timeout=RUN_ALL_TIMEOUT_S * 1000)
+    kernel_idle(page)
+    prompts = page.evaluate(PROMPTS)
+    ran = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in prompts)
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})  # focus for the shortcut
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 60
+    while True:
+        book = nbformat.read(copy, as_version=4)
+        saved = sum(c.get("execution_count") is not None for c in book.cells if c.cell_type == "code")
+        if saved == ran:
+            return book, prompts
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{copy.name}: the page shows {ran} cells run, the saved file {saved}")
+        time.sleep(0.5)
+
+
+def errors_in(book):
+    """Every exception output of a notebook, as "cell N: Name: message" lines."""
+    found = []
+    for number, cell in enumerate(book.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"cell {number}: {output.ename}: {output.evalue}")
+    return found
+
+
+def kernel_idle(page):
+    """Wait until the page is connected to an idle kernel (the status bar says so)."""
+    page.wait_for_function(
+        """() => { const k = document.querySelector('.jp-Notebook-ExecutionIndicator');
+                   return k && k.getAttribute('data-status') === 'idle'
+                          && [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+                                 .some(t => /\\| Idle$/.test(t.textContent.trim())); }""",
+        timeout=RUN_ALL_TIMEOUT_S * 1000)
+
+
+def wait_for_change(page, before, timeout_s):
+    try:
+        page.wait_for_function(CHANGED, arg=before, timeout=timeout_s * 1000)
+        return True
+    except playwright_api.TimeoutError:
+        return False
+
+
+def use_panel(page, panel):
+    """Press Run, or move a slider, or pick in a dropdown, until a picture changes.
+
+    Returns a description of the control that changed a picture, or None.
+    """
+    before = page.evaluate(PICTURES)
+    run = panel.locator("button", has_text=re.compile(r"^\s*Run\b", re.I))
+    for i in range(run.count()):
+        run.nth(i).click()
+        if wait_for_change(page, before, PANEL_TIMEOUT_S):
+            return f"Run button {i}"
+    sliders = panel.locator(".widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle")
+    for i in range(sliders.count()):
+        handle = sliders.nth(i)
+        handle.scroll_into_view_if_needed()
+        for key in ("ArrowRight", "ArrowLeft"):  # a slider at its maximum moves only to the left
+            value = handle.get_attribute("aria-valuenow")
+            handle.focus()
+            handle.press(key)
+            if handle.get_attribute("aria-valuenow") != value and wait_for_change(page, before, PANEL_TIMEOUT_S):
+                return f"slider {i} ({key})"
+            before = page.evaluate(PICTURES)
+    dropdowns = panel.locator(".widget-dropdown select")
+    for i in range(dropdowns.count()):
+        select = dropdowns.nth(i)
+        values = select.locator("option").evaluate_all("options => options.map(o => o.value)")
+        current = select.input_value()
+        others = [v for v in values if v != current]
+        if others:
+            select.select_option(others[0])
+            if wait_for_change(page, before, PANEL_TIMEOUT_S):
+                return f"dropdown {i}"
+            before = page.evaluate(PICTURES)
+    return None
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_in_jupyterlab(notebook, browser, lab):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name, path = notebook.stem, f"notebooks/{notebook.name}"
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=LAB_START_TIMEOUT_S * 1000)
+        kernel_idle(page)  # the page is connected to a started kernel
+        book, prompts = run_all(page, lab.workdir / path)
+        errors = errors_in(book)
+        assert not errors, f"{name}: cells show exceptions:\n" + "\n".join(errors)
+        assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"{name}: not every cell ran: {prompts}"
+
+        panels = page.locator(PANEL)
+        assert panels.count() > 0, f"{name}: no widget output (panel) in the notebook"
+        panel = panels.last
+        panel.scroll_into_view_if_needed()
+        page.wait_for_function(f"() => {{ const p = ({PICTURES})(); return p && p.length && p.every(s => s); }}",
+                               timeout=PANEL_TIMEOUT_S * 1000)
+        assert "Error displaying widget" not in panel.inner_text(), f"{name}: the panel did not render"
+        control = use_panel(page, panel)
+        kernel_idle(page)
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        assert control is not None, (f"{name}: no Run button, slider or dropdown of the panel changed "
+                                     f"a picture within {PANEL_TIMEOUT_S} s")
+        status = PANEL_ERROR.search(panel.inner_text())
+        assert status is None, f"{name}: the panel shows an error after {control}: {panel.inner_text()[-500:]}"
+
+        peak = lab.kernel_peak_gb(lab.session(path)["kernel"]["id"])
+        print(f"{name}: the panel answered to {control}; kernel peak memory {peak:.2f} GB")
+        assert peak <= PEAK_LIMIT_GB, f"{name}: kernel peak memory {peak:.2f} GB > {PEAK_LIMIT_GB} GB"
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{name}-failed.png"))
+        raise
+    finally:
+        context.close()
+        for session in lab.api("sessions"):  # free the kernel's memory before the next notebook
+            lab.api(f"sessions/{session['id']}", method="DELETE")

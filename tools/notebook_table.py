@@ -1,0 +1,137 @@
+"""Regenerate the README's table of notebooks and its thumbnails (`make readme`).
+
+For every notebooks/NN_*.ipynb: a thumbnail of about 160 px cut from one of the notebook's
+stored PNG outputs (saved as docs/thumbnails/NN_*.png), the notebook's name with its Binder
+badge, and its one-line description. The table in README.md between the lines
+`<!-- notebooks:start -->` and `<!-- notebooks:end -->` is rewritten; descriptions already in
+the README (any row that links notebooks/NAME.ipynb; the description is its last cell) are
+kept, and a new notebook without one gets its first heading. Every Binder link in the README
+uses the repository named once in README.md, on the line `<!-- BINDER_REPO: owner/name -->`.
+
+Run it after a notebook is added or re-executed:  python tools/notebook_table.py
+`--check` writes nothing and exits 1 when the README's table misses a notebook, or a notebook
+with pictures has no thumbnail (for CI).
+"""
+
+import base64
+import io
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+from PIL import Image, ImageChops
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+THUMBS = ROOT / "docs" / "thumbnails"
+WIDTH, MAX_HEIGHT = 160, 160
+START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+BRANCH = "main"
+
+# Which stored PNG output (index among the notebook's PNG outputs) and which part of it (left,
+# top, right, bottom as fractions) makes the picture. Notebooks not named here: their largest
+# PNG output, white margins trimmed.
+PICKS = {
+    "00_start_here": (1, (0.0, 0.0, 0.62, 0.25)),  # the cat and its top classes
+    "01_filters_and_activations": (2, (0.0, 0.08, 0.38, 1.0)),  # stem activation maps of the cat
+    "02_feature_space": (5, (0.0, 0.05, 0.76, 1.0)),  # t-SNE of the head codes, without legend
+    "03_what_the_network_looks_at": (2, (0.0, 0.0, 0.5, 0.5)),  # CAM of "Egyptian cat"
+}
+
+
+def png_outputs(book):
+    return [Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"]))).convert("RGB")
+            for cell in book.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+
+
+def trim(image):
+    """Cut away the white margin around a figure."""
+    box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
+    return image.crop(box) if box else image
+
+
+def thumbnail(images, name):
+    """A picture WIDTH pixels wide cut from the notebook's PNG outputs, or None without any."""
+    if not images:
+        return None
+    if name in PICKS and PICKS[name][0] < len(images):
+        index, (left, top, right, bottom) = PICKS[name]
+        image = images[index]
+        w, h = image.size
+        image = trim(image.crop((round(left * w), round(top * h), round(right * w), round(bottom * h))))
+    else:
+        image = trim(max(images, key=lambda im: im.size[0] * im.size[1]))
+    # WIDTH wide; a picture taller than MAX_HEIGHT keeps its middle part
+    w, h = image.size
+    image = image.resize((WIDTH, max(1, round(h * WIDTH / w))), Image.LANCZOS)
+    if image.size[1] > MAX_HEIGHT:
+        top = (image.size[1] - MAX_HEIGHT) // 2
+        image = image.crop((0, top, WIDTH, top + MAX_HEIGHT))
+    return image
+
+
+def first_heading(book):
+    for cell in book.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def descriptions(readme):
+    """{notebook name: description} from the README's existing rows."""
+    found = {}
+    for line in readme.splitlines():
+        match = re.search(r"notebooks/(\d\d_\w+)\.ipynb", line)
+        if match and line.startswith("|"):
+            found[match.group(1)] = line.strip().strip("|").split("|")[-1].strip()
+    return found
+
+
+def binder_link(repo, notebook):
+    return f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=lab/tree/notebooks/{notebook}.ipynb"
+
+
+def main(check=False):
+    readme = README.read_text()
+    repo = re.search(r"<!-- BINDER_REPO: (\S+) -->", readme)
+    if repo is None or START not in readme or END not in readme:
+        sys.exit(f"README.md needs the lines '<!-- BINDER_REPO: owner/name -->', '{START}' and '{END}'")
+    repo = repo.group(1)
+    known = descriptions(readme)
+    THUMBS.mkdir(parents=True, exist_ok=True)
+    stale = []
+    rows = ["| | notebook | what it shows |", "| --- | --- | --- |"]
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        name = path.stem
+        book = nbformat.read(path, as_version=4)
+        picture = thumbnail(png_outputs(book), name)
+        cell = ""
+        if picture is not None:
+            if check and not (THUMBS / f"{name}.png").is_file():
+                stale.append(f"{name}: no thumbnail")
+            if not check:
+                picture.save(THUMBS / f"{name}.png", optimize=True)
+            cell = f"![{name}](docs/thumbnails/{name}.png)"
+        badge = f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_link(repo, name)})"
+        rows.append(f"| {cell} | [`{name}`](notebooks/{name}.ipynb)<br>{badge} | "
+                    f"{known.get(name) or first_heading(book)} |")
+        if name not in known:
+            stale.append(f"{name}: no row in the README")
+        print(f"{name}: {'thumbnail' if picture else 'no PNG output, no thumbnail'}")
+    if check:
+        if stale:
+            sys.exit("README.md is out of date (run `make readme`):\n" + "\n".join(stale))
+        return
+    # every Binder link in the README (the launch badge too) points at the one repository named
+    readme = re.sub(r"https://mybinder\.org/v2/gh/[^/\s]+/[^/\s]+/", f"https://mybinder.org/v2/gh/{repo}/", readme)
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(head + START + "\n" + "\n".join(rows) + "\n" + END + tail)
+
+
+if __name__ == "__main__":
+    main(check="--check" in sys.argv[1:])
