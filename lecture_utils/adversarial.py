@@ -408,7 +408,7 @@ def _run(steps, callback, step_fn):
     return best
 
 
-def train_patch(model, images, target_class, size=70, steps=100, batch_size=4, scale=(0.9, 1.1),
+def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
                 angle=20.0, lr=0.05, callback=None, generator=None):
     """An adversarial patch (Brown et al. 2017): a square sticker that makes any photo the target.
 
