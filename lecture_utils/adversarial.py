@@ -459,8 +459,9 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
         logits = model(_paste(images[pick.to(images.device)], patch, centers, scales, angles))
         loss = -logits.log_softmax(1)[:, target].mean()
         measured = patch.detach().clone()  # the success below is that of the patch before this step
-        optimizer.zero_grad()
-        loss.backward()
+        # the gradient of the patch only: backward() would also fill the .grad of any model
+        # parameter that requires gradients
+        patch.grad, = torch.autograd.grad(loss, patch)
         optimizer.step()
         with torch.no_grad():
             patch.clamp_(0, 1)

@@ -37,14 +37,16 @@ def test_controls_rerun_and_cache(model, panel):
     assert pixels(panel.views[2].value).tolist() != pixels(first).tolist()
     panel.attack.value = "pgd"
     assert len(panel._cache) == 3
-    panel.eps.value = 2  # back to an earlier setting: from the cache
+    panel.attack.value = "fgsm"  # back to an earlier setting: from the cache
     assert len(panel._cache) == 3
+    assert float((panel.result() - panel.image).abs().max()) == pytest.approx(16 / 255, abs=1e-6)
     assert hook_count(model) == 0
 
 
 def test_target_class_and_fooling_image(panel):
     panel.attack.value = "pgd"
     panel.eps.value = 8
+    panel.steps.value = 10
     panel.target.value = "gibbon"
     assert panel.after[0][1] == "gibbon"
     panel.attack.value = "fooling"
