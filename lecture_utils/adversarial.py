@@ -34,11 +34,13 @@ NORMS = ("linf", "l2")
 
 @contextlib.contextmanager
 def _eval_mode(model):
-    """Run the model in eval mode (batch norm with its running statistics), then restore."""
+    """Run the model in eval mode (batch norm with its running statistics), then restore; with
+    gradients on, also when the caller is inside `torch.no_grad()`."""
     training = model.training
     model.eval()
     try:
-        yield
+        with torch.enable_grad():
+            yield
     finally:
         model.train(training)
 

@@ -357,6 +357,15 @@ def test_no_hooks_are_left_also_after_an_error():
     assert not model.training
 
 
+def test_attacks_work_inside_no_grad():
+    model = tiny_model()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        out = A.pgd(model, x, [0, 1], eps=0.1, steps=2)
+        delta = A.universal_perturbation(model, x, eps=0.1, steps=2)
+    assert (out - x).abs().max() > 0.05 and delta.abs().max() > 0
+
+
 def test_real_model_is_untouched(model, photos, labels):
     before = hook_count(model)
     A.pgd(model, photos[:1], labels[:1], steps=1)
