@@ -11,10 +11,12 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the dependency list changes.
+# Reinstall when the dependency list changes. torchattacks (a test-only peer of the adversarial
+# module) pins an old requests that clashes with JupyterLab's; it needs only torch: no deps.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install --no-deps 'torchattacks>=3.5'
 	touch $(STAMP)
 
 # Notebook 02's photo collection: Debian's Fashion-MNIST package (or a folder you name).

@@ -301,3 +301,64 @@ def patch_grid(crops_by_channel, display=48, size=None, title=None):
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+# ---------------------------------------------------------------- adversarial examples
+
+
+def perturbation_image(delta, scale=None):
+    """A signed change (1, 3, H, W) as an RGB array in [0, 1]: grey is no change.
+
+    `scale` None magnifies so the largest change reaches black or white; returns (array, scale)
+    so a title can say how much it was magnified ("x 64").
+    """
+    values = torch.as_tensor(delta).detach().float().cpu()
+    values = values[0] if values.ndim == 4 else values
+    if scale is None:
+        scale = 0.5 / max(float(values.abs().max()), 1e-12)
+    return (0.5 + scale * values).clamp(0, 1).permute(1, 2, 0).numpy(), scale
+
+
+def adversarial_triptych(image, adversarial, before, after, titles=("image", "adversarial"), size=2.6):
+    """Image, magnified change, adversarial image; under the two images their top-k bars.
+
+    `before` and `after` are `predict` results, [(index, name, probability), ...].
+    """
+    change, scale = perturbation_image(adversarial - image)
+    linf = float((adversarial - image).abs().max()) * 255
+    fig = Figure(figsize=(3 * size * 1.25, size * 1.75), layout="constrained")
+    axes = fig.subplots(2, 3, height_ratios=[1.4, 1])
+    pictures = [_rgb_array(image), change, _rgb_array(adversarial)]
+    names = [f"{titles[0]}: {before[0][1]}", f"change x {scale:.0f} (max {linf:.1f}/255)",
+             f"{titles[1]}: {after[0][1]}"]
+    for ax, picture, name in zip(axes[0], pictures, names):
+        ax.imshow(picture)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    _bars(axes[1, 0], before)
+    _bars(axes[1, 2], after)
+    axes[1, 1].set_axis_off()
+    return fig
+
+
+def attack_curves(eps_values, success, confidence, title=None, size=(7.5, 2.8)):
+    """Success rate and confidence against eps, one line per attack.
+
+    `eps_values`: budgets in pixel units; `success`/`confidence`: {attack name: [value per eps]}.
+    """
+    fig = Figure(figsize=size, layout="constrained")
+    ax_success, ax_conf = fig.subplots(1, 2)
+    grey = [e * 255 for e in eps_values]
+    for name in success:
+        ax_success.plot(grey, success[name], marker="o", label=name)
+        ax_conf.plot(grey, confidence[name], marker="o", label=name)
+    ax_success.set_ylabel("predictions flipped")
+    ax_conf.set_ylabel("mean probability of the\noriginal class")
+    for ax in (ax_success, ax_conf):
+        ax.set_xlabel("eps (grey levels of 255)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    ax_success.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -386,3 +386,99 @@ def _without(found, index, k):
     indices, dist = found
     keep = indices != index
     return indices[keep][:k], dist[keep][:k]
+
+
+# ---------------------------------------------------------------- adversarial examples (notebook 05)
+
+
+class AdversarialPanel(_Panel):
+    """Attack a picked or uploaded image (notebook 05): attack, eps, steps, target class.
+
+    Shows the image, the change magnified and the adversarial image, with the top-5 before and
+    after. eps is in grey levels (of 255) per pixel; for "PGD (L2)" the budget is the L2 norm
+    of a change of eps grey levels on every pixel. An empty target class means untargeted
+    (move away from the model's own prediction); the fooling image needs a target. Results
+    are cached per setting, so going back to an earlier setting answers at once.
+    """
+
+    ATTACKS = {"FGSM": "fgsm", "PGD (L-inf)": "pgd", "PGD (L2)": "pgd_l2", "fooling image": "fooling"}
+
+    def __init__(self, model, image="cat", attack="fgsm", eps=2, steps=10, target=""):
+        self.model = model
+        self.picker = ImagePicker(image)
+        self.attack = w.Dropdown(options=list(self.ATTACKS.items()), value=attack, description="attack")
+        self.eps = w.IntSlider(value=eps, min=1, max=32, description="eps (/255)", continuous_update=False)
+        self.steps = w.IntSlider(value=steps, min=1, max=50, description="steps", continuous_update=False)
+        self.target = w.Combobox(options=model.categories, value=target, placeholder="untargeted",
+                                 ensure_option=True, description="target class")
+        self.views = [image_view(), image_view(), image_view()]
+        self.before_view, self.after_view = image_view(150), image_view(150)
+        self.info = w.HTML()
+        self.status = Status()
+        self.widget = w.VBox([
+            self.picker.widget, w.HBox([self.attack, self.target]), w.HBox([self.eps, self.steps]),
+            w.HBox(self.views), w.HBox([self.before_view, self.after_view]), self.info, self.status.widget,
+        ])
+        self._cache = {}
+        self.picker.on_change(self.set_image)
+        for control in (self.attack, self.eps, self.steps, self.target):
+            control.observe(self.render, "value")
+        self.set_image(self.picker.image)
+
+    def set_image(self, image):
+        self.image = center_square(image, 224)
+        self._cache.clear()
+        self.before = predict(self.model, self.image, k=5)
+        self.render()
+
+    def _target_index(self):
+        name = self.target.value
+        return self.model.categories.index(name) if name in self.model.categories else None
+
+    def result(self):
+        """The adversarial image for the current settings (cached)."""
+        from . import adversarial
+
+        kind, eps, steps, target = self.attack.value, self.eps.value / 255, self.steps.value, self._target_index()
+        key = (kind, eps, steps, target)
+        if key not in self._cache:
+            label = self.before[0][0]
+            if kind == "fgsm":
+                out = adversarial.fgsm(self.model, self.image, label, eps=eps, target=target)
+            elif kind == "pgd":
+                out = adversarial.pgd(self.model, self.image, label, eps=eps, steps=steps, target=target,
+                                      random_start=False)
+            elif kind == "pgd_l2":
+                l2 = eps * self.image[0].numel() ** 0.5  # eps grey levels on every pixel
+                out = adversarial.pgd(self.model, self.image, label, eps=l2, steps=steps, norm="l2",
+                                      target=target, random_start=False)
+            else:
+                if target is None:
+                    raise ValueError("the fooling image needs a target class: type one in 'target class'")
+                out = adversarial.fooling_image(self.model, self.image, target, max_steps=steps * 10)
+            self._cache[key] = out.detach().cpu()
+        return self._cache[key]
+
+    def render(self, change=None):
+        try:
+            adv = self.result()
+        except Exception as error:  # show it in the panel and keep the last pictures
+            self.status.error(f"{type(error).__name__}: {error}")
+            return
+        self.status.clear()
+        from .plotting import perturbation_image
+
+        self.after = predict(self.model, adv, k=5)
+        change, scale = perturbation_image(adv - self.image)
+        pictures = [_rgb_uint8(self.image), (change * 255).round().astype("uint8"), _rgb_uint8(adv)]
+        for view, picture in zip(self.views, pictures):
+            view.value = png_bytes(picture, VIEW_HEIGHT)
+        self.before_view.value = figure_png(prediction_bars(self.before, title="before"))
+        self.after_view.value = figure_png(prediction_bars(self.after, title="after"))
+        delta = adv - self.image
+        self.info.value = (
+            f"<b>{html.escape(self.before[0][1])}</b> ({self.before[0][2]:.0%}) &rarr; "
+            f"<b>{html.escape(self.after[0][1])}</b> ({self.after[0][2]:.0%}); change: max "
+            f"{float(delta.abs().max()) * 255:.1f}/255, L2 {float(delta.norm()):.2f}; "
+            f"shown magnified x {scale:.0f}"
+        )

@@ -1,0 +1,537 @@
+"""Adversarial examples: small changes of the pixels that change what the network says.
+
+Everything works in pixel space: images are (N, 3, H, W) with RGB values in [0, 1] (the models
+of this package normalise inside), a budget `eps` is in pixel units (2/255 is two grey levels),
+and every result is clipped to [0, 1] and stays within its budget.
+
+    >>> x_adv = fgsm(model, images, labels, eps=2/255)                  # one signed-gradient step
+    >>> x_adv = pgd(model, images, labels, eps=2/255, steps=10)         # projected gradient descent
+    >>> x_adv = pgd(model, images, None, eps=4/255, target=368)         # ... into class 368
+    >>> fooled = fooling_image(model, image, 368, confidence=0.9)       # smallest change to a class
+    >>> patch = train_patch(model, photos, 859, size=70)                # a sticker for any photo
+    >>> delta = universal_perturbation(model, photos, eps=10/255)       # one change for all photos
+
+Attacks run the model in eval mode (restored afterwards), differentiate only with respect to
+the images (the model's parameters and their `requires_grad` are left as they are) and set no
+hooks. The long runs (`train_patch`, `universal_perturbation`) call `callback(progress)` after
+every step; returning False from it stops the run, which then returns the best result so far.
+"""
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .images import center_square
+
+NORMS = ("linf", "l2")
+
+
+# ---------------------------------------------------------------- checks and shared pieces
+
+
+@contextlib.contextmanager
+def _eval_mode(model):
+    """Run the model in eval mode (batch norm with its running statistics), then restore; with
+    gradients on, also when the caller is inside `torch.no_grad()`."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            yield
+    finally:
+        model.train(training)
+
+
+def _check_images(images, name="images"):
+    if not isinstance(images, torch.Tensor) or not images.dtype.is_floating_point:
+        raise TypeError(f"{name} must be a float tensor (N, 3, H, W) with values in [0, 1]; "
+                        f"got {type(images).__name__}{getattr(images, 'dtype', '')}")
+    if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (N, 3, H, W) with N >= 1; got {tuple(images.shape)}; "
+                         f"a single image (1, 3, H, W) comes from lecture_utils.load_image")
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError(f"{name} must hold finite values in [0, 1] (pixel space, not normalised)")
+    return images.detach()
+
+
+def _num_classes(model):
+    categories = getattr(model, "categories", None)
+    return len(categories) if categories is not None else None
+
+
+def _check_classes(model, classes, n, name):
+    """Class indices as a long tensor (n,): from an int, a sequence or a tensor."""
+    if isinstance(classes, bool) or classes is None:
+        raise TypeError(f"{name} must be a class index or one per image; got {classes!r}")
+    if isinstance(classes, int):
+        classes = torch.full((n,), classes, dtype=torch.long)
+    else:
+        try:
+            classes = torch.as_tensor(classes)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a class index or a sequence of them; got {classes!r}") from None
+        if classes.dtype.is_floating_point or classes.dtype == torch.bool or classes.is_complex():
+            raise TypeError(f"{name} must hold integer class indices; got dtype {classes.dtype}")
+        classes = classes.long().reshape(-1)
+        if classes.numel() == 1:
+            classes = classes.expand(n)
+    if classes.numel() != n:
+        raise ValueError(f"{name} must hold one class index per image ({n}); got {classes.numel()}")
+    limit = _num_classes(model)
+    if classes.min() < 0 or (limit is not None and classes.max() >= limit):
+        raise ValueError(f"{name} must be class indices in 0..{'N' if limit is None else limit - 1}; "
+                         f"got {classes.tolist()}")
+    return classes.clone()
+
+
+def _check_positive(value, name, integer=False):
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive {'int' if integer else 'number'}; got {value!r}")
+    return value
+
+
+def _check_eps(eps, norm="linf"):
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
+    _check_positive(eps, "eps")
+    if norm == "linf" and eps > 1:
+        raise ValueError(f"an L-inf eps is in pixel units (e.g. 2/255) and at most 1; got {eps!r}")
+    return float(eps)
+
+
+def _device_of(model, images):
+    params = next(iter(model.parameters()), None)
+    return images.to(params.device) if params is not None else images
+
+
+def _gradient(model, images, classes, targeted):
+    """Gradient of the mean cross-entropy (of the true class, or minus that of the target)."""
+    images = images.detach().requires_grad_(True)
+    loss = F.cross_entropy(model(images), classes)
+    grad, = torch.autograd.grad(-loss if targeted else loss, images)
+    return grad
+
+
+def _labels_and_goal(model, images, labels, target):
+    """The classes the loss uses and whether the attack aims at them (targeted)."""
+    n = len(images)
+    if target is not None:
+        return _check_classes(model, target, n, "target").to(images.device), True
+    if labels is None:
+        raise ValueError("labels are needed for an untargeted attack (the true classes, or the "
+                         "model's own predictions: model(images).argmax(1)); or give target=")
+    return _check_classes(model, labels, n, "labels").to(images.device), False
+
+
+def _l2_norms(x):
+    return x.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+
+
+def _project(delta, eps, norm):
+    if norm == "linf":
+        return delta.clamp(-eps, eps)
+    return delta * (eps / _l2_norms(delta).clamp(min=1e-12)).clamp(max=1.0)
+
+
+# ---------------------------------------------------------------- one-image attacks
+
+
+def fgsm(model, images, labels, eps=2 / 255, target=None):
+    """Fast gradient sign method (Goodfellow et al. 2015): one step of eps along the gradient's sign.
+
+    Args:
+        model: a classifier taking (N, 3, H, W) images in [0, 1] (e.g. `load_model()`).
+        images: float tensor (N, 3, H, W) in [0, 1].
+        labels: the true classes (int, sequence or tensor (N,)); used when `target` is None.
+        eps: the L-inf budget in pixel units (2/255: two grey levels), in (0, 1].
+        target: None for an untargeted attack (raise the loss of `labels`), or a class index
+            (or one per image) to step towards (lower the loss of `target`); labels may be None.
+
+    Returns:
+        Adversarial images (N, 3, H, W) in [0, 1], each pixel at most eps from the input.
+
+    Example:
+        >>> x_adv = fgsm(model, x, model(x).argmax(1), eps=2/255)
+
+    Limit: one step; it flips fewer predictions than `pgd` with the same budget.
+    """
+    images = _device_of(model, _check_images(images))
+    eps = _check_eps(eps)
+    classes, targeted = _labels_and_goal(model, images, labels, target)
+    with _eval_mode(model):
+        grad = _gradient(model, images, classes, targeted)
+    return (images + eps * grad.sign()).clamp(0, 1)
+
+
+def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
+        target=None, generator=None):
+    """Projected gradient descent (Madry et al. 2018): `steps` gradient steps of size `alpha`, each
+    projected back into the eps-ball around the input and into [0, 1].
+
+    Args:
+        model, images, labels, target: as in `fgsm`.
+        eps: the budget in pixel units: max |change| for norm "linf", the L2 norm of the change
+            per image for "l2" (0.5 is ~1/255 spread evenly over a 224 x 224 image's 150,528 values).
+        steps: number of gradient steps (positive int).
+        alpha: step size; None gives 2.5 * eps / steps (Madry et al.'s choice). For "linf" a step
+            moves every pixel by alpha along the gradient's sign; for "l2" it moves alpha along
+            the gradient scaled to unit L2 norm.
+        norm: "linf" or "l2".
+        random_start: start from a uniformly random point of the L-inf ball (for "l2": a random
+            direction with a uniformly random radius up to eps), as torchattacks does.
+        generator: a torch.Generator for the random start (None: torch's global generator).
+
+    Returns:
+        Adversarial images (N, 3, H, W) in [0, 1] within the budget of the input.
+
+    Example:
+        >>> x_adv = pgd(model, x, y, eps=2/255, steps=10, alpha=0.5/255)
+
+    Limit: the loss is the cross-entropy; attacks on defended models often need a margin loss.
+    """
+    images = _device_of(model, _check_images(images))
+    eps = _check_eps(eps, norm)
+    steps = _check_positive(steps, "steps", integer=True)
+    alpha = 2.5 * eps / steps if alpha is None else float(_check_positive(alpha, "alpha"))
+    classes, targeted = _labels_and_goal(model, images, labels, target)
+    x = images.clone()
+    if random_start:
+        if norm == "linf":
+            start = torch.rand(images.shape, generator=generator, device=images.device) * 2 - 1
+            x = x + eps * start
+        else:
+            direction = torch.randn(images.shape, generator=generator, device=images.device)
+            radius = torch.rand((len(images), 1, 1, 1), generator=generator, device=images.device)
+            x = x + direction / _l2_norms(direction) * radius * eps
+        x = x.clamp(0, 1)
+    with _eval_mode(model):
+        for _ in range(steps):
+            grad = _gradient(model, x, classes, targeted)
+            if norm == "linf":
+                x = x + alpha * grad.sign()
+            else:
+                x = x + alpha * grad / (_l2_norms(grad) + 1e-10)
+            x = (images + _project(x - images, eps, norm)).clamp(0, 1)
+    return x
+
+
+def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_steps=200):
+    """The smallest change, found by gradient steps, that makes the model say `target_class`.
+
+    As in the lecture's fooling-image figure: starting from the image, take steps of L2 length
+    `step` along the gradient of the target's log-probability (normalised per image) and stop
+    each image as soon as the model gives the target at least `confidence`. Stopping at once
+    keeps the change small: no step is taken after the goal is reached.
+
+    Args:
+        model: a classifier taking (N, 3, H, W) images in [0, 1].
+        images: float tensor (N, 3, H, W) in [0, 1] (a batch is treated image by image).
+        target_class: class index (or one per image).
+        confidence: the probability of the target to reach, in (0, 1).
+        step: L2 length of one step in pixel units (0.2 over a 224 x 224 image is tiny per pixel).
+        max_steps: give up after this many steps.
+
+    Returns:
+        Images (N, 3, H, W) in [0, 1]. An image that did not reach `confidence` within
+        `max_steps` is returned as far as it got: check with `model(x).softmax(1)`.
+
+    Example:
+        >>> fooled = fooling_image(model, load_image("cat", (224, 224)), 368)  # a "gibbon"
+
+    Limit: small, not smallest: a greedy path, not a minimisation of the change's norm.
+    """
+    images = _device_of(model, _check_images(images))
+    classes = _check_classes(model, target_class, len(images), "target_class").to(images.device)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a probability in (0, 1); got {confidence!r}")
+    step = float(_check_positive(step, "step"))
+    max_steps = _check_positive(max_steps, "max_steps", integer=True)
+    x = images.clone()
+    rows = torch.arange(len(x), device=x.device)
+    with _eval_mode(model):
+        for _ in range(max_steps + 1):
+            x.requires_grad_(True)
+            log_p = model(x).log_softmax(1)[rows, classes]
+            active = log_p.detach().exp() < confidence
+            if not active.any():
+                break
+            grad, = torch.autograd.grad(log_p.sum(), x)
+            x = x.detach()
+            move = step * grad / (_l2_norms(grad) + 1e-12)
+            x[active] = (x[active] + move[active]).clamp(0, 1)
+    return x.detach()
+
+
+# ---------------------------------------------------------------- long runs: patch and universal
+
+
+@dataclass
+class Progress:
+    """What a long run reports after each step to its callback.
+
+    Attributes: `step` (1-based), `steps`, `loss` (this step's), `success` (fraction of this
+    step's images that the current result fools), `best` (the best result so far, a tensor:
+    a patch or a perturbation), `best_success` (its success on the step it was measured).
+    """
+
+    step: int
+    steps: int
+    loss: float
+    success: float
+    best: torch.Tensor
+    best_success: float
+
+
+def _check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function of a Progress, or None; got {type(callback).__name__}")
+
+
+def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=None):
+    """`n` random square crops of a list of photos, resized to size x size (data augmentation).
+
+    Args:
+        images: a list of image tensors (1, 3, H, W) in [0, 1] (sizes may differ), or a batch.
+        n: how many crops, taken from the photos in turn (photo i % len(images)).
+        size: side of the crops in pixels.
+        scale: range of the crop's side as a fraction of the photo's shorter side.
+        flip: mirror half of the crops left to right, at random.
+        generator: a torch.Generator (None: torch's global one).
+
+    Returns:
+        A tensor (n, 3, size, size) in [0, 1].
+    """
+    photos = [images[i:i + 1] for i in range(len(images))] if isinstance(images, torch.Tensor) else list(images)
+    if not photos:
+        raise ValueError("random_crops needs at least one image")
+    n = _check_positive(n, "n", integer=True)
+    size = _check_positive(size, "size", integer=True)
+    low, high = scale
+    if not 0 < low <= high <= 1:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1; got {scale!r}")
+    crops = []
+    for i in range(n):
+        photo = _check_images(photos[i % len(photos)], "each image")
+        h, w = photo.shape[-2:]
+        r = torch.rand(4, generator=generator).tolist()
+        side = max(1, round(min(h, w) * (low + (high - low) * r[0])))
+        top, left = int(r[1] * (h - side + 1)), int(r[2] * (w - side + 1))
+        crop = center_square(photo[..., top:top + side, left:left + side], size)
+        crops.append(crop.flip(-1) if flip and r[3] < 0.5 else crop)
+    return torch.cat(crops)
+
+
+def _placement(n, image_size, patch_size, scale, angle, generator):
+    """Random centres, scales and angles (radians) that keep each rotated patch inside the image."""
+    h, w = image_size
+    r = torch.rand(n, 4, generator=generator)
+    scales = scale[0] + (scale[1] - scale[0]) * r[:, 0]
+    angles = math.radians(angle) * (2 * r[:, 1] - 1)
+    half = patch_size * scales / 2 * (angles.cos().abs() + angles.sin().abs())  # half bounding box
+    if (2 * half > min(h, w)).any():
+        raise ValueError(f"a patch of {patch_size} px at scale up to {scale[1]} does not fit in {h}x{w} images")
+    cx = half + (w - 2 * half) * r[:, 2]
+    cy = half + (h - 2 * half) * r[:, 3]
+    return torch.stack([cx, cy], 1), scales, angles
+
+
+def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=None):
+    """Paste a square patch onto images, rotated, scaled and placed (differentiably).
+
+    Args:
+        images: float tensor (N, 3, H, W) in [0, 1].
+        patch: float tensor (1, 3, s, s) or (3, s, s) in [0, 1].
+        centers: tensor (N, 2) of (x, y) pixel positions of the patch's centre; None places each
+            patch at random, wholly inside its image.
+        scale: the patch's side on the image is s * scale; a number or a tensor (N,); with
+            centers None a (low, high) pair draws a scale per image.
+        angle: rotation in degrees (number or tensor (N,), in radians when a tensor); with
+            centers None, a number means a random rotation within +-angle degrees.
+        generator: a torch.Generator for the random placement.
+
+    Returns:
+        Images (N, 3, H, W) in [0, 1] with the patch pasted (bilinear, so edges are soft).
+
+    Example:
+        >>> stickered = apply_patch(photos, patch, generator=torch.Generator().manual_seed(0))
+    """
+    images = _check_images(images)
+    if isinstance(patch, torch.Tensor) and patch.ndim == 3:
+        patch = patch[None]
+    patch = _check_images(patch, "patch")
+    if patch.shape[0] != 1 or patch.shape[-1] != patch.shape[-2]:
+        raise ValueError(f"patch must be one square image (1, 3, s, s); got {tuple(patch.shape)}")
+    n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
+    if centers is None:
+        scales = tuple(scale) if isinstance(scale, (tuple, list)) else (float(scale), float(scale))
+        centers, scale, angle = _placement(n, (h, w), s, scales, float(angle), generator)
+    return _paste(images, patch, centers, scale, angle)
+
+
+def _paste(images, patch, centers, scale, angle):
+    """The pasting itself: a patch still attached to autograd (for training) stays attached."""
+    n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
+    device = images.device
+    centers = torch.as_tensor(centers, dtype=torch.float32).to(device).view(n, 2)
+    scale = torch.as_tensor(scale, dtype=torch.float32).to(device).expand(n)
+    angle = torch.as_tensor(angle, dtype=torch.float32).to(device).expand(n)
+    # Output pixel (x, y) in [-1, 1] -> patch coordinates u in [-1, 1] (align_corners=False):
+    # u = 2 / (s k) * R(-a) [(W/2) x + W/2 - cx, (H/2) y + H/2 - cy].
+    cos, sin = angle.cos(), angle.sin()
+    f = 2 / (s * scale)
+    theta = torch.stack([
+        torch.stack([f * cos * w / 2, f * sin * h / 2, f * (cos * (w / 2 - centers[:, 0]) + sin * (h / 2 - centers[:, 1]))], 1),
+        torch.stack([-f * sin * w / 2, f * cos * h / 2, f * (-sin * (w / 2 - centers[:, 0]) + cos * (h / 2 - centers[:, 1]))], 1),
+    ], 1)
+    grid = F.affine_grid(theta, (n, 3, h, w), align_corners=False)
+    rgb_mask = torch.cat([patch.to(device).expand(n, 3, s, s), torch.ones(n, 1, s, s, device=device)], 1)
+    warped = F.grid_sample(rgb_mask, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    mask = warped[:, 3:]
+    return (images * (1 - mask) + warped[:, :3] * mask).clamp(0, 1)
+
+
+def _run(steps, callback, step_fn):
+    """The loop of the long runs: step, report, keep the best, stop when the callback says so."""
+    best, best_success = None, -1.0
+    for i in range(1, steps + 1):
+        loss, success, current = step_fn()
+        if not math.isfinite(loss):
+            break  # keep the last good result
+        if success >= best_success:
+            best, best_success = current.detach().clone(), success
+        if callback is not None and callback(Progress(i, steps, loss, success, best, best_success)) is False:
+            break
+    if best is None:
+        raise FloatingPointError("the first step gave a loss that is not finite; try a smaller learning rate")
+    return best
+
+
+def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
+                angle=20.0, lr=0.05, callback=None, generator=None):
+    """An adversarial patch (Brown et al. 2017): a square sticker that makes any photo the target.
+
+    Trained by expectation over transformation: every step pastes the patch on `batch_size`
+    images drawn from `images`, each at a random place, scale and rotation, and takes an Adam
+    step on the mean log-probability of the target.
+
+    Args:
+        model: a classifier taking (N, 3, H, W) images in [0, 1].
+        images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `random_crops`).
+        target_class: class index the patch should make the model say.
+        size: side of the square patch in pixels (70 covers 9.8% of a 224 x 224 image).
+        steps: number of Adam steps (positive int).
+        batch_size: images per step.
+        scale: range of random scales of the patch during training.
+        angle: random rotations within +-angle degrees during training.
+        lr: Adam's learning rate on the patch's pixel values.
+        callback: called with a `Progress` after every step; returning False stops the run.
+            `Progress.success` is the fraction of this step's images classified as the target.
+        generator: a torch.Generator for the patch's start, the batches and the placements.
+
+    Returns:
+        The patch (1, 3, size, size) in [0, 1] with the best success on its step (ties: later).
+
+    Example:
+        >>> patch = train_patch(model, random_crops(photos, 32), 859, size=70, steps=100)
+
+    Limit: a step's success is measured on that step's few images; judge a patch on images it
+    was not trained on (`apply_patch` on held-out photos).
+    """
+    images = _device_of(model, _check_images(images))
+    target = _check_classes(model, target_class, 1, "target_class").item()
+    size = _check_positive(size, "size", integer=True)
+    steps = _check_positive(steps, "steps", integer=True)
+    batch_size = _check_positive(batch_size, "batch_size", integer=True)
+    lr = float(_check_positive(lr, "lr"))
+    _check_callback(callback)
+    h, w = images.shape[-2:]
+    if size * scale[1] * math.sqrt(2) > min(h, w):
+        raise ValueError(f"a patch of {size} px (scale up to {scale[1]}, rotated) does not fit in "
+                         f"{h}x{w} images; choose a smaller size")
+    patch = torch.rand((1, 3, size, size), generator=generator).to(images.device).requires_grad_(True)
+    optimizer = torch.optim.Adam([patch], lr=lr)
+
+    def step():
+        pick = torch.randint(len(images), (batch_size,), generator=generator)
+        centers, scales, angles = _placement(batch_size, (h, w), size, scale, angle, generator)
+        logits = model(_paste(images[pick.to(images.device)], patch, centers, scales, angles))
+        loss = -logits.log_softmax(1)[:, target].mean()
+        measured = patch.detach().clone()  # the success below is that of the patch before this step
+        # the gradient of the patch only: backward() would also fill the .grad of any model
+        # parameter that requires gradients
+        patch.grad, = torch.autograd.grad(loss, patch)
+        optimizer.step()
+        with torch.no_grad():
+            patch.clamp_(0, 1)
+        return loss.item(), (logits.argmax(1) == target).float().mean().item(), measured
+
+    with _eval_mode(model):
+        return _run(steps, callback, step)
+
+
+def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
+                           alpha=None, callback=None, generator=None):
+    """One perturbation that changes the model's prediction for many images (Moosavi-Dezfooli
+    et al. 2017), found by a projected-gradient variant of their algorithm.
+
+    The paper accumulates DeepFool steps image by image; here every step takes a minibatch of
+    `batch_size` images, moves the shared perturbation by `alpha` along the sign of the gradient
+    of a clamped margin loss (for each image, the true class's logit minus the largest other,
+    floored at -5 so images already fooled stop pulling), and projects onto the L-inf ball of
+    radius eps, as in stochastic-gradient versions of the method (Shafahi et al. 2020).
+
+    Args:
+        model: a classifier taking (N, 3, H, W) images in [0, 1].
+        images: training images, float tensor (N, 3, H, W) in [0, 1], all of one size.
+        labels: the classes to move away from; None uses the model's predictions on `images`
+            (the "fooling rate" of the paper counts changed predictions).
+        eps: the L-inf budget in pixel units, in (0, 1].
+        steps: number of minibatch steps (positive int).
+        batch_size: images per step.
+        alpha: step size; None gives eps / 10.
+        callback: called with a `Progress` after every step; returning False stops the run.
+            `Progress.success` is the fraction of this step's images whose class changed.
+        generator: a torch.Generator for the batches.
+
+    Returns:
+        The perturbation (1, 3, H, W) with values in [-eps, eps], the one with the best success
+        on its step (ties: later). Add it to images and clip: `(x + delta).clamp(0, 1)`.
+
+    Example:
+        >>> delta = universal_perturbation(model, random_crops(photos, 32), eps=10/255, steps=100)
+
+    Limit: a step's success is measured on that step's few images; judge the perturbation on
+    images it was not trained on.
+    """
+    images = _device_of(model, _check_images(images))
+    eps = _check_eps(eps)
+    steps = _check_positive(steps, "steps", integer=True)
+    batch_size = _check_positive(batch_size, "batch_size", integer=True)
+    alpha = eps / 10 if alpha is None else float(_check_positive(alpha, "alpha"))
+    _check_callback(callback)
+    with _eval_mode(model):
+        if labels is None:
+            with torch.no_grad():
+                labels = torch.cat([model(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
+        labels = _check_classes(model, labels, len(images), "labels").to(images.device)
+        delta = torch.zeros((1, *images.shape[1:]), device=images.device)
+
+        def step():
+            nonlocal delta
+            pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
+            x = (images[pick] + delta).clamp(0, 1).requires_grad_(True)
+            logits = model(x)
+            true = logits.gather(1, labels[pick, None])[:, 0]
+            other = logits.scatter(1, labels[pick, None], float("-inf")).amax(1)
+            loss = (true - other).clamp(min=-5).mean()
+            grad, = torch.autograd.grad(loss, x)
+            success = (logits.argmax(1) != labels[pick]).float().mean().item()
+            measured = delta  # the success above is that of the perturbation before this step
+            delta = (delta - alpha * grad.sum(0, keepdim=True).sign()).clamp(-eps, eps)
+            return loss.item(), success, measured
+
+        return _run(steps, callback, step)

@@ -1,0 +1,71 @@
+"""Headless tests of the adversarial panel: set controls as a user would, check the pictures."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lecture_utils.widgets import AdversarialPanel
+from tests.conftest import hook_count
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+@pytest.fixture
+def panel(model):
+    return AdversarialPanel(model, image="cat", attack="fgsm", eps=2, steps=3)
+
+
+def test_fgsm_changes_the_prediction_within_the_budget(panel):
+    adv = panel.result()
+    assert float((adv - panel.image).abs().max()) <= 2 / 255 + 1e-6
+    assert panel.after[0][0] != panel.before[0][0]
+    assert "&rarr;" in panel.info.value and "max 2.0/255" in panel.info.value
+    original, change, adversarial = (pixels(v.value) for v in panel.views)
+    assert np.abs(original - adversarial).max() <= 3  # invisible: at most 2 grey levels (+ rounding)
+    assert change.std() > 20  # the magnified change is visible
+    assert panel.status.text == ""
+
+
+def test_controls_rerun_and_cache(model, panel):
+    first = panel.views[2].value
+    panel.eps.value = 16
+    assert float((panel.result() - panel.image).abs().max()) == pytest.approx(16 / 255, abs=1e-6)
+    assert pixels(panel.views[2].value).tolist() != pixels(first).tolist()
+    panel.attack.value = "pgd"
+    assert len(panel._cache) == 3
+    panel.attack.value = "fgsm"  # back to an earlier setting: from the cache
+    assert len(panel._cache) == 3
+    assert float((panel.result() - panel.image).abs().max()) == pytest.approx(16 / 255, abs=1e-6)
+    assert hook_count(model) == 0
+
+
+def test_target_class_and_fooling_image(panel):
+    panel.attack.value = "pgd"
+    panel.eps.value = 8
+    panel.steps.value = 10
+    panel.target.value = "gibbon"
+    assert panel.after[0][1] == "gibbon"
+    panel.attack.value = "fooling"
+    assert panel.after[0][1] == "gibbon" and panel.after[0][2] >= 0.9
+
+
+def test_fooling_without_target_shows_an_error_and_keeps_the_pictures(panel):
+    shown = panel.views[2].value
+    panel.attack.value = "fooling"
+    assert "needs a target class" in panel.status.text
+    assert panel.views[2].value == shown
+    panel.target.value = "gibbon"  # the panel is alive: a fix clears the message
+    assert panel.status.text == ""
+
+
+def test_l2_budget_and_a_new_image(panel):
+    panel.attack.value = "pgd_l2"
+    delta = panel.result() - panel.image
+    assert float(delta.norm()) <= 2 / 255 * delta.numel() ** 0.5 * (1 + 1e-5)
+    panel.picker.dropdown.value = "espresso"
+    assert panel.before[0][1] == "espresso"
+    assert panel._cache and all(k[0] == "pgd_l2" for k in panel._cache)  # old image's results gone
