@@ -153,10 +153,17 @@ def feature_match(layer, target):
     """Minus the squared relative error between a layer's features and `target` (inversion).
 
     The value is -||phi(x) - target||^2 / ||target||^2; its square root is `relative_error`.
+    On a smaller image (an early octave) the target is averaged down to the features' size:
+    a coarse guide that settles the layout cheaply before the full-size steps match exactly.
     """
     target = target.detach()
-    scale = target.pow(2).sum().clamp_min(1e-12)
-    return Objective(f"match[{layer}]", lambda a: -(a[layer] - target).pow(2).sum() / scale, [layer])
+
+    def value(a):
+        features = a[layer]
+        goal = target if features.shape == target.shape else F.adaptive_avg_pool2d(target, features.shape[-2:])
+        return -(features - goal).pow(2).sum() / goal.pow(2).sum().clamp_min(1e-12)
+
+    return Objective(f"match[{layer}]", value, [layer])
 
 
 # --- regularisers: what to keep small (use with a minus sign) --------------------------------
@@ -290,8 +297,11 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
                          "or 'adam'/'ascent' with random transforms")
     generator = torch.Generator().manual_seed(seed)
     if image is None:
-        height, width = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
-        _check_positive_int(height, "size"), _check_positive_int(width, "size")
+        if isinstance(size, numbers.Integral):
+            size = (size, size)
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"size must be an int or (height, width); got {size!r}")
+        height, width = (_check_positive_int(n, "size") for n in size)
         image = 0.5 + 0.05 * torch.randn(1, 3, height, width, generator=generator)
     elif not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
         raise ValueError(f"image must be a tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
@@ -464,9 +474,12 @@ def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4
                    octave_scale=octave_scale, seed=seed)
 
 
-def invert(model, image, layer, *, tv_weight=0.05, beta=2.0, steps=100, optimizer="lbfgs", lr=1.0, seed=0):
+def invert(model, image, layer, *, tv_weight=0.005, beta=2.0, steps=300, optimizer="adam", lr=0.03, seed=0):
     """Feature inversion (Mahendran and Vedaldi 2015): from noise, the image whose features at
-    `layer` match those of `image`, with a total-variation prior. Returns (iterator, target)."""
+    `layer` match those of `image`, with a total-variation prior. Returns (iterator, target).
+
+    Adam by default: measured on the bundled model, L-BFGS with clipping to [0, 1] stalls
+    (relative error 0.25 at stage2 from step 150 on) where Adam keeps improving."""
     with torch.no_grad():
         target = get_activations(model, image.to(model.device), [layer])[layer]
     objective = feature_match(layer, target) - tv_weight * total_variation(beta)
