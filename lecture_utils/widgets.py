@@ -11,6 +11,7 @@ the browser, not in the notebook file (see ../shared/NOTES-tools.md).
 """
 
 import html
+import threading
 
 import ipywidgets as w
 import numpy as np
@@ -482,3 +483,186 @@ class AdversarialPanel(_Panel):
             f"{float(delta.abs().max()) * 255:.1f}/255, L2 {float(delta.norm()):.2f}; "
             f"shown magnified x {scale:.0f}"
         )
+
+
+# --- image optimisation (notebooks 04, 06, 07) -------------------------------------------------
+
+class Runner:
+    """Run and Stop buttons, a progress bar, a live preview and a status line for a method that
+    yields `optimize.Step`s.
+
+    `make_steps()` (set by the panel) builds the iterator when Run is pressed; its errors (bad
+    settings) show in the status line at once. The run goes on in a background thread, so the
+    Stop button is heard while it runs; Stop keeps the last image, and Run does nothing while
+    a run is going. `last` is the last `Step` received; `join()` waits for the run to end.
+    """
+
+    def __init__(self, make_steps=None, preview_every=5, height=VIEW_HEIGHT):
+        self.make_steps, self.preview_every, self.height = make_steps, preview_every, height
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="step 0")
+        self.preview = image_view(height)
+        self.status = Status()
+        self.last = None
+        self._thread, self._stop = None, threading.Event()
+        self.run_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.widget = w.VBox([w.HBox([self.run_button, self.stop_button, self.progress]),
+                              self.preview, self.status.widget])
+
+    @property
+    def running(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def show(self, image):
+        """Put an image (1, 3, h, w) in the preview."""
+        self.preview.value = png_bytes(_rgb_uint8(image), self.height)
+
+    def start(self):
+        if self.running:
+            return
+        try:
+            steps = self.make_steps()
+        except Exception as error:  # bad settings: say so, keep the last picture
+            self.status.error(f"{type(error).__name__}: {error}")
+            return
+        self._stop.clear()
+        self.status.info("running…")
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self._thread = threading.Thread(target=self._loop, args=(steps,), daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def join(self, timeout=None):
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self, steps):
+        # Only assigns widget values: printing from a thread would go nowhere useful.
+        step = None
+        try:
+            for step in steps:
+                self.last = step
+                self.progress.max, self.progress.value = step.total, step.step
+                self.progress.description = f"step {step.step}"
+                if step.message or step.step % self.preview_every == 0 or step.step == step.total:
+                    self.show(step.image)
+                if step.message:
+                    self.status.error(step.message)
+                    return
+                if self._stop.is_set():
+                    self.status.info(f"stopped at step {step.step}; the preview is its image")
+                    return
+            self.status.info(_losses_text(step) if step else "nothing to do")
+        except Exception as error:  # keep the panel alive and say what went wrong
+            self.status.error(f"{type(error).__name__}: {error}")
+        finally:
+            steps.close()
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+
+def _losses_text(step):
+    return f"done, {step.step} steps: " + ", ".join(f"{k} {v:.4g}" for k, v in step.losses.items())
+
+
+def _slider(kind, value, low, high, step, description, **kwargs):
+    return kind(value=value, min=low, max=high, step=step, description=description,
+                continuous_update=False, style={"description_width": "initial"}, **kwargs)
+
+
+class ClassImagePanel(_Panel):
+    """Images that a class or a channel likes (notebook 04): what to maximise, step size,
+    jitter, L2 weight, blur and iterations; Run, Stop, progress and live preview."""
+
+    def __init__(self, model, target="dumbbell", layer="stage4"):
+        self.model = model
+        self.mode = w.ToggleButtons(options=["class", "channel"], value="class")
+        self.target = w.Combobox(value=target, options=model.categories, ensure_option=True,
+                                 description="class")
+        self.layer = layer_picker(model, layer)
+        self.channel = w.BoundedIntText(value=0, min=0, max=10_000, description="channel")
+        self.lr = _slider(w.FloatLogSlider, 0.02, -3, -0.5, 0.1, "step size", base=10)
+        self.jitter = _slider(w.IntSlider, 8, 0, 32, 1, "jitter (px)")
+        self.l2_weight = _slider(w.FloatSlider, 0.1, 0.0, 2.0, 0.05, "L2 weight")
+        self.blur = _slider(w.FloatSlider, 0.5, 0.0, 2.0, 0.1, "blur sigma")
+        self.steps = _slider(w.IntSlider, 100, 10, 400, 10, "iterations")
+        self.runner = Runner(self.make_steps)
+        self.widget = w.VBox([
+            self.mode, w.HBox([self.target, self.layer, self.channel]),
+            w.HBox([self.lr, self.jitter, self.l2_weight]), w.HBox([self.blur, self.steps]),
+            self.runner.widget,
+        ])
+
+    def make_steps(self):
+        from . import optimize as opt
+
+        settings = dict(steps=self.steps.value, lr=self.lr.value, l2_weight=self.l2_weight.value,
+                        jitter_px=self.jitter.value, blur=self.blur.value)
+        if self.mode.value == "class":
+            if self.target.value not in self.model.categories:
+                raise ValueError(f"pick a class from the list; {self.target.value!r} is not one of the 1000")
+            return opt.class_image(self.model, self.target.value, **settings)
+        return opt.channel_image(self.model, self.layer.value, self.channel.value, **settings)
+
+
+class DeepDreamPanel(_Panel):
+    """DeepDream on a bundled or uploaded photo (notebook 06): layer, step size, jitter,
+    octaves, octave scale, iterations per octave."""
+
+    def __init__(self, model, image="palace", layer="stage4", size=256):
+        self.model = model
+        self.picker = ImagePicker(image, size=size)
+        self.layer = layer_picker(model, layer)
+        self.lr = _slider(w.FloatLogSlider, 0.01, -3, -1, 0.1, "step size", base=10)
+        self.jitter = _slider(w.IntSlider, 32, 0, 64, 1, "jitter (px)")
+        self.octaves = _slider(w.IntSlider, 3, 1, 6, 1, "octaves")
+        self.octave_scale = _slider(w.FloatSlider, 1.4, 1.1, 2.0, 0.05, "octave scale")
+        self.steps = _slider(w.IntSlider, 10, 1, 50, 1, "iterations per octave")
+        self.runner = Runner(self.make_steps, preview_every=2)
+        self.widget = w.VBox([
+            self.picker.widget, self.layer, w.HBox([self.lr, self.jitter]),
+            w.HBox([self.octaves, self.octave_scale, self.steps]), self.runner.widget,
+        ])
+        self.picker.on_change(self.runner.show)
+        self.runner.show(self.picker.image)
+
+    def make_steps(self):
+        from . import optimize as opt
+
+        return opt.deepdream(self.model, self.picker.image, self.layer.value, steps=self.steps.value,
+                             lr=self.lr.value, jitter_px=self.jitter.value, octaves=self.octaves.value,
+                             octave_scale=self.octave_scale.value)
+
+
+class InversionPanel(_Panel):
+    """Feature inversion (notebook 07): reconstruct the photo from one layer's features, with
+    the total-variation weight as a slider; the status line gives the relative feature error."""
+
+    def __init__(self, model, image="espresso", layer="stage4", size=160):
+        self.model, self.size = model, size
+        self.picker = ImagePicker(image, size=size)
+        self.layer = layer_picker(model, layer)
+        self.tv_weight = _slider(w.FloatLogSlider, 0.005, -4, 0, 0.25, "TV weight", base=10)
+        self.steps = _slider(w.IntSlider, 150, 10, 600, 10, "iterations")
+        self.original = image_view()
+        self.runner = Runner(self.make_steps, preview_every=5)
+        self.widget = w.VBox([
+            self.picker.widget, w.HBox([self.layer, self.tv_weight, self.steps]),
+            w.HBox([self.original, self.runner.widget]),
+        ])
+        self.picker.on_change(self._show_original)
+        self._show_original(self.picker.image)
+
+    def _show_original(self, image):
+        self.image = center_square(image, self.size)
+        self.original.value = png_bytes(_rgb_uint8(self.image), VIEW_HEIGHT)
+
+    def make_steps(self):
+        from . import optimize as opt
+
+        steps, _ = opt.invert(self.model, self.image, self.layer.value, tv_weight=self.tv_weight.value,
+                              steps=self.steps.value)
+        return steps

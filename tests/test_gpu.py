@@ -53,3 +53,21 @@ def test_attribution_matches_the_cpu(models, name):
     assert b.shape == a.shape
     corr = torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1]
     assert corr > 0.99, (name, float(corr))
+
+
+@pytest.mark.parametrize("recipe", ["class_image", "deepdream", "invert"])
+def test_image_optimisation_matches_the_cpu(models, recipe):
+    from lecture_utils import optimize as opt
+
+    photo = center_square(load_image("palace"), 128)
+    runs = []
+    for model in models:  # the same seed draws the same jitter on both devices (a CPU generator)
+        if recipe == "class_image":
+            steps = opt.class_image(model, "lemon", steps=5, size=128)
+        elif recipe == "deepdream":
+            steps = opt.deepdream(model, photo, "stage4", steps=3, octaves=2)
+        else:
+            steps = opt.invert(model, photo, "stage3", steps=5)[0]
+        runs.append(opt.finish(steps).image)
+    assert runs[1].device.type == "cpu"  # Step images come back on the CPU for display
+    assert (runs[0] - runs[1]).abs().max() <= 2e-2

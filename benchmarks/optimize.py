@@ -1,0 +1,71 @@
+"""The image-optimisation loop against hand-written loops of the same runs (called by run.py).
+
+Peers are written the way the CS231n assignment and the original DeepDream notebook do it: a
+bare loop with `torch.roll` jitter, a plain ascent step, clipping, on the same model. The ratio
+is the cost of our engine's generality (objectives, hooks, transforms, progress); the targets
+are absolute seconds from the project's issue.
+"""
+
+import time
+
+import torch
+import torch.nn.functional as F
+
+from lecture_utils import load_image, load_model
+from lecture_utils import optimize as opt
+from lecture_utils.activations import get_activations
+
+
+def seconds(action):
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def peer_class_image(model, index, steps=200, size=224, lr=0.02, l2_weight=0.1, jitter_px=8):
+    """CS231n-style class visualisation: roll, ascent on the logit minus L2, unroll, clip."""
+    x = 0.5 + 0.05 * torch.randn(1, 3, size, size)
+    for _ in range(steps):
+        dy, dx = (int(v) for v in torch.randint(-jitter_px, jitter_px + 1, (2,)))
+        x = torch.roll(x, (dy, dx), (2, 3)).requires_grad_(True)
+        score = model(x)[0, index] - l2_weight * (x - 0.5).pow(2).mean()
+        score.backward()
+        with torch.no_grad():
+            x = x + lr * x.grad / x.grad.abs().mean()
+            x = torch.roll(x, (-dy, -dx), (2, 3)).clamp(0, 1)
+    return x
+
+
+def peer_deepdream(model, image, layer, steps=10, octaves=3, scale=1.4, lr=0.01, jitter_px=32):
+    """The DeepDream notebook's loop: pyramid of octaves, detail carried up, L1-normalised steps."""
+    h, w = image.shape[-2:]
+    sizes = [(round(h / scale ** k), round(w / scale ** k)) for k in reversed(range(octaves))]
+    detail = torch.zeros(1, 3, *sizes[0])
+    for size in sizes:
+        base = F.interpolate(image, size=size, mode="bilinear", antialias=True)
+        x = (base + F.interpolate(detail, size=size, mode="bilinear")).clamp(0, 1)
+        for _ in range(steps):
+            dy, dx = (int(v) for v in torch.randint(-jitter_px, jitter_px + 1, (2,)))
+            x = torch.roll(x, (dy, dx), (2, 3)).requires_grad_(True)
+            get_activations(model, x, [layer])[layer].pow(2).mean().backward()
+            with torch.no_grad():
+                x = torch.roll(x + lr * x.grad / x.grad.abs().mean(), (-dy, -dx), (2, 3)).clamp(0, 1)
+        detail = x - base
+    return x
+
+
+def rows():
+    model = load_model(device="cpu")
+    photo = load_image("palace", size=384)
+    dumbbell = model.categories.index("dumbbell")
+    out = []
+    same_loop = opt.class_logit(model, "dumbbell") - 0.1 * opt.l2()
+    ours = seconds(lambda: opt.finish(opt.iterate(model, same_loop, steps=200, lr=0.02, transforms=[opt.jitter(8)])))
+    peer = seconds(lambda: peer_class_image(model, dumbbell))
+    out.append(("class image by jittered ascent, 224 px, 200 steps (s)", ours, peer, "ratio <= 1.1", ours <= 1.1 * peer))
+    ours = seconds(lambda: opt.finish(opt.class_image(model, "dumbbell", steps=200, size=224)))
+    out.append(("class image recipe (Adam, random views, blur), 224 px, 200 steps (s)", ours, None, "<= 20", ours <= 20))
+    ours = seconds(lambda: opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3)))
+    peer = seconds(lambda: peer_deepdream(model, photo, "stage4"))
+    out.append(("DeepDream, 384 px, 3 octaves x 10 steps (s)", ours, peer, "<= 40", ours <= 40))
+    return out

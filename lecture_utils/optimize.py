@@ -1,0 +1,506 @@
+"""One loop that optimises an image in pixel space, for every "make an image" topic.
+
+Class and neuron images, DeepDream, feature inversion, texture synthesis and style transfer
+differ only in what they maximise and which tricks they use, so they share this loop:
+
+    objective = class_logit(model, "dumbbell") - 1e-3 * l2()     # objectives compose
+    final = finish(iterate(model, objective, steps=200, transforms=[jitter(8)], blur=0.5))
+    final.image                                                   # (1, 3, 224, 224) in [0, 1]
+
+`iterate` yields a `Step` after every update (step, losses, current image), so a panel can
+draw a preview and stop the run by no longer asking for steps: the last image it got is kept.
+A loss or gradient that becomes NaN or inf ends the run with a final `Step` whose `message`
+says so and whose image is the last good one. Random choices (initial noise, jitter) come
+from `seed`, so a CPU run is reproducible.
+"""
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
+
+from .activations import forward_with_activations, get_activations, resolve_layers
+
+LOGITS, IMAGE = "logits", "image"  # pseudo-layers: the model's output and the image itself
+OPTIMIZERS = ("ascent", "adam", "lbfgs")
+SCHEDULES = ("constant", "cosine")
+
+
+# --- objectives: what to maximise -----------------------------------------------------------
+
+class Objective:
+    """A scalar to maximise: a weighted sum of named terms, each a function of the activations.
+
+    A term is `fn(acts) -> scalar tensor`, where `acts` maps layer names to activations, and
+    the pseudo-layers "logits" and "image" to the model's output and the (untransformed) image.
+    Objectives compose: `a + b`, `a - b`, `0.1 * a`, `-a`.
+    """
+
+    def __init__(self, name, fn, layers=()):
+        self.terms = [(1.0, name, fn)]
+        self.layers = tuple(layers)
+
+    @classmethod
+    def _combine(cls, terms, layers):
+        new = cls.__new__(cls)
+        new.terms, new.layers = terms, tuple(dict.fromkeys(layers))
+        return new
+
+    def __add__(self, other):
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective._combine(self.terms + other.terms, self.layers + other.layers)
+
+    def __mul__(self, weight):
+        if not isinstance(weight, numbers.Real) or isinstance(weight, bool) or not math.isfinite(weight):
+            return NotImplemented
+        return Objective._combine([(weight * w, n, f) for w, n, f in self.terms], self.layers)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return -1.0 * self
+
+    def __sub__(self, other):
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return self + (-other)
+
+    def __call__(self, acts):
+        """(total, {term name: unweighted value}) for these activations."""
+        values = {name: fn(acts) for _, name, fn in self.terms}
+        total = sum(weight * values[name] for weight, name, _ in self.terms)
+        return total, values
+
+    def __repr__(self):
+        parts = [f"{w:+g}*{n}" for w, n, _ in self.terms]
+        return " ".join(parts).lstrip("+")
+
+
+def _class_index(model, target):
+    if isinstance(target, str):
+        folded = [c.lower() for c in model.categories]
+        if target not in model.categories and folded.count(target.lower()) == 1:
+            target = model.categories[folded.index(target.lower())]  # "Lemon" means "lemon"
+        if target not in model.categories:
+            close = [c for c in model.categories if target.lower() in c.lower()][:5]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise ValueError(f"unknown class {target!r}{hint} (model.categories lists all 1000)")
+        return model.categories.index(target)
+    n = len(model.categories)
+    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < n:
+        raise ValueError(f"class must be a name from model.categories or an index 0..{n - 1}; got {target!r}")
+    return target
+
+
+def _check_channel(model, layer, channel):
+    resolve_layers(model, layer)  # unknown layer: error listing the valid ones
+    n = channels(model, layer)
+    if not isinstance(channel, int) or isinstance(channel, bool) or not 0 <= channel < n:
+        raise ValueError(f"channel must be an int from 0 to {n - 1} for layer {layer!r}; got {channel!r}")
+
+
+def channels(model, layer):
+    """Number of channels of a layer's output (one shallow forward pass of a tiny image)."""
+    probe = torch.zeros(1, 3, 64, 64, device=model.device)
+    with torch.no_grad():
+        return get_activations(model, probe, [layer])[layer].shape[1]
+
+
+def class_logit(model, target):
+    """The logit of a class (name or index): Simonyan et al.'s score, before the softmax."""
+    index = _class_index(model, target)
+    return Objective(f"logit[{model.categories[index]}]", lambda a: a[LOGITS][:, index].mean(), [LOGITS])
+
+
+def class_probability(model, target):
+    """The softmax probability of a class: saturates at 1, and rises partly by pushing other classes down."""
+    index = _class_index(model, target)
+    return Objective(f"p[{model.categories[index]}]",
+                     lambda a: a[LOGITS].softmax(dim=1)[:, index].mean(), [LOGITS])
+
+
+def channel(model, layer, index):
+    """The mean activation of one channel of a layer over all positions."""
+    _check_channel(model, layer, index)
+    return Objective(f"{layer}[{index}]", lambda a: a[layer][:, index].mean(), [layer])
+
+
+def neuron(model, layer, index, y=None, x=None):
+    """One unit: channel `index` at position (y, x) of the layer's map (default: the centre)."""
+    _check_channel(model, layer, index)
+
+    def value(a):
+        h, w = a[layer].shape[-2:]
+        row = h // 2 if y is None else min(y, h - 1)
+        col = w // 2 if x is None else min(x, w - 1)
+        return a[layer][:, index, row, col].mean()
+
+    return Objective(f"{layer}[{index}]@({y},{x})", value, [layer])
+
+
+def layer_l2(model, layer):
+    """DeepDream's objective: the mean squared activation of a whole layer ("more of whatever is there")."""
+    resolve_layers(model, layer)
+    return Objective(f"l2[{layer}]", lambda a: a[layer].pow(2).mean(), [layer])
+
+
+def feature_match(layer, target):
+    """Minus the squared relative error between a layer's features and `target` (inversion).
+
+    The value is -||phi(x) - target||^2 / ||target||^2; its square root is `relative_error`.
+    On a smaller image (an early octave) the target is averaged down to the features' size:
+    a coarse guide that settles the layout cheaply before the full-size steps match exactly.
+    """
+    target = target.detach()
+
+    def value(a):
+        features = a[layer]
+        goal = target if features.shape == target.shape else F.adaptive_avg_pool2d(target, features.shape[-2:])
+        return -(features - goal).pow(2).sum() / goal.pow(2).sum().clamp_min(1e-12)
+
+    return Objective(f"match[{layer}]", value, [layer])
+
+
+# --- regularisers: what to keep small (use with a minus sign) --------------------------------
+
+def l2():
+    """Mean squared distance of the pixels from mid-grey (keeps colours from saturating)."""
+    return Objective("l2", lambda a: (a[IMAGE] - 0.5).pow(2).mean(), [IMAGE])
+
+
+def total_variation(beta=2.0):
+    """Mahendran and Vedaldi's TV prior: mean of (dx^2 + dy^2)^(beta/2); beta < 2 keeps edges sharper."""
+    if not isinstance(beta, numbers.Real) or not beta > 0:
+        raise ValueError(f"beta must be a positive number; got {beta!r}")
+
+    def value(a):
+        x = a[IMAGE]
+        dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+        dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+        return (dx.pow(2) + dy.pow(2) + 1e-8).pow(beta / 2).mean()
+
+    return Objective(f"tv{beta:g}", value, [IMAGE])
+
+
+# --- transforms: random views of the image each step (robustness) ---------------------------
+
+def jitter(pixels):
+    """Roll the image by up to `pixels` in x and y: the result must work at every offset."""
+    pixels = _check_positive_int(pixels, "jitter pixels", allow_zero=True)
+
+    def transform(image, generator):
+        dy, dx = (int(v) for v in torch.randint(-pixels, pixels + 1, (2,), generator=generator))
+        return torch.roll(image, shifts=(dy, dx), dims=(-2, -1))
+
+    return transform
+
+
+def random_scale(low=0.9, high=1.1):
+    """Zoom by a random factor in [low, high], keeping the size (crop or reflect-pad)."""
+    if not 0 < low <= high:
+        raise ValueError(f"need 0 < low <= high; got low={low!r}, high={high!r}")
+    return _affine(lambda g: (1.0, low + (high - low) * float(torch.rand((), generator=g))))
+
+
+def random_rotation(degrees=5.0):
+    """Rotate by a random angle in [-degrees, degrees]."""
+    if not degrees >= 0:
+        raise ValueError(f"degrees must be >= 0; got {degrees!r}")
+    return _affine(lambda g: (degrees * (2 * float(torch.rand((), generator=g)) - 1), 1.0))
+
+
+def _affine(draw):
+    def transform(image, generator):
+        angle, scale = draw(generator)
+        theta = math.radians(angle)
+        cos, sin = math.cos(theta) / scale, math.sin(theta) / scale
+        matrix = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=image.dtype, device=image.device)
+        grid = F.affine_grid(matrix.expand(image.shape[0], 2, 3), list(image.shape), align_corners=False)
+        return F.grid_sample(image, grid, padding_mode="reflection", align_corners=False)
+
+    return transform
+
+
+# --- the loop ---------------------------------------------------------------------------------
+
+@dataclass
+class Step:
+    """Progress of a run: `losses` were measured on the image before this step's update,
+    `image` (1, 3, h, w) is the image after it (a detached copy). `message` is set only on a
+    final step that ended the run early (NaN or inf), whose image is then the last good one."""
+
+    step: int
+    total: int
+    octave: int
+    losses: dict = field(default_factory=dict)
+    image: torch.Tensor = None
+    message: str = None
+
+
+def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optimizer="ascent",
+            normalize_grad=True, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
+            blur=0.0, blur_every=4, seed=0):
+    """Maximise `objective` over an image; yields a `Step` after every update.
+
+    Args:
+        model: an `ImageNetModel` (its weights are not changed).
+        objective: an `Objective` (build with `class_logit`, `channel`, `layer_l2`, ... and
+            subtract regularisers such as `0.01 * total_variation()`).
+        image: the start, (1, 3, H, W) in [0, 1]; None starts from faint noise of `size`
+            (an int for a square, or (H, W)).
+        steps: updates per octave. lr: step size (pixel units for "ascent" with
+            `normalize_grad`, whose step moves the mean pixel by `lr`).
+        optimizer: "ascent" (plain gradient ascent), "adam", or "lbfgs" (deterministic
+            objectives only: no transforms).
+        normalize_grad: for "ascent", divide the gradient by its mean absolute value
+            (DeepDream's L1 normalisation: the step no longer depends on the gradient's scale).
+        schedule: "constant", or "cosine": the step size falls from `lr` to 5% of it over each
+            octave (big moves first, fine detail last; "ascent" and "adam").
+        transforms: callables `(image, generator) -> image` applied before each forward pass
+            (`jitter`, `random_scale`, `random_rotation`).
+        octaves, octave_scale: run at `octaves` sizes, each `octave_scale` times larger, the
+            detail found so far carried up to the next size (DeepDream's image pyramid).
+        blur, blur_every: Gaussian blur of this sigma (pixels) every `blur_every` steps.
+        seed: seeds the noise and the random transforms.
+
+    Returns:
+        An iterator of `Step`. Stop early by not asking for more; `finish` runs it to the end.
+
+    Limits: L-BFGS with random transforms would see a different function at every step,
+    so it is refused; clipping to [0, 1] after each step is a projection L-BFGS does not know of.
+    """
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be an Objective (e.g. class_logit(model, 'lemon')); got {type(objective).__name__}")
+    layers = [n for n in objective.layers if n not in (LOGITS, IMAGE)]
+    if layers:
+        resolve_layers(model, layers)
+    steps = _check_positive_int(steps, "steps")
+    octaves = _check_positive_int(octaves, "octaves")
+    blur_every = _check_positive_int(blur_every, "blur_every")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    for name, value in (("lr", lr), ("octave_scale", octave_scale)):
+        if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number; got {value!r}")
+    if not isinstance(blur, numbers.Real) or not blur >= 0:
+        raise ValueError(f"blur must be a sigma >= 0 in pixels; got {blur!r}")
+    transforms = list(transforms)
+    if optimizer == "lbfgs" and transforms:
+        raise ValueError("L-BFGS needs the same function at every step: use transforms=() with it, "
+                         "or 'adam'/'ascent' with random transforms")
+    generator = torch.Generator().manual_seed(seed)
+    if image is None:
+        if isinstance(size, numbers.Integral):
+            size = (size, size)
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"size must be an int or (height, width); got {size!r}")
+        height, width = (_check_positive_int(n, "size") for n in size)
+        image = 0.5 + 0.05 * torch.randn(1, 3, height, width, generator=generator)
+    elif not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
+        raise ValueError(f"image must be a tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
+                         f"got {getattr(image, 'shape', type(image).__name__)}")
+    base = image.detach().to(model.device, torch.float32).clamp(0, 1)
+    run = _Run(model, objective, layers, transforms, generator)
+    return run.steps(base, steps, lr, optimizer, normalize_grad, schedule, octaves, octave_scale, blur,
+                     blur_every)
+
+
+def finish(steps):
+    """Run an iterator of `Step` to its end and return the last; warns if it ended early."""
+    last = None
+    for last in steps:
+        pass
+    if last is not None and last.message:
+        warnings.warn(last.message, RuntimeWarning, stacklevel=2)
+    return last
+
+
+def optimize(model, objective, image=None, **options):
+    """`finish(iterate(...))`: the final `Step` of a run (see `iterate` for the options)."""
+    return finish(iterate(model, objective, image, **options))
+
+
+class _Run:
+    def __init__(self, model, objective, layers, transforms, generator):
+        self.model, self.objective, self.layers = model, objective, layers
+        self.transforms, self.generator = transforms, generator
+
+    def evaluate(self, x):
+        """(total objective, {term: value}) of image x, seen through this step's transforms."""
+        seen = x
+        for transform in self.transforms:
+            seen = transform(seen, self.generator)
+        if LOGITS in self.objective.layers:
+            if self.layers:
+                logits, acts = forward_with_activations(self.model, seen, self.layers)
+            else:
+                logits, acts = self.model(seen), {}
+            acts = {**acts, LOGITS: logits}
+        else:
+            acts = dict(get_activations(self.model, seen, self.layers)) if self.layers else {}
+        acts[IMAGE] = x
+        return self.objective(acts)
+
+    def steps(self, base, steps, lr, optimizer, normalize_grad, schedule, octaves, octave_scale, blur,
+              blur_every):
+        height, width = base.shape[-2:]
+        # the smallest octaves stop at 8 px (or the image's own size, if smaller)
+        sizes = [(max(min(8, height), round(height / octave_scale ** k)),
+                  max(min(8, width), round(width / octave_scale ** k))) for k in reversed(range(octaves))]
+        detail = torch.zeros_like(base)
+        total, count = steps * octaves, 0
+        for octave, size in enumerate(sizes):
+            start = _resize(base, size)
+            x = (start + _resize(detail, size)).clamp(0, 1).requires_grad_(True)
+            update = _updater(x, lr, optimizer, normalize_grad, self.evaluate)
+            for i in range(steps):
+                count += 1
+                good = x.detach().clone()
+                factor = 0.05 + 0.475 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0
+                losses = update(lr * factor)
+                if losses is None or not torch.isfinite(x).all():
+                    yield Step(count, total, octave, {}, good.cpu(), message=(
+                        f"stopped at step {count}: the objective or its gradient became NaN or "
+                        f"inf; kept the image of step {count - 1}. Try a smaller lr or weights."))
+                    return
+                with torch.no_grad():
+                    if blur and count % blur_every == 0:
+                        x.copy_(_blur(x, blur))
+                    x.clamp_(0, 1)
+                yield Step(count, total, octave, losses, x.detach().cpu().clone())
+            detail = x.detach() - start
+
+
+def _updater(x, lr, optimizer, normalize_grad, evaluate):
+    """A function `update(step_size) -> {loss name: value}` that takes one step on x (None: non-finite)."""
+    if optimizer == "lbfgs":
+        opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+    elif optimizer == "adam":
+        opt = torch.optim.Adam([x], lr=lr)
+    else:
+        opt = None
+
+    def closure(record):
+        total, values = evaluate(x)
+        loss = -total
+        x.grad = None
+        loss.backward()
+        if normalize_grad and optimizer == "ascent":
+            x.grad /= x.grad.abs().mean().clamp_min(1e-12)
+        if not record:  # the first evaluation of the step (L-BFGS's line search makes more)
+            record.update({"objective": float(total.detach()), **{k: float(v.detach()) for k, v in values.items()}})
+        return loss
+
+    def update(step_size):
+        record = {}
+        if opt is None:
+            closure(record)
+        else:
+            if optimizer == "adam":
+                opt.param_groups[0]["lr"] = step_size
+            opt.step(lambda: closure(record))
+        finite = all(math.isfinite(v) for v in record.values()) and torch.isfinite(x.grad).all()
+        if not finite:
+            return None
+        if opt is None:
+            with torch.no_grad():
+                x.sub_(step_size * x.grad)
+        return record
+
+    return update
+
+
+def _resize(image, size):
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def _blur(image, sigma):
+    kernel = 2 * math.ceil(2 * sigma) + 1
+    return gaussian_blur(image, [kernel, kernel], [sigma, sigma])
+
+
+def _check_positive_int(value, name, allow_zero=False):
+    low = 0 if allow_zero else 1
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+    return int(value)
+
+
+def relative_error(model, image, layer, target):
+    """||phi(image) - target|| / ||target|| at `layer`: how well an inversion matches."""
+    with torch.no_grad():
+        features = get_activations(model, image, [layer])[layer]
+    return float((features - target).norm() / target.norm().clamp_min(1e-12))
+
+
+# --- the lecture's recipes: each returns the iterator of `iterate` ---------------------------
+
+def robust_views(pixels=8, scale=(0.95, 1.05), degrees=5.0):
+    """Jitter, a small random zoom and rotation: an image must work from every such view."""
+    return [jitter(pixels), random_scale(*scale), random_rotation(degrees)]
+
+
+def class_image(model, target, *, steps=200, lr=0.02, l2_weight=0.1, jitter_px=8, blur=0.5,
+                size=224, seed=0):
+    """An image the model takes for class `target` (Simonyan et al. 2013), from faint noise:
+    Adam on the class logit minus an L2 penalty, through random views, blurred now and then."""
+    objective = class_logit(model, target) - l2_weight * l2()
+    return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer="adam",
+                   transforms=robust_views(jitter_px), blur=blur, seed=seed)
+
+
+def channel_image(model, layer, index, *, steps=100, lr=0.05, l2_weight=0.1, jitter_px=4, blur=0.5,
+                  size=128, seed=0):
+    """An image that excites one channel of a layer everywhere (its mean activation)."""
+    objective = channel(model, layer, index) - l2_weight * l2()
+    return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer="adam",
+                   transforms=[jitter(jitter_px)] if jitter_px else [], blur=blur, seed=seed)
+
+
+def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4, octave_scale=1.4, seed=0):
+    """DeepDream (Mordvintsev, Olah and Tyka 2015): amplify whatever `layer` sees in `image`,
+    by L1-normalised gradient ascent on its mean squared activation, jittered, over octaves."""
+    return iterate(model, layer_l2(model, layer), image, steps=steps, lr=lr, optimizer="ascent",
+                   transforms=[jitter(jitter_px)] if jitter_px else [], octaves=octaves,
+                   octave_scale=octave_scale, seed=seed)
+
+
+def invert(model, image, layer, *, tv_weight=0.005, beta=2.0, steps=300, optimizer="adam", lr=0.03, seed=0):
+    """Feature inversion (Mahendran and Vedaldi 2015): from noise, the image whose features at
+    `layer` match those of `image`, with a total-variation prior. Returns (iterator, target).
+
+    Adam by default: measured on the bundled model, L-BFGS with clipping to [0, 1] stalls
+    (relative error 0.25 at stage2 from step 150 on) where Adam keeps improving."""
+    with torch.no_grad():
+        target = get_activations(model, image.to(model.device), [layer])[layer]
+    objective = feature_match(layer, target) - tv_weight * total_variation(beta)
+    steps_ = iterate(model, objective, size=tuple(image.shape[-2:]), steps=steps, lr=lr,
+                     optimizer=optimizer, seed=seed)
+    return steps_, target
+
+
+def view_probability(model, image, target, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):
+    """Mean probability of class `target` over random views of `image` (shifted by up to
+    `shift` px, zoomed by a factor in `scale`, rotated by up to `degrees`): an image that only
+    fools the exact pixel grid scores low here."""
+    index = _class_index(model, target)
+    views = _check_positive_int(views, "views")
+    generator = torch.Generator().manual_seed(seed)
+    transforms = robust_views(shift, scale, degrees)
+    total = 0.0
+    with torch.no_grad():
+        for _ in range(views):
+            seen = image.to(model.device)
+            for transform in transforms:
+                seen = transform(seen, generator)
+            total += float(model(seen).softmax(dim=1)[0, index])
+    return total / views

@@ -1,0 +1,250 @@
+"""The image-optimisation loop: exact steps on a tiny network, properties on the real model."""
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from lecture_utils import load_image
+from lecture_utils.activations import get_activations
+from lecture_utils.images import center_square
+from lecture_utils.optimize import (
+    IMAGE, LOGITS, Objective, channel, channel_image, class_image, class_logit, class_probability, deepdream,
+    feature_match, finish, invert, iterate, jitter, l2, layer_l2, neuron, optimize, random_rotation,
+    random_scale, relative_error, total_variation, view_probability,
+)
+from tests.conftest import hook_count
+from tests.helpers import tiny_model
+
+# --- objectives ---------------------------------------------------------------------------------
+
+
+def test_objectives_compose_with_weights():
+    a = Objective("a", lambda acts: acts["x"].sum(), ["x"])
+    b = Objective("b", lambda acts: acts["y"].sum(), ["y", "x"])
+    combined = 2 * a - 0.5 * b + (-a)
+    total, values = combined({"x": torch.tensor(3.0), "y": torch.tensor(10.0)})
+    assert float(total) == pytest.approx(2 * 3 - 0.5 * 10 - 3)
+    assert values == {"a": 3.0, "b": 10.0}
+    assert combined.layers == ("x", "y")
+    assert repr(combined) == "2*a -0.5*b -1*a"
+
+
+@pytest.mark.parametrize("bad", [1, "x", float("nan"), True])
+def test_objectives_refuse_non_objectives_and_odd_weights(bad):
+    a = Objective("a", lambda acts: acts["x"], ["x"])
+    with pytest.raises(TypeError):
+        a + bad
+    if not isinstance(bad, (int, float)) or isinstance(bad, bool) or math.isnan(bad):
+        with pytest.raises(TypeError):
+            a * bad
+
+
+def test_class_objectives_read_the_logits():
+    model = tiny_model()
+    image = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        logits = model(image)
+    acts = {LOGITS: logits, IMAGE: image}
+    assert float(class_logit(model, 2)(acts)[0]) == pytest.approx(float(logits[0, 2]))
+    assert float(class_probability(model, "class1")(acts)[0]) == pytest.approx(float(logits.softmax(1)[0, 1]))
+
+
+def test_class_errors_name_what_is_accepted(model):
+    assert class_logit(model, "Lemon").terms[0][1] == "logit[lemon]"
+    with pytest.raises(ValueError, match="unknown class 'husky'; similar: Siberian husky"):
+        class_logit(model, "husky")
+    with pytest.raises(ValueError, match="index 0..999"):
+        class_logit(model, 1000)
+    with pytest.raises(ValueError, match="from 0 to 79 for layer 'stage4'"):
+        channel(model, "stage4", 80)
+    with pytest.raises(ValueError, match="valid layers: stem, stage1"):
+        layer_l2(model, "conv5")
+
+
+def test_neuron_defaults_to_the_centre():
+    model = tiny_model()
+    acts = {"conv": torch.arange(2 * 5 * 7, dtype=torch.float32).view(1, 2, 5, 7)}
+    assert float(neuron(model, "conv", 1)(acts)[0]) == float(acts["conv"][0, 1, 2, 3])
+    assert float(neuron(model, "conv", 0, y=0, x=6)(acts)[0]) == float(acts["conv"][0, 0, 0, 6])
+
+
+def test_total_variation_and_l2_by_hand():
+    x = torch.zeros(1, 3, 4, 4)
+    x[..., :, 2:] = 1.0  # one vertical edge
+    tv = total_variation(beta=1.0)({IMAGE: x})[0]
+    # of the 3x3 positions, those at column 1 see a step of 1 to the right
+    assert float(tv) == pytest.approx(3 / 9, rel=1e-3)
+    assert float(l2()({IMAGE: x})[0]) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="beta"):
+        total_variation(beta=0)
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def test_one_ascent_step_is_the_l1_normalised_gradient():
+    model = tiny_model()
+    start = torch.rand(1, 3, 6, 6)
+    objective = class_logit(model, 3) - 0.5 * l2()
+    step = next(iter(iterate(model, objective, start, steps=1, lr=0.01)))
+
+    x = start.clone().requires_grad_(True)
+    (model(x)[0, 3] - 0.5 * (x - 0.5).pow(2).mean()).backward()
+    expected = (start + 0.01 * x.grad / x.grad.abs().mean()).clamp(0, 1)
+    torch.testing.assert_close(step.image, expected)
+    with torch.no_grad():
+        assert step.losses["logit[class3]"] == pytest.approx(float(model(start)[0, 3]))
+
+
+def test_adam_and_lbfgs_raise_the_objective():
+    model = tiny_model()
+    start = torch.full((1, 3, 6, 6), 0.3)
+    for optimizer, lr in (("adam", 0.05), ("lbfgs", 0.5)):
+        final = optimize(model, class_logit(model, 3) - l2(), start, steps=20, lr=lr, optimizer=optimizer)
+        before = float(model(start)[0, 3] - (start - 0.5).pow(2).mean())
+        after = float(model(final.image)[0, 3] - (final.image - 0.5).pow(2).mean())
+        assert after > before + 0.1, optimizer
+
+
+def test_runs_are_reproducible_and_the_seed_matters():
+    model = tiny_model()
+    run = lambda seed: optimize(model, class_logit(model, 1), size=12, steps=5, transforms=[jitter(3)],
+                                seed=seed).image
+    assert torch.equal(run(7), run(7))
+    assert not torch.equal(run(7), run(8))
+
+
+def test_images_stay_in_range_and_the_model_is_untouched():
+    model = tiny_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    steps = list(iterate(model, class_logit(model, 0), size=10, steps=8, lr=0.5, blur=1.0, blur_every=2,
+                         transforms=[jitter(2), random_scale(), random_rotation(10)]))
+    assert [s.step for s in steps] == list(range(1, 9)) and steps[-1].total == 8
+    for s in steps:
+        assert 0 <= float(s.image.min()) and float(s.image.max()) <= 1
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert hook_count(model) == 0
+
+
+def test_octaves_grow_to_the_start_size():
+    model = tiny_model()
+    start = torch.rand(1, 3, 40, 30)
+    shapes = [tuple(s.image.shape[-2:]) for s in iterate(model, layer_l2(model, "conv"), start, steps=2,
+                                                          octaves=3, octave_scale=2.0)]
+    assert shapes == [(10, 8)] * 2 + [(20, 15)] * 2 + [(40, 30)] * 2
+
+
+def test_stopping_early_keeps_the_last_image_and_leaves_no_hooks(model):
+    steps = iterate(model, channel(model, "stage2", 3), size=64, steps=50)
+    taken = [next(steps) for _ in range(3)]
+    steps.close()
+    assert taken[-1].step == 3 and taken[-1].image.shape == (1, 3, 64, 64)
+    assert hook_count(model) == 0
+
+
+def test_errors_in_the_forward_pass_leave_no_hooks():
+    model = tiny_model()
+    model.net.boom.armed = True
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            finish(iterate(model, layer_l2(model, "fc") + layer_l2(model, "conv"), size=8, steps=2))
+    finally:
+        model.net.boom.armed = False
+    assert hook_count(model) == 0
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_image():
+    model = tiny_model()
+    calls = []
+
+    def poisoned(acts):
+        calls.append(1)
+        value = acts[LOGITS][:, 0].mean()
+        return value * float("nan") if len(calls) == 4 else value
+
+    steps = list(iterate(model, Objective("poisoned", poisoned, [LOGITS]), size=8, steps=10))
+    assert len(steps) == 4
+    assert "NaN or inf" in steps[-1].message and "image of step 3" in steps[-1].message
+    assert torch.equal(steps[-1].image, steps[-2].image)
+    assert torch.isfinite(steps[-1].image).all()
+    with pytest.warns(RuntimeWarning, match="NaN or inf"):
+        calls.clear()
+        finish(iterate(model, Objective("poisoned", poisoned, [LOGITS]), size=8, steps=10))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), "steps must be an int >= 1"),
+    (dict(lr=-1), "lr must be a positive number"),
+    (dict(optimizer="sgd"), "optimizer must be one of ascent, adam, lbfgs"),
+    (dict(optimizer="lbfgs", transforms=[jitter(2)]), "L-BFGS needs the same function"),
+    (dict(schedule="step"), "schedule must be one of constant, cosine"),
+    (dict(octaves=1.5), "octaves must be an int"),
+    (dict(blur=-1), "blur must be a sigma"),
+    (dict(image=torch.rand(3, 8, 8)), r"image must be a tensor \(1, 3, H, W\)"),
+    (dict(size=0), "size must be an int >= 1"),
+    (dict(size="big"), r"size must be an int or \(height, width\)"),
+])
+def test_bad_settings_fail_at_the_call_with_a_clear_message(kwargs, message):
+    model = tiny_model()
+    with pytest.raises(ValueError, match=message):
+        iterate(model, class_logit(model, 0), **kwargs)  # not only when the first step is asked
+
+
+def test_objective_type_and_layers_are_checked_at_the_call():
+    model = tiny_model()
+    with pytest.raises(TypeError, match="objective must be an Objective"):
+        iterate(model, lambda acts: 0)
+    with pytest.raises(ValueError, match="valid layers: conv, relu"):
+        iterate(model, Objective("x", lambda a: a["nope"].mean(), ["nope"]))
+    with pytest.raises(ValueError, match="jitter pixels"):
+        jitter(-1)
+
+
+# --- the lecture's claims on the bundled model ------------------------------------------------------
+
+LECTURE_CLASSES = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Siberian husky"]
+
+
+@pytest.mark.parametrize("target", LECTURE_CLASSES)
+def test_class_images_survive_random_views(model, target):
+    final = finish(class_image(model, target, steps=120, size=160))  # notebook 04's settings
+    assert view_probability(model, final.image, target) >= 0.9
+
+
+def test_view_probability_is_low_for_an_image_of_something_else(model):
+    cat = center_square(load_image("cat"), 224)
+    assert view_probability(model, cat, "dumbbell") < 0.01
+
+
+def test_channel_images_raise_the_channel_tenfold(model):
+    # notebook 04's channels and settings; the start is faint noise around grey
+    for layer, index in (("stage2", 5), ("stage4", 17), ("stage6", 40)):
+        steps = list(channel_image(model, layer, index, steps=60, size=96))
+        first = steps[0].losses[f"{layer}[{index}]"]  # measured before the first update
+        with torch.no_grad():
+            last = float(get_activations(model, steps[-1].image, [layer])[layer][:, index].mean())
+        assert last >= 10 * abs(first), (layer, first, last)
+
+
+def test_deepdream_raises_the_layer_norm_at_every_octave(model):
+    photo = load_image("palace", 192)
+    objective = layer_l2(model, "stage4")
+    by_octave = {}
+    for step in deepdream(model, photo, "stage4", steps=4, octaves=3, jitter_px=0):
+        by_octave.setdefault(step.octave, []).append(step)
+    assert sorted(by_octave) == [0, 1, 2]
+    for octave, steps in by_octave.items():
+        with torch.no_grad():
+            end = float(objective({"stage4": get_activations(model, steps[-1].image, ["stage4"])["stage4"]})[0])
+        assert end > 1.2 * steps[0].losses["l2[stage4]"], octave
+
+
+def test_inversion_matches_the_features(model):
+    photo = center_square(load_image("espresso"), 128)
+    for layer in ("stem", "stage2", "stage4", "stage6", "head"):
+        steps, target = invert(model, photo, layer)
+        final = finish(steps)
+        assert relative_error(model, final.image, layer, target) <= 0.1, layer
