@@ -474,7 +474,7 @@ def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4
                    octave_scale=octave_scale, seed=seed)
 
 
-def invert(model, image, layer, *, tv_weight=0.005, beta=2.0, steps=300, optimizer="adam", lr=0.03, seed=0):
+def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=300, optimizer="adam", lr=0.03, seed=0):
     """Feature inversion (Mahendran and Vedaldi 2015): from noise, the image whose features at
     `layer` match those of `image`, with a total-variation prior. Returns (iterator, target).
 

@@ -645,7 +645,7 @@ class InversionPanel(_Panel):
         self.model, self.size = model, size
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
-        self.tv_weight = _slider(w.FloatLogSlider, 0.005, -4, 0, 0.25, "TV weight", base=10)
+        self.tv_weight = _slider(w.FloatLogSlider, 0.5, -4, 0, 0.25, "TV weight", base=10)
         self.steps = _slider(w.IntSlider, 150, 10, 600, 10, "iterations")
         self.original = image_view()
         self.runner = Runner(self.make_steps, preview_every=5)
