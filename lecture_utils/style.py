@@ -244,7 +244,7 @@ def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=10
 
 # --- style transfer ------------------------------------------------------------------------------
 
-def style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=10.0, tv_weight=1.0,
+def style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0, tv_weight=1.0,
                    content_layer=None, style_layers=None, layer_weights=None, blend=None, init="content",
                    optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1, swag=False, seed=0):
     """Neural style transfer (Gatys, Ecker and Bethge 2016): an image with the content's
@@ -428,12 +428,7 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
         seed = _check_positive_int(seed, "seed", allow_zero=True)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            features = tv_vgg.make_layers(tv_vgg.cfgs["E"], batch_norm=False)
-            for module in features.modules():  # torchvision's VGG initialisation, in its order
-                if isinstance(module, nn.Conv2d):
-                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                    nn.init.constant_(module.bias, 0)
-        net = nn.Sequential(OrderedDict(features=features, avgpool=nn.AdaptiveAvgPool2d((7, 7))))
+            net = tv_vgg.vgg19(weights=None)  # its classifier is dropped below
         name = "vgg19_random"
     net.classifier = _NoClassifier()
     for index, module in enumerate(net.features):
