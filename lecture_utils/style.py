@@ -233,7 +233,7 @@ def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=10
     _check_image(image, "texture image")
     size = _check_positive_int(size, "size")
     layers = list(default_layers(model)[1] if layers is None else _layer_list(layers, "layers"))
-    source = _fit(image, size)
+    source = fit(image, size)
     targets = style_targets(model, source, layers, swag=swag)
     objective = -style_loss(targets, layer_weights, swag)
     if _check_weight(tv_weight, "tv_weight"):
@@ -313,9 +313,9 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
 def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer, lr, steps, preserve_colors, seed, s):
     total, done, result = steps * len(sizes), 0, None
     for scale, side in enumerate(sizes):
-        target_image = _fit(seen_content, side)
+        target_image = fit(seen_content, side)
         objective = -s["style_weight"] * style_loss(
-            style_targets(model, [_fit(image, side) for image in styles], s["style_layers"], s["blend"], s["swag"]),
+            style_targets(model, [fit(image, side) for image in styles], s["style_layers"], s["blend"], s["swag"]),
             s["layer_weights"], s["swag"]) if s["style_weight"] else None
         if s["content_weight"]:
             target = layer_targets(model, target_image, [s["content_layer"]], swag=s["swag"])[s["content_layer"]]
@@ -483,8 +483,9 @@ def _normalised(weights, count, name, accepted):
     return [w / sum(weights) for w in weights]
 
 
-def _fit(image, side):
-    """Resize so the longer side is `side` (keeping the aspect ratio)."""
+def fit(image, side):
+    """Resize an image (N, 3, H, W) so its longer side is `side` pixels, keeping its aspect ratio
+    (the size convention of `texture` and `style_transfer`)."""
     h, w = image.shape[-2:]
     scale = side / max(h, w)
     return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
