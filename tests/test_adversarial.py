@@ -4,10 +4,13 @@ import pytest
 import torch
 
 from lecture_utils import adversarial as A
-from lecture_utils import bundled_images, load_image
+from lecture_utils import load_image
 from lecture_utils.images import center_square
 from tests.conftest import hook_count
 from tests.helpers import tiny_model
+
+# The bundled photos (the paintings and the brick texture are not photos of ImageNet classes).
+PHOTOS = ["astronaut", "cat", "cat_and_espresso", "daisy", "espresso", "grace_hopper", "palace", "rocket"]
 
 torchattacks = pytest.importorskip("torchattacks")
 
@@ -21,7 +24,7 @@ TOASTER = 859
 @pytest.fixture(scope="module")
 def photos():
     """The eight bundled photos as the classifier sees them: 224 x 224 centre squares."""
-    return torch.cat([center_square(load_image(name), 224) for name in bundled_images()])
+    return torch.cat([center_square(load_image(name), 224) for name in PHOTOS])
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def test_budgets_hold_on_the_real_model(model, photos, labels):
 
 def test_pgd10_at_2_of_255_flips_nine_in_ten_unseen_photos(model, photos, labels):
     """All bundled photos and crops of them: no attack here was tuned on them (PGD learns nothing)."""
-    crops = A.random_crops([load_image(n, 320) for n in bundled_images()], 8, scale=(0.5, 1.0),
+    crops = A.random_crops([load_image(n, 320) for n in PHOTOS], 8, scale=(0.5, 1.0),
                            generator=torch.Generator().manual_seed(5))
     images = torch.cat([photos, crops])
     with torch.no_grad():

@@ -1,0 +1,491 @@
+"""Gram matrices, neural texture synthesis and neural style transfer (Gatys, Ecker and Bethge).
+
+A layer's activations form an H x W grid of C-dimensional vectors. Their Gram matrix, the
+outer products averaged over all positions, keeps which features occur together and forgets
+where: that is a texture. Texture synthesis looks for an image whose Gram matrices match a
+texture's; style transfer also keeps one layer's features of a content photo:
+
+    steps = style_transfer(model, load_image("palace"), load_image("cafe_terrace"), size=256)
+    final = finish(steps)                      # optimize.finish; final.image is (1, 3, h, w)
+
+Both run on the shared loop of `optimize` (so a panel can show progress and stop them); the
+losses are `Objective`s. Style targets are computed once per (model, style image, size, layer
+set) and then reused from a small cache; the network runs only up to the deepest layer asked
+for. Networks: `vgg19(weights="imagenet")` is the lecture's VGG-19 (needs its weights in torch's
+cache), `vgg19(weights="random")` the same architecture with random weights (no download; it
+still stylises, Wang et al. 2021), and the bundled EfficientNet with SWAG's softmax smoothing.
+"""
+
+import hashlib
+import math
+import numbers
+import weakref
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import get_activations, resolve_layers
+from .images import resize
+from .models import IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, _default_device, _vgg_layers, imagenet_categories
+from .optimize import Objective, Step, _check_positive_int, iterate, total_variation
+
+# (content layer, style layers): Gatys et al. use VGG-19's conv4_2 and conv1_1 ... conv5_1
+# (the ReLU outputs); for the bundled network the stages at the same strides (2 to 16).
+_GATYS = ("conv4_2", ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"))
+DEFAULT_LAYERS = {
+    "vgg": _GATYS,
+    "efficientnet_lite0": ("stage4", ("stem", "stage1", "stage2", "stage3", "stage4")),
+}
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+CACHE_SIZE = 16  # feature/Gram targets kept per model
+
+
+# --- the statistics --------------------------------------------------------------------------
+
+def gram_matrix(features):
+    """Gram matrices of activations, averaged over positions (the lecture's normalisation).
+
+    Args:
+        features: tensor (N, C, H, W).
+
+    Returns:
+        (N, C, C) with G[n, c, d] = (1 / HW) * sum_p F[n, c, p] F[n, d, p].
+
+    Example:
+        >>> gram_matrix(torch.ones(1, 2, 3, 3))
+        tensor([[[1., 1.], [1., 1.]]])
+    """
+    if not torch.is_tensor(features) or features.ndim != 4:
+        raise ValueError(f"features must be a tensor (N, C, H, W); got {getattr(features, 'shape', type(features).__name__)}")
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def softmax_smoothing(features):
+    """SWAG (Wang, Li and Vasconcelos, CVPR 2021): a softmax over all activations of a layer.
+
+    Residual networks put most of a layer's activation on a few entries (peaky, low entropy),
+    and matching their Gram matrices then copies those few places rather than a style. The
+    softmax over all C*H*W entries of each image's layer (as in the authors' code) spreads the
+    activation out. Returns a tensor of the same shape, scaled so its mean is 1.
+
+    Limit: the paper uses temperature 1 on ResNet-50; this network's activations are several
+    times larger (std about 7), which makes a softmax at temperature 1 nearly one-hot, so the
+    temperature here is the layer's own standard deviation (the smoothing is scale-free).
+    """
+    flat = features.reshape(features.shape[0], -1)
+    temperature = flat.std(dim=1, keepdim=True).clamp_min(1e-6)
+    return (flat.shape[1] * torch.softmax(flat / temperature, dim=1)).reshape(features.shape)
+
+
+def _seen(features, swag):
+    return softmax_smoothing(features) if swag else features
+
+
+# --- targets: computed once, then reused -------------------------------------------------------
+
+_CACHE = weakref.WeakKeyDictionary()  # model -> OrderedDict(key -> {layer: tensor})
+
+
+def _fingerprint(image):
+    data = image.detach().to("cpu", torch.float32).contiguous()
+    return tuple(data.shape), hashlib.sha1(data.numpy().tobytes()).hexdigest()
+
+
+def layer_targets(model, image, layers, gram=False, swag=False):
+    """Features (or their Gram matrices) of `image` at `layers`, without gradients.
+
+    Computed once per (model, image content, layers, gram, swag) and then taken from a small
+    per-model cache (the last CACHE_SIZE entries), so a second run with the same style image
+    runs no forward pass for its targets. Returns {layer: tensor}; do not modify them.
+    """
+    layers = tuple(resolve_layers(model, layers))
+    key = (_fingerprint(image), layers, bool(gram), bool(swag), str(model.device))
+    cache = _CACHE.setdefault(model, OrderedDict())
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    with torch.no_grad():
+        acts = get_activations(model, image.to(model.device), list(layers))
+        targets = {name: (gram_matrix(_seen(a, swag)) if gram else _seen(a, swag)) for name, a in acts.items()}
+    cache[key] = targets
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return targets
+
+
+def style_targets(model, styles, layers, blend=None, swag=False):
+    """Gram targets {layer: (1, C, C)} of one style image or of several blended.
+
+    Args:
+        styles: an image (1, 3, H, W) in [0, 1] or a list of them.
+        layers: style layer names.
+        blend: for several styles, their non-negative weights (normalised to sum 1; None:
+            equal). Blending the Gram matrices minimises the same loss as the weighted sum of
+            the per-style losses, up to a constant.
+    """
+    styles = [styles] if torch.is_tensor(styles) else list(styles)
+    if not styles:
+        raise ValueError("give at least one style image")
+    for image in styles:
+        _check_image(image, "style image")
+    blend = _normalised(blend, len(styles), "blend", "one per style image")
+    grams = [layer_targets(model, image, layers, gram=True, swag=swag) for image in styles]
+    return {layer: sum(b * g[layer] for b, g in zip(blend, grams)) for layer in grams[0]}
+
+
+# --- losses as objectives (to minimise: use them with a minus sign) ---------------------------
+
+def content_loss(layer, target, swag=False):
+    """Objective "content[layer]": ||F(x) - P||^2 / ||P||^2 between the layer's features F(x)
+    and the content's P (the squared error of Gatys et al., relative to the target's size)."""
+    target = target.detach()
+    scale = target.pow(2).sum().clamp_min(1e-12)
+    return Objective(f"content[{layer}]", lambda a: (_seen(a[layer], swag) - target).pow(2).sum() / scale, [layer])
+
+
+def style_loss(targets, weights=None, swag=False):
+    """Objective: sum over layers of w_l * ||G_l(x) - A_l||^2 / ||A_l||^2.
+
+    Args:
+        targets: {layer: Gram target (1, C, C)}, e.g. from `style_targets`.
+        weights: per-layer weights, a list in the order of `targets` or a {layer: w} dict
+            (normalised to sum 1; None: equal, as Gatys et al.). Layers of weight 0 are skipped.
+
+    Gatys et al.'s E_l = ||G_l - A_l||^2 / (4 N_l^2 M_l^2) is the same up to a constant per
+    layer; dividing by ||A_l||^2 instead makes every layer start near 1 on any network, so one
+    set of weights serves VGG-19, random VGG-19 and the bundled model.
+    Each layer is a term named "style[layer]" (its unweighted value shows in `Step.losses`).
+    """
+    if not isinstance(targets, dict) or not targets:
+        raise ValueError("targets must be a non-empty {layer: Gram matrix} dict (style_targets makes one)")
+    layers = list(targets)
+    if isinstance(weights, dict):
+        unknown = [k for k in weights if k not in targets]
+        if unknown:
+            raise ValueError(f"layer weights for {unknown} name no style layer; style layers: {layers}")
+        weights = [weights.get(layer, 0.0) for layer in layers]
+    weights = _normalised(weights, len(layers), "layer weights", f"one per style layer {layers}")
+    total = None
+    for layer, weight in zip(layers, weights):
+        if weight == 0:
+            continue
+        term = weight * _gram_term(layer, targets[layer], swag)
+        total = term if total is None else total + term
+    return total
+
+
+def _gram_term(layer, target, swag):
+    target = target.detach()
+    scale = target.pow(2).sum().clamp_min(1e-30)
+    return Objective(f"style[{layer}]", lambda a: (gram_matrix(_seen(a[layer], swag)) - target).pow(2).sum() / scale,
+                     [layer])
+
+
+def style_distance(model, image, targets, weights=None, swag=False):
+    """The value of `style_loss(targets, weights, swag)` for `image` (a float, no gradients)."""
+    objective = style_loss(targets, weights, swag)
+    with torch.no_grad():
+        acts = get_activations(model, image.to(model.device), [n for n in objective.layers])
+        total, _ = objective(dict(acts))
+    return float(total)
+
+
+# --- texture synthesis -------------------------------------------------------------------------
+
+def default_layers(model):
+    """(content layer, style layers) for a model: Gatys et al.'s for VGG-19."""
+    family = "vgg" if model.name.startswith("vgg19") else model.name
+    if family not in DEFAULT_LAYERS:
+        raise ValueError(f"no default layers for {model.name}; pass content_layer= and style_layers= "
+                         f"(valid layers: {', '.join(model.layers)})")
+    return DEFAULT_LAYERS[family]
+
+
+def texture_layer_sets(model):
+    """The lecture's figure: style layers from the shallowest only to all of them, each set
+    adding the next deeper layer ([l1], [l1, l2], ...). Deeper sets recover larger structures."""
+    layers = default_layers(model)[1]
+    return [list(layers[:k]) for k in range(1, len(layers) + 1)]
+
+
+def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=100, optimizer="lbfgs",
+            lr=None, tv_weight=0.0, swag=False, seed=0):
+    """Texture synthesis (Gatys, Ecker and Bethge 2015): from noise, an image whose Gram
+    matrices at `layers` match those of `image`.
+
+    Args:
+        image: the texture (1, 3, H, W) in [0, 1]; it is resized so its longer side is `size`.
+        layers, layer_weights: style layers (default: `default_layers(model)[1]`) and their
+            weights (see `style_loss`).
+        size: the output's side (square) in pixels. steps, optimizer ("lbfgs" or "adam"), lr
+            (None: 1.0 for L-BFGS, 0.02 for Adam): as in `optimize.iterate`.
+        tv_weight: weight of a total-variation penalty (0: none). swag: softmax smoothing.
+
+    Returns:
+        The iterator of `optimize.iterate` (each `Step` has losses "style[layer]").
+    """
+    _check_image(image, "texture image")
+    size = _check_positive_int(size, "size")
+    layers = list(default_layers(model)[1] if layers is None else _layer_list(layers, "layers"))
+    source = fit(image, size)
+    targets = style_targets(model, source, layers, swag=swag)
+    objective = -style_loss(targets, layer_weights, swag)
+    if _check_weight(tv_weight, "tv_weight"):
+        objective = objective - tv_weight * total_variation()
+    optimizer, lr = _check_optimizer(optimizer, lr)
+    return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer=optimizer, seed=seed)
+
+
+# --- style transfer ------------------------------------------------------------------------------
+
+def style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0, tv_weight=1.0,
+                   content_layer=None, style_layers=None, layer_weights=None, blend=None, init="content",
+                   optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1, swag=False, seed=0):
+    """Neural style transfer (Gatys, Ecker and Bethge 2016): an image with the content's
+    features at `content_layer` and the style's Gram matrices at `style_layers`.
+
+    Minimises content_weight * content loss + style_weight * style loss + tv_weight * TV
+    (see `content_loss`, `style_loss`, `optimize.total_variation`).
+
+    Args:
+        content: (1, 3, H, W) in [0, 1]; resized so its longer side is `size` (the output's).
+        style: one style image, or a list of them blended with weights `blend`. Each is
+            resized so its longer side is the output's (brush strokes keep their size
+            relative to the output).
+        content_layer, style_layers, layer_weights: default `default_layers(model)`, equal weights.
+        init: "content" (start from the photo) or "noise" (faint noise of `seed`).
+        optimizer: "lbfgs" (Gatys et al.) or "adam"; lr None: 1.0 for L-BFGS, 0.02 for Adam.
+        steps: updates at each scale. scales: coarse to fine: run at size / 2^(scales-1), then
+            upsample the result and refine at twice the size, up to `size`.
+        preserve_colors: luminance-only transfer (Gatys et al. 2016, "Preserving color"): the
+            optimisation sees only luminance (the style's matched to the content's mean and
+            std), and the result takes the content's chroma (I and Q of YIQ). See `chroma_error`.
+        swag: SWAG softmax smoothing of every layer's activations (for residual networks).
+            Its gradient is concentrated on few pixels, where clipping to [0, 1] stalls
+            L-BFGS's line search after a few steps: use "adam" with it.
+
+    Returns:
+        An iterator of `optimize.Step` (`octave` is the scale), its images with the colours
+        already restored when `preserve_colors`. Settings are checked before the first step.
+
+    Limits: memory and time grow with size^2; VGG-19 at 256 px takes about a second per step
+    on a laptop CPU, the bundled network a tenth of that.
+    """
+    _check_image(content, "content image")
+    size = _check_positive_int(size, "size")
+    scales = _check_positive_int(scales, "scales")
+    steps = _check_positive_int(steps, "steps")
+    weights = [_check_weight(v, n) for v, n in ((content_weight, "content_weight"), (style_weight, "style_weight"),
+                                                 (tv_weight, "tv_weight"))]
+    if not weights[0] and not weights[1]:
+        raise ValueError("content_weight and style_weight are both 0: there is nothing to match")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    optimizer, lr = _check_optimizer(optimizer, lr)
+    default_content, default_style = default_layers(model) if content_layer is None or style_layers is None else (None, None)
+    content_layer = default_content if content_layer is None else content_layer
+    if not isinstance(content_layer, str):
+        raise ValueError(f"content_layer must be one layer name; got {content_layer!r}")
+    style_layers = list(default_style if style_layers is None else _layer_list(style_layers, "style_layers"))
+    resolve_layers(model, [content_layer, *style_layers])
+    styles = [style] if torch.is_tensor(style) else list(style)
+    for image in styles:
+        _check_image(image, "style image")
+    _normalised(blend, len(styles), "blend", "one per style image")
+    if isinstance(layer_weights, dict) or layer_weights is not None:
+        style_loss({layer: torch.ones(1, 1, 1) for layer in style_layers}, layer_weights)  # checks them
+    if preserve_colors:
+        content_y = _gray(content)
+        styles = [_gray(_match_mean_std(luminance(s), luminance(content))) for s in styles]
+    sizes = [max(32, round(size / 2 ** k)) for k in reversed(range(scales))]
+    settings = dict(content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], content_layer=content_layer,
+                    style_layers=style_layers, layer_weights=layer_weights, blend=blend, swag=swag)
+    return _transfer_steps(model, content, content_y if preserve_colors else content, styles, sizes, init, optimizer,
+                           lr, steps, preserve_colors, seed, settings)
+
+
+def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer, lr, steps, preserve_colors, seed, s):
+    total, done, result = steps * len(sizes), 0, None
+    for scale, side in enumerate(sizes):
+        target_image = fit(seen_content, side)
+        objective = -s["style_weight"] * style_loss(
+            style_targets(model, [fit(image, side) for image in styles], s["style_layers"], s["blend"], s["swag"]),
+            s["layer_weights"], s["swag"]) if s["style_weight"] else None
+        if s["content_weight"]:
+            target = layer_targets(model, target_image, [s["content_layer"]], swag=s["swag"])[s["content_layer"]]
+            term = -s["content_weight"] * content_loss(s["content_layer"], target, s["swag"])
+            objective = term if objective is None else objective + term
+        if s["tv_weight"]:
+            objective = objective - s["tv_weight"] * total_variation()
+        if result is not None:
+            start = F.interpolate(result, size=target_image.shape[-2:], mode="bilinear", align_corners=False)
+        elif init == "content":
+            start = target_image
+        else:
+            start = None
+        last = None
+        for step in iterate(model, objective, start, size=tuple(target_image.shape[-2:]), steps=steps, lr=lr,
+                            optimizer=optimizer, seed=seed):
+            last = step
+            image = keep_colors(step.image, content) if preserve_colors else step.image
+            yield Step(done + step.step, total, scale, step.losses, image, step.message)
+            if step.message:
+                return
+        done += steps
+        result = last.image
+
+
+# --- colour preservation -------------------------------------------------------------------------
+
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def rgb_to_yiq(image):
+    """(N, 3, H, W) RGB in [0, 1] -> YIQ: Y (luminance) in [0, 1], I and Q (chroma) about +-0.6."""
+    return torch.einsum("ij,njhw->nihw", _RGB_TO_YIQ.to(image), image)
+
+
+def yiq_to_rgb(image):
+    """Inverse of `rgb_to_yiq` (not clipped)."""
+    return torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB_TO_YIQ).to(image), image)
+
+
+def luminance(image):
+    """Y of YIQ, (N, 1, H, W)."""
+    return rgb_to_yiq(image)[:, :1]
+
+
+def keep_colors(image, content):
+    """The luminance of `image` with the chroma (I, Q) of `content` (resized to it), clipped to [0, 1]."""
+    content = F.interpolate(content.to(image), size=image.shape[-2:], mode="bilinear", align_corners=False,
+                            antialias=True) if content.shape[-2:] != image.shape[-2:] else content.to(image)
+    yiq = torch.cat([luminance(image), rgb_to_yiq(content)[:, 1:]], dim=1)
+    return yiq_to_rgb(yiq).clamp(0, 1)
+
+
+def chroma_error(image, content):
+    """Mean over pixels of the distance between the (I, Q) chroma of `image` and of `content`
+    (resized to it): 0 when the colours are the content's; YIQ units (I, Q within about +-0.6)."""
+    content = F.interpolate(content.to(image), size=image.shape[-2:], mode="bilinear", align_corners=False,
+                            antialias=True) if content.shape[-2:] != image.shape[-2:] else content.to(image)
+    difference = rgb_to_yiq(image)[:, 1:] - rgb_to_yiq(content)[:, 1:]
+    return float(difference.pow(2).sum(dim=1).sqrt().mean())
+
+
+def _gray(y):
+    return y.expand(-1, 3, -1, -1).clamp(0, 1) if y.shape[1] == 1 else _gray(luminance(y))
+
+
+def _match_mean_std(values, reference):
+    """Gatys et al.'s luminance matching: scale and shift `values` to `reference`'s mean and std."""
+    return (values - values.mean()) * (reference.std() / values.std().clamp_min(1e-6)) + reference.mean()
+
+
+# --- VGG-19 for style: ImageNet weights (cached) or random weights ------------------------------
+
+class _NoClassifier(nn.Module):
+    """Stands where VGG-19's fully connected layers were: style work needs only the convolutions."""
+
+    def forward(self, x):
+        raise RuntimeError("this VGG-19 keeps only its convolutional layers (for style and texture); "
+                           "for class scores use lecture_utils.load_model('vgg19')")
+
+
+def vgg19(weights="random", pooling="max", seed=0, device=None):
+    """VGG-19's convolutional part, wrapped like `load_model`'s models (RGB in [0, 1], layer names
+    conv1_1 ... conv5_4, pool1 ... pool5), for texture synthesis and style transfer.
+
+    Args:
+        weights: "imagenet" (torchvision's, from torch's cache: `python -m lecture_utils fetch
+            vgg19`; raises `WeightsNotCachedError` if absent) or "random": the initialisation of
+            torchvision's `vgg19(weights=None)` after `torch.manual_seed(seed)` (no download).
+        pooling: "max", or "avg" (Gatys et al. replaced max pooling by average pooling).
+        device: None picks CUDA when available.
+
+    Returns:
+        An `ImageNetModel` named "vgg19", "vgg19_random" (+ "_avgpool"), in eval mode, no
+        gradients for its weights. The classifier (fc6-fc8, 120M of 144M weights) is left out,
+        so asking it for logits raises.
+    """
+    from torchvision.models import vgg as tv_vgg
+
+    if weights not in ("imagenet", "random"):
+        raise ValueError(f"weights must be 'imagenet' or 'random'; got {weights!r}")
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
+    if weights == "imagenet":
+        from .models import load_model
+
+        net = load_model("vgg19", device="cpu").net
+        name = "vgg19"
+    else:
+        seed = _check_positive_int(seed, "seed", allow_zero=True)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = tv_vgg.vgg19(weights=None)  # its classifier is dropped below
+        name = "vgg19_random"
+    net.classifier = _NoClassifier()
+    for index, module in enumerate(net.features):
+        if isinstance(module, nn.ReLU):
+            module.inplace = False  # hooks must see each layer's own output
+        if pooling == "avg" and isinstance(module, nn.MaxPool2d):
+            net.features[index] = nn.AvgPool2d(kernel_size=2, stride=2)
+    layers = OrderedDict((k, v) for k, v in _vgg_layers(net).items() if not k.startswith("fc"))
+    model = ImageNetModel(name + ("_avgpool" if pooling == "avg" else ""), net, layers, imagenet_categories(),
+                          IMAGENET_MEAN, IMAGENET_STD)
+    model.eval().requires_grad_(False)
+    return model.to(device if device is not None else _default_device())
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+def _check_image(image, what):
+    if not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
+        raise ValueError(f"the {what} must be a tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
+                         f"got {getattr(image, 'shape', type(image).__name__)}")
+
+
+def _check_weight(value, name):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return float(value)
+
+
+def _check_optimizer(optimizer, lr):
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    return optimizer, DEFAULT_LR[optimizer] if lr is None else lr
+
+
+def _layer_list(layers, name):
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    if not layers or not all(isinstance(layer, str) for layer in layers):
+        raise ValueError(f"{name} must be a non-empty list of layer names; got {layers!r}")
+    return layers
+
+
+def _normalised(weights, count, name, accepted):
+    """Non-negative weights (one per item; None: equal) scaled to sum 1."""
+    if weights is None:
+        return [1.0 / count] * count
+    weights = list(weights) if not isinstance(weights, numbers.Real) else [weights]
+    if len(weights) != count:
+        raise ValueError(f"{name}: need {accepted}, got {len(weights)} value(s)")
+    weights = [_check_weight(w, name) for w in weights]
+    if not sum(weights) > 0:
+        raise ValueError(f"{name}: at least one must be > 0; got {weights}")
+    return [w / sum(weights) for w in weights]
+
+
+def fit(image, side):
+    """Resize an image (N, 3, H, W) so its longer side is `side` pixels, keeping its aspect ratio
+    (the size convention of `texture` and `style_transfer`)."""
+    h, w = image.shape[-2:]
+    scale = side / max(h, w)
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))

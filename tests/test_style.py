@@ -1,0 +1,226 @@
+"""Gram matrices, texture synthesis and style transfer on the bundled model and random VGG-19."""
+
+import pytest
+import torch
+import torchvision
+
+from lecture_utils import load_image
+from lecture_utils import style as st
+from lecture_utils.optimize import finish
+from tests.conftest import hook_count
+
+SIZE = 64  # small: every run here takes a few seconds on a CPU
+
+
+@pytest.fixture(scope="module")
+def images():
+    return {name: load_image(name, 96) for name in ("palace", "cafe_terrace", "church_auvers", "bricks")}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    st._CACHE.clear()
+
+
+class ForwardCounter:
+    """Counts forward passes of a model (a pre-hook on the wrapper; removed on exit)."""
+
+    def __init__(self, model):
+        self.model, self.count = model, 0
+
+    def __enter__(self):
+        self.handle = self.model.register_forward_pre_hook(lambda *args: setattr(self, "count", self.count + 1))
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+def test_gram_matrix_is_exact_on_a_tiny_tensor():
+    features = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, -1.0], [2.0, 0.5]]]])  # (1, 2, 2, 2)
+    by_hand = torch.zeros(2, 2)
+    for c in range(2):
+        for d in range(2):
+            by_hand[c, d] = sum(features[0, c].flatten()[p] * features[0, d].flatten()[p] for p in range(4)) / 4
+    assert torch.allclose(st.gram_matrix(features)[0], by_hand)
+    assert by_hand[0, 1] == pytest.approx((0 - 2 + 6 + 2) / 4)
+
+
+def test_gram_matrix_forgets_where_features_are():
+    features = torch.rand(1, 5, 6, 7)
+    shuffled = features.flatten(2)[..., torch.randperm(42)].reshape(1, 5, 6, 7)
+    assert torch.allclose(st.gram_matrix(features), st.gram_matrix(shuffled), atol=1e-6)
+
+
+def test_blended_targets_are_the_weighted_mean_of_the_grams(model, images):
+    layers = ["stem", "stage2"]
+    one = st.style_targets(model, images["cafe_terrace"], layers)
+    two = st.style_targets(model, images["church_auvers"], layers)
+    mixed = st.style_targets(model, [images["cafe_terrace"], images["church_auvers"]], layers, blend=[3, 1])
+    for layer in layers:
+        assert torch.allclose(mixed[layer], 0.75 * one[layer] + 0.25 * two[layer], rtol=1e-5, atol=1e-7)
+
+
+def test_style_loss_falls_by_90_percent(model, images):
+    """Gatys et al.'s setting: from white noise, L-BFGS, default weights (content 1, style 20, TV 1)."""
+    content, style = images["palace"], images["cafe_terrace"]
+    steps = list(st.style_transfer(model, content, style, size=96, steps=40, init="noise"))
+    targets = st.style_targets(model, st.fit(style, 96), st.default_layers(model)[1])
+    start = sum(steps[0].losses[f"style[{layer}]"] for layer in targets) / len(targets)  # on the noise
+    end = st.style_distance(model, steps[-1].image, targets)
+    assert start > 0.5 and end <= 0.1 * start, (start, end)
+    assert hook_count(model) == 0
+
+
+def test_texture_gram_distance_falls_by_90_percent(model, images):
+    layers = ["stem", "stage1", "stage2", "stage3"]
+    steps = list(st.texture(model, images["bricks"], layers=layers, size=SIZE, steps=40))
+    start = -steps[0].losses["objective"]  # measured on the starting noise
+    targets = st.style_targets(model, st.fit(images["bricks"], SIZE), layers)
+    end = st.style_distance(model, steps[-1].image, targets)
+    assert end <= 0.1 * start, (start, end)
+
+
+def test_texture_layer_sets_grow_from_shallow_to_deep(model):
+    sets = st.texture_layer_sets(model)
+    assert sets[0] == ["stem"] and sets[-1] == list(st.default_layers(model)[1])
+    assert all(a == b[:-1] for a, b in zip(sets, sets[1:]))
+
+
+def test_colour_preservation_keeps_the_contents_chroma(model, images):
+    """Measure: mean per-pixel distance of the (I, Q) chroma of YIQ; bound 0.01 (I, Q span +-0.6)."""
+    content, style = images["palace"], images["cafe_terrace"]
+    kept = finish(st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam",
+                                    preserve_colors=True)).image
+    free = finish(st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam")).image
+    assert st.chroma_error(kept, content) <= 0.01
+    assert st.chroma_error(free, content) > 0.03  # without it the style's colours come in
+    kept_iq, content_iq = st.rgb_to_yiq(kept)[:, 1:], st.rgb_to_yiq(st.fit(content, SIZE))[:, 1:]
+    assert torch.allclose(kept_iq.mean((0, 2, 3)), content_iq.mean((0, 2, 3)), atol=0.005)
+    assert torch.allclose(kept_iq.std((0, 2, 3)), content_iq.std((0, 2, 3)), atol=0.005)
+    assert (st.luminance(kept) - st.luminance(st.fit(content, SIZE))).abs().mean() > 0.01  # it did stylise
+
+
+def test_yiq_round_trip_and_keep_colors_is_exact_inside_the_gamut():
+    image = torch.rand(1, 3, 8, 9)
+    assert torch.allclose(st.yiq_to_rgb(st.rgb_to_yiq(image)), image, atol=1e-5)
+    assert st.chroma_error(st.keep_colors(image, image), image) < 1e-5
+
+
+def test_targets_are_computed_once_and_reused(model, images):
+    content, style = images["palace"], images["cafe_terrace"]
+    with ForwardCounter(model) as calls:
+        st.style_targets(model, style, ["stem", "stage3"])
+        st.style_targets(model, style, ["stem", "stage3"])
+    assert calls.count == 1
+    runs = []
+    for _ in range(2):
+        with ForwardCounter(model) as calls:
+            finish(st.style_transfer(model, content, style, size=SIZE, steps=2, optimizer="adam"))
+        runs.append(calls.count)
+    assert runs[0] == runs[1] + 2  # the first run also computed the style and content targets
+    assert hook_count(model) == 0
+
+
+def test_coarse_to_fine_runs_each_scale_and_ends_at_the_size(model, images):
+    steps = list(st.style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=3,
+                                   scales=2, optimizer="adam"))
+    assert [s.octave for s in steps] == [0] * 3 + [1] * 3 and steps[-1].step == steps[-1].total == 6
+    assert steps[0].image.shape[-1] == SIZE // 2 and max(steps[-1].image.shape[-2:]) == SIZE
+
+
+def test_noise_init_is_seeded(model, images):
+    runs = [finish(st.style_transfer(model, images["palace"], images["bricks"], size=32, steps=2, init="noise",
+                                     optimizer="adam", seed=s)).image for s in (1, 1, 2)]
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def entropy(values):
+    p = values.flatten() / values.sum()
+    return float(-(p * p.clamp_min(1e-30).log()).sum())
+
+
+def test_swag_smoothing_raises_entropy_and_keeps_the_mean():
+    features = 7 * torch.randn(1, 16, 12, 12)  # the bundled model's scale: std about 7
+    smooth = st.softmax_smoothing(features)
+    assert smooth.shape == features.shape and smooth.mean() == pytest.approx(1.0)
+    plain = torch.softmax(features.flatten(), 0)  # temperature 1: nearly one-hot here
+    assert entropy(plain) < 3.0 and entropy(smooth) > entropy(plain) + 3.0
+
+
+def test_swag_transfer_runs_and_lowers_its_loss(model, images):
+    steps = list(st.style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=20,
+                                   optimizer="adam", swag=True))
+    assert steps[-1].losses["objective"] > steps[0].losses["objective"]
+
+
+def test_random_vgg19_is_torchvisions_initialisation_without_the_classifier():
+    ours = st.vgg19(weights="random", seed=3, device="cpu")
+    torch.manual_seed(3)
+    reference = torchvision.models.vgg19(weights=None)
+    for (name, a), (_, b) in zip(ours.net.features.state_dict().items(), reference.features.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert ours.name == "vgg19_random" and "conv4_2" in ours.layers and "fc6" not in ours.layers
+    assert sum(p.numel() for p in ours.parameters()) < 25_000_000
+    with pytest.raises(RuntimeError, match="load_model"):
+        ours(torch.rand(1, 3, 32, 32))
+    pooled = st.vgg19(weights="random", pooling="avg", device="cpu")
+    assert pooled.name == "vgg19_random_avgpool"
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in pooled.modules())
+
+
+def test_random_vgg19_texture_loss_falls(images):
+    vgg = st.vgg19(weights="random", device="cpu")
+    steps = list(st.texture(vgg, images["bricks"], layers=["conv1_1", "conv2_1", "conv3_1"], size=32, steps=15))
+    assert -steps[-1].losses["objective"] < 0.5 * -steps[0].losses["objective"]
+    assert hook_count(vgg) == 0
+
+
+def test_imagenet_vgg19_without_cached_weights_names_the_fetch_command(tmp_path, monkeypatch):
+    from lecture_utils.models import WeightsNotCachedError
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(WeightsNotCachedError, match="fetch vgg19"):
+        st.vgg19(weights="imagenet")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(style_layers=["stage9"]), "valid layers"),
+    (dict(content_layer="nope"), "valid layers"),
+    (dict(content_layer=["stem", "stage1"]), "one layer name"),
+    (dict(style_weight=-1.0), "style_weight"),
+    (dict(tv_weight=float("nan")), "tv_weight"),
+    (dict(content_weight=0.0, style_weight=0.0), "nothing to match"),
+    (dict(layer_weights=[1.0, 2.0]), "one per style layer"),
+    (dict(layer_weights=[0, 0, 0, 0, 0]), "at least one"),
+    (dict(layer_weights={"stage7": 1.0}), "name no style layer"),
+    (dict(blend=[1.0, 1.0]), "one per style image"),
+    (dict(init="zeros"), "init must be"),
+    (dict(optimizer="sgd"), "optimizer must be"),
+    (dict(size=0), "size"),
+    (dict(scales=0), "scales"),
+])
+def test_bad_settings_raise_before_any_step(model, images, kwargs, message):
+    with ForwardCounter(model) as calls, pytest.raises(ValueError, match=message):
+        st.style_transfer(model, images["palace"], images["cafe_terrace"], **kwargs)
+    assert calls.count == 0 and hook_count(model) == 0
+
+
+def test_bad_images_and_features_raise(model, images):
+    with pytest.raises(ValueError, match="content image"):
+        st.style_transfer(model, torch.rand(3, 32, 32), images["cafe_terrace"])
+    with pytest.raises(ValueError, match="style image"):
+        st.style_transfer(model, images["palace"], [images["bricks"], torch.rand(1, 1, 8, 8)])
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        st.gram_matrix(torch.rand(4, 4))
+    with pytest.raises(ValueError, match="weights must be"):
+        st.vgg19(weights="pretrained")
+
+
+def test_no_hook_is_left_when_a_run_fails(model, images, monkeypatch):
+    steps = st.style_transfer(model, images["palace"], images["cafe_terrace"], size=32, steps=3, optimizer="adam")
+    next(steps)
+    monkeypatch.setattr(st, "gram_matrix", lambda f: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError, match="boom"):
+        list(steps)
+    assert hook_count(model) == 0
