@@ -244,10 +244,12 @@ def fetch_weights(name, progress=True):
     return weights_path(name)
 
 
-def _torchvision_model(name):
-    import torchvision.models
+def cached_state_dict(name, mmap=False):
+    """The cached torchvision checkpoint of `name` as a state dict; never downloads.
 
-    builder, _, layer_table, kwargs = TORCHVISION_MODELS[name]
+    mmap=True maps the file instead of reading it, so tensors never used cost no memory.
+    Raises WeightsNotCachedError (naming the fetch command) when the file is not cached.
+    """
     path = weights_path(name)
     if not os.path.isfile(path):
         raise WeightsNotCachedError(
@@ -255,7 +257,14 @@ def _torchvision_model(name):
             f"downloads. Fetch them once with a network:  python -m lecture_utils fetch {name}  "
             f"or use the bundled model, which needs no download:  load_model({BUNDLED!r})"
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+
+
+def _torchvision_model(name):
+    import torchvision.models
+
+    builder, _, layer_table, kwargs = TORCHVISION_MODELS[name]
+    state = cached_state_dict(name)
     net = getattr(torchvision.models, builder)(weights=None, num_classes=1000, **kwargs)
     if name == "googlenet":  # the checkpoint holds the auxiliary classifiers we leave out
         state = {k: v for k, v in state.items() if not k.startswith("aux")}

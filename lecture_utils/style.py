@@ -28,7 +28,8 @@ from torch import nn
 
 from .activations import get_activations, resolve_layers
 from .images import resize
-from .models import IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, _default_device, _vgg_layers, imagenet_categories
+from .models import (IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, _default_device, _vgg_layers, cached_state_dict,
+                     imagenet_categories)
 from .optimize import Objective, Step, _check_positive_int, iterate, total_variation
 
 # (content layer, style layers): Gatys et al. use VGG-19's conv4_2 and conv1_1 ... conv5_1
@@ -403,8 +404,8 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
 
     Args:
         weights: "imagenet" (torchvision's, from torch's cache: `python -m lecture_utils fetch
-            vgg19`; raises `WeightsNotCachedError` if absent) or "random": the initialisation of
-            torchvision's `vgg19(weights=None)` after `torch.manual_seed(seed)` (no download).
+            vgg19`; raises `WeightsNotCachedError` if absent) or "random": torchvision's VGG
+            initialisation (Kaiming normal, zero biases) after `torch.manual_seed(seed)`.
         pooling: "max", or "avg" (Gatys et al. replaced max pooling by average pooling).
         device: None picks CUDA when available.
 
@@ -419,24 +420,31 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
         raise ValueError(f"weights must be 'imagenet' or 'random'; got {weights!r}")
     if pooling not in ("max", "avg"):
         raise ValueError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
-    if weights == "imagenet":
-        from .models import load_model
-
-        net = load_model("vgg19", device="cpu").net
-        name = "vgg19"
-    else:
-        seed = _check_positive_int(seed, "seed", allow_zero=True)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = tv_vgg.vgg19(weights=None)  # its classifier is dropped below
-        name = "vgg19_random"
+    seed = _check_positive_int(seed, "seed", allow_zero=True)
+    # Only the convolutions are built: the classifier's 120M weights would cost 0.5 GB, even
+    # for a moment, on Binder's 2 GB. The skeleton's classifier lives on the meta device.
+    with torch.device("meta"):
+        net = tv_vgg.VGG(nn.Sequential(), init_weights=False)
     net.classifier = _NoClassifier()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net.features = tv_vgg.make_layers(tv_vgg.cfgs["E"])
+        for module in net.features:
+            if isinstance(module, nn.Conv2d):  # torchvision's VGG initialisation
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+    name = "vgg19_random"
+    if weights == "imagenet":
+        state = cached_state_dict("vgg19", mmap=True)  # raises WeightsNotCachedError
+        net.features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+        del state
+        name = "vgg19"
+    layers = OrderedDict((k, v) for k, v in _vgg_layers(net).items() if not k.startswith("fc"))  # before avg pooling
     for index, module in enumerate(net.features):
         if isinstance(module, nn.ReLU):
             module.inplace = False  # hooks must see each layer's own output
         if pooling == "avg" and isinstance(module, nn.MaxPool2d):
             net.features[index] = nn.AvgPool2d(kernel_size=2, stride=2)
-    layers = OrderedDict((k, v) for k, v in _vgg_layers(net).items() if not k.startswith("fc"))
     model = ImageNetModel(name + ("_avgpool" if pooling == "avg" else ""), net, layers, imagenet_categories(),
                           IMAGENET_MEAN, IMAGENET_STD)
     model.eval().requires_grad_(False)

@@ -154,12 +154,18 @@ def test_swag_transfer_runs_and_lowers_its_loss(model, images):
     assert steps[-1].losses["objective"] > steps[0].losses["objective"]
 
 
-def test_random_vgg19_is_torchvisions_initialisation_without_the_classifier():
+def test_random_vgg19_is_seeded_kaiming_initialisation_without_the_classifier():
     ours = st.vgg19(weights="random", seed=3, device="cpu")
-    torch.manual_seed(3)
-    reference = torchvision.models.vgg19(weights=None)
-    for (name, a), (_, b) in zip(ours.net.features.state_dict().items(), reference.features.state_dict().items()):
-        assert torch.equal(a, b), name
+    again = st.vgg19(weights="random", seed=3, device="cpu")
+    other = st.vgg19(weights="random", seed=4, device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), again.parameters()))
+    assert not torch.equal(next(ours.parameters()), next(other.parameters()))
+    convs = [m for m in ours.net.features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 16
+    for conv in convs:  # torchvision's VGG init: Kaiming normal over fan-out, zero biases
+        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert abs(conv.weight.std().item() / (2 / fan_out) ** 0.5 - 1) < 0.05
+        assert not conv.bias.any()
     assert ours.name == "vgg19_random" and "conv4_2" in ours.layers and "fc6" not in ours.layers
     assert sum(p.numel() for p in ours.parameters()) < 25_000_000
     with pytest.raises(RuntimeError, match="load_model"):
@@ -167,6 +173,24 @@ def test_random_vgg19_is_torchvisions_initialisation_without_the_classifier():
     pooled = st.vgg19(weights="random", pooling="avg", device="cpu")
     assert pooled.name == "vgg19_random_avgpool"
     assert not any(isinstance(m, torch.nn.MaxPool2d) for m in pooled.modules())
+    assert list(pooled.layers) == list(ours.layers)  # conv1_1 ... pool5 with either pooling
+    assert isinstance(pooled.get_submodule(pooled.layers["pool2"]), torch.nn.AvgPool2d)
+
+
+def test_imagenet_vgg19_loads_the_convolutions_of_a_cached_checkpoint(tmp_path, monkeypatch):
+    from lecture_utils.models import weights_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        state = torchvision.models.vgg19(weights=None).state_dict()
+    (tmp_path / "torch" / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(state, weights_path("vgg19"))
+    vgg = st.vgg19(weights="imagenet", device="cpu")
+    assert vgg.name == "vgg19"
+    for key, value in vgg.net.features.state_dict().items():
+        assert torch.equal(value, state["features." + key]), key
+    assert sum(p.numel() for p in vgg.parameters()) < 25_000_000
 
 
 def test_random_vgg19_texture_loss_falls(images):
