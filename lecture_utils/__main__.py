@@ -1,5 +1,6 @@
 """Command line: `python -m lecture_utils fetch NAME...` downloads weights into torch's cache,
-and `fetch imagenette` the Imagenette photos into the cache folder."""
+and `fetch imagenette` the Imagenette photos into the cache folder; `train-style` trains a
+fast style-transfer network (see `lecture_utils.fast_style.train`)."""
 
 import argparse
 import sys
@@ -17,7 +18,19 @@ def main(argv=None):
     )
     fetch.add_argument("names", nargs="+", metavar="NAME",
                        help=f"one of: {', '.join(models.TORCHVISION_MODELS)}, 'all', or {', '.join(DATASETS)}")
+    train = commands.add_parser("train-style", help="train a fast style-transfer network for one style image")
+    train.add_argument("style", help="the style image: a file, or the name of a bundled image (e.g. cafe_terrace)")
+    train.add_argument("--images", required=True,
+                       help="a folder of training photos (searched recursively), or 'imagenette' once fetched")
+    train.add_argument("--out", required=True, help="where to write the trained network (.pt)")
+    train.add_argument("--checkpoint", help="training state, for resuming (default: the cache folder, named after OUT)")
+    for name, kind, default in (("steps", int, 1500), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
+                                ("width", int, 16), ("blocks", int, 5), ("content-weight", float, 1.0),
+                                ("style-weight", float, 20.0), ("tv-weight", float, 1.0), ("seed", int, 0)):
+        train.add_argument(f"--{name}", type=kind, default=default, help=f"default {default}")
     args = parser.parse_args(argv)
+    if args.command == "train-style":
+        return _train_style(args)
 
     names = list(models.TORCHVISION_MODELS) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in models.MODEL_NAMES and n not in DATASETS]
@@ -61,6 +74,60 @@ def _fetch_imagenette():
         return False
     print(f"imagenette: verified and extracted to {target}")
     return True
+
+
+def _train_style(args):
+    import time
+    from pathlib import Path
+
+    from . import fast_style
+    from .images import ImageError, load_image
+
+    try:
+        style = load_image(args.style)
+        if args.images == "imagenette":
+            from .datasets import imagenette_dir
+
+            folder = imagenette_dir() / "train"
+            if not folder.is_dir():
+                raise ValueError("Imagenette is not fetched: python -m lecture_utils fetch imagenette")
+        else:
+            folder = args.images
+        photos = fast_style.load_photos(folder)
+    except (ValueError, ImageError) as error:
+        print(f"train-style: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.checkpoint:
+        checkpoint = Path(args.checkpoint)
+    else:
+        from .datasets import cache_dir
+
+        checkpoint = cache_dir() / "fast_style" / f"{out.stem}.ckpt"
+    print(f"training on {len(photos)} photos from {folder}; checkpoint {checkpoint}", flush=True)
+    start, first = time.perf_counter(), [None]
+
+    def progress(step, steps, losses):
+        first[0] = step - 1 if first[0] is None else first[0]
+        if step % 10 == 0 or step == steps:
+            per_step = (time.perf_counter() - start) / (step - first[0])
+            print(f"step {step}/{steps}  loss {losses['total']:.3f}  {per_step:.2f} s/step  "
+                  f"about {per_step * (steps - step) / 60:.1f} min left", flush=True)
+
+    settings = {k: getattr(args, k) for k in ("steps", "size", "batch", "lr", "width", "blocks", "content_weight",
+                                              "style_weight", "tv_weight", "seed")}
+    try:
+        net = fast_style.train(style, photos, checkpoint, progress=progress, **settings)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; the state is saved in {checkpoint}: run the same command to resume", file=sys.stderr)
+        return 130
+    except ValueError as error:
+        print(f"train-style: {error}", file=sys.stderr)
+        return 2
+    recorded = {**net.settings, "style_image": args.style, "images": args.images}  # names, for the record
+    fast_style.save_style_network(net, out, recorded, net.steps_trained)
+    print(f"wrote {out} ({net.steps_trained} steps, {time.perf_counter() - start:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":

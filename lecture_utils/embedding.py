@@ -132,6 +132,7 @@ def _save_atomic(data, path):
     os.close(handle)
     try:
         torch.save(data, partial)
+        os.chmod(partial, 0o644)  # mkstemp makes it private; the file is not secret
         os.replace(partial, path)  # readers see the old file or the whole new one
     except BaseException:
         Path(partial).unlink(missing_ok=True)

@@ -144,10 +144,12 @@ def style_targets(model, styles, layers, blend=None, swag=False):
 
 def content_loss(layer, target, swag=False):
     """Objective "content[layer]": ||F(x) - P||^2 / ||P||^2 between the layer's features F(x)
-    and the content's P (the squared error of Gatys et al., relative to the target's size)."""
+    and the content's P (the squared error of Gatys et al., relative to the target's size).
+    For a batch, P holds one target per image (or one for all) and the loss is the images' mean."""
     target = target.detach()
-    scale = target.pow(2).sum().clamp_min(1e-12)
-    return Objective(f"content[{layer}]", lambda a: (_seen(a[layer], swag) - target).pow(2).sum() / scale, [layer])
+    scale = target.pow(2).flatten(1).sum(1).clamp_min(1e-12)
+    return Objective(f"content[{layer}]",
+                     lambda a: ((_seen(a[layer], swag) - target).pow(2).flatten(1).sum(1) / scale).mean(), [layer])
 
 
 def style_loss(targets, weights=None, swag=False):
@@ -161,7 +163,8 @@ def style_loss(targets, weights=None, swag=False):
     Gatys et al.'s E_l = ||G_l - A_l||^2 / (4 N_l^2 M_l^2) is the same up to a constant per
     layer; dividing by ||A_l||^2 instead makes every layer start near 1 on any network, so one
     set of weights serves VGG-19, random VGG-19 and the bundled model.
-    Each layer is a term named "style[layer]" (its unweighted value shows in `Step.losses`).
+    Each layer is a term named "style[layer]" (its unweighted value shows in `Step.losses`);
+    for a batch of images, the mean over the images.
     """
     if not isinstance(targets, dict) or not targets:
         raise ValueError("targets must be a non-empty {layer: Gram matrix} dict (style_targets makes one)")
@@ -184,7 +187,8 @@ def style_loss(targets, weights=None, swag=False):
 def _gram_term(layer, target, swag):
     target = target.detach()
     scale = target.pow(2).sum().clamp_min(1e-30)
-    return Objective(f"style[{layer}]", lambda a: (gram_matrix(_seen(a[layer], swag)) - target).pow(2).sum() / scale,
+    return Objective(f"style[{layer}]",
+                     lambda a: (gram_matrix(_seen(a[layer], swag)) - target).pow(2).flatten(1).sum(1).mean() / scale,
                      [layer])
 
 
@@ -315,15 +319,11 @@ def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer
     total, done, result = steps * len(sizes), 0, None
     for scale, side in enumerate(sizes):
         target_image = fit(seen_content, side)
-        objective = -s["style_weight"] * style_loss(
-            style_targets(model, [fit(image, side) for image in styles], s["style_layers"], s["blend"], s["swag"]),
-            s["layer_weights"], s["swag"]) if s["style_weight"] else None
-        if s["content_weight"]:
-            target = layer_targets(model, target_image, [s["content_layer"]], swag=s["swag"])[s["content_layer"]]
-            term = -s["content_weight"] * content_loss(s["content_layer"], target, s["swag"])
-            objective = term if objective is None else objective + term
-        if s["tv_weight"]:
-            objective = objective - s["tv_weight"] * total_variation()
+        grams = style_targets(model, [fit(image, side) for image in styles], s["style_layers"], s["blend"],
+                              s["swag"]) if s["style_weight"] else None
+        target = layer_targets(model, target_image, [s["content_layer"]], swag=s["swag"])[s["content_layer"]] \
+            if s["content_weight"] else None
+        objective = -perceptual_loss(target, grams, **{k: v for k, v in s.items() if k not in ("style_layers", "blend")})
         if result is not None:
             start = F.interpolate(result, size=target_image.shape[-2:], mode="bilinear", align_corners=False)
         elif init == "content":
@@ -340,6 +340,27 @@ def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer
                 return
         done += steps
         result = last.image
+
+
+def perceptual_loss(content_target, style_grams, *, content_layer, content_weight=1.0, style_weight=20.0,
+                    tv_weight=1.0, layer_weights=None, swag=False):
+    """The Objective style transfer minimises (so maximise its negative):
+    content_weight * content loss + style_weight * style loss + tv_weight * TV.
+
+    content_target: features of the content at `content_layer` ((N, C, H, W): one per image of
+    a batch, or one for all); style_grams: {layer: Gram target} from `style_targets`. Each term
+    is the mean over a batch, so feed-forward training (`fast_style`) minimises the same loss.
+    """
+    terms = []
+    if style_weight:
+        terms.append(style_weight * style_loss(style_grams, layer_weights, swag))
+    if content_weight:
+        terms.append(content_weight * content_loss(content_layer, content_target, swag))
+    if tv_weight:
+        terms.append(tv_weight * total_variation())
+    if not terms:
+        raise ValueError("content_weight, style_weight and tv_weight are all 0: there is nothing to minimise")
+    return sum(terms[1:], terms[0])
 
 
 # --- colour preservation -------------------------------------------------------------------------

@@ -774,3 +774,57 @@ class StyleTransferPanel(_Panel):
             tv_weight=self.tv_weight.value, content_layer=self.content_layer.value,
             style_layers=list(self.style_layers.value), init=self.init.value, optimizer=self.optimizer.value,
             steps=self.steps.value, preserve_colors=self.preserve_colors.value, swag=self.swag.value)
+
+
+class FastStylePanel(_Panel):
+    """Feed-forward style transfer (notebook 10): a picture (bundled or uploaded), a style
+    network and the strength. One forward pass per picture and style, cached: moving the
+    strength slider only blends the cached result with the picture."""
+
+    def __init__(self, image="palace", style=None, size=384):
+        from . import fast_style as fs
+
+        self.fs = fs
+        names = fs.shipped_styles()
+        if not names:
+            raise ValueError(f"no style networks in {fs.SHIPPED_DIR}: train one with python -m lecture_utils train-style")
+        if style is not None and style not in names:
+            raise ValueError(f"unknown style {style!r}; shipped: {', '.join(names)}")
+        self.picker = ImagePicker(image, size=size)
+        self.style = w.Dropdown(options=names, value=style or names[0], description="style")
+        self.strength = _slider(w.FloatSlider, 1.0, 0.0, 1.0, 0.05, "strength")
+        self.input_view, self.output_view = image_view(), image_view()
+        self.status = Status()
+        self.widget = w.VBox([self.picker.widget, w.HBox([self.style, self.strength]),
+                              w.HBox([self.input_view, self.output_view]), self.status.widget])
+        self._networks, self._stylised = {}, None  # style -> network; (image, style, result, seconds)
+        self.picker.on_change(lambda image: self.render())
+        self.style.observe(lambda change: self.render(), "value")
+        self.strength.observe(lambda change: self.render(), "value")
+        self.render()
+
+    def stylised(self):
+        """(the picture stylised at full strength, seconds its forward pass took), cached."""
+        import time
+
+        image, style = self.picker.image, self.style.value
+        cached = self._stylised
+        if cached is None or cached[0] is not image or cached[1] != style:
+            if style not in self._networks:
+                self._networks[style] = self.fs.load_style_network(style, device="cpu")
+            start = time.perf_counter()
+            result = self.fs.stylize(self._networks[style], image)
+            self._stylised = cached = (image, style, result, time.perf_counter() - start)  # one: memory
+        return cached[2], cached[3]
+
+    def render(self):
+        try:
+            image = self.picker.image
+            full, seconds = self.stylised()
+            blended = self.strength.value * full + (1 - self.strength.value) * image
+            self.input_view.value = png_bytes(_rgb_uint8(image), VIEW_HEIGHT)
+            self.output_view.value = png_bytes(_rgb_uint8(blended), VIEW_HEIGHT)
+            h, w_ = image.shape[-2:]
+            self.status.info(f"{w_} x {h} px: one forward pass, {seconds:.2f} s")
+        except Exception as error:  # keep the panel alive and say what went wrong
+            self.status.error(f"{type(error).__name__}: {error}")

@@ -71,3 +71,18 @@ def test_image_optimisation_matches_the_cpu(models, recipe):
         runs.append(opt.finish(steps).image)
     assert runs[1].device.type == "cpu"  # Step images come back on the CPU for display
     assert (runs[0] - runs[1]).abs().max() <= 2e-2
+
+
+def test_fast_style_network_matches_the_cpu_and_trains_on_cuda(models, tmp_path):
+    from lecture_utils import fast_style as fs
+
+    cpu_model, gpu_model = models
+    name = fs.shipped_styles()[0]
+    photo = load_image("palace", 256)
+    on_cpu = fs.stylize(fs.load_style_network(name), photo)
+    on_gpu = fs.stylize(fs.load_style_network(name, device="cuda"), photo.cuda())
+    assert on_gpu.device.type == "cuda" and (on_cpu - on_gpu.cpu()).abs().max() < 1e-2
+    photos = [load_image(n, 64) for n in ("cat", "rocket")]
+    net = fs.train(load_image("cafe_terrace", 64), photos, tmp_path / "gpu.ckpt", model=gpu_model, steps=3,
+                   size=32, batch=2, width=4, blocks=1)
+    assert next(net.parameters()).device.type == "cuda" and net.steps_trained == 3

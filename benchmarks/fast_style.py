@@ -1,0 +1,41 @@
+"""Feed-forward style transfer against Gatys' optimisation at the same size (called by run.py).
+
+Ours: one forward pass of a shipped network on a 512 x 512 photo, after a warm-up, best of 3.
+Peer: `style.style_transfer` on the same photo and style at 512 px with the network's loss
+weights, 50 L-BFGS steps: the tests show the networks match that loss at their training size
+(256 px; tests/test_fast_style.py).
+"""
+
+import time
+
+from lecture_utils import fast_style as fs
+from lecture_utils import load_image, load_model
+from lecture_utils import style as st
+
+
+def rows():
+    name = fs.shipped_styles()[0]
+    net = fs.load_style_network(name)
+    photo = load_image("palace", 512)[..., :512, :512].contiguous()
+    fs.stylize(net, photo)  # warm-up
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        fs.stylize(net, photo)
+        times.append(time.perf_counter() - start)
+    ours = min(times)
+    model = load_model(device="cpu")
+    weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
+    start = time.perf_counter()
+    for _ in st.style_transfer(model, photo, load_image(net.settings["style_image"]), size=512, steps=50, **weights):
+        pass
+    gatys = time.perf_counter() - start
+    return [
+        (f"stylise 512 x 512 px, network '{name}' (s)", ours, None, "<= 0.5", ours <= 0.5),
+        ("stylise 512 px vs Gatys 50 L-BFGS steps at 512 px (s)", ours, gatys, ">= 100x faster", gatys >= 100 * ours),
+    ]
+
+
+if __name__ == "__main__":
+    for row in rows():
+        print(row)

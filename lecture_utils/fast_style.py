@@ -1,0 +1,323 @@
+"""Fast feed-forward style transfer (Johnson, Alahi and Fei-Fei 2016).
+
+Gatys' style transfer optimises every image anew: hundreds of forward and backward passes.
+Johnson et al. train a network once per style to do it in one forward pass: the network
+`TransformerNet` maps a photo to its stylised version and is trained to minimise the same
+perceptual loss (`style.perceptual_loss`: content + style + TV, measured by a fixed loss
+network) over many photos. Afterwards stylising costs one forward pass:
+
+    net = load_style_network("cafe_terrace")          # one of shipped_styles(), from data/
+    image = stylize(net, load_image("palace"))        # (1, 3, H, W) in [0, 1]
+
+`train` (and `python -m lecture_utils train-style`) trains one; the shipped networks and the
+commands that made them are listed in data/fast_style/README.md. Loading never downloads.
+"""
+
+import hashlib
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import get_activations
+from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, resize
+from .models import _default_device
+from .optimize import IMAGE, LOGITS, _check_positive_int
+from .embedding import _save_atomic
+from .style import _check_image, _check_weight, _fingerprint, _seen, default_layers, fit, perceptual_loss, style_targets
+
+FORMAT = "lecture_utils.fast_style/1"
+SHIPPED_DIR = DATA_DIR / "fast_style"
+
+
+# --- the network --------------------------------------------------------------------------------
+
+def _conv(cin, cout, kernel, stride=1):
+    # Reflection padding (as Johnson et al.'s code): zero padding darkens the borders.
+    return nn.Sequential(nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride))
+
+
+def _norm_relu(channels):
+    return [nn.InstanceNorm2d(channels, affine=True), nn.ReLU()]
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.body = nn.Sequential(_conv(channels, channels, 3), *_norm_relu(channels),
+                                  _conv(channels, channels, 3), nn.InstanceNorm2d(channels, affine=True))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class TransformerNet(nn.Module):
+    """Johnson et al.'s image transformation network, narrower for a CPU.
+
+    9x9 convolution, two stride-2 convolutions, `blocks` residual blocks, two upsamplings by
+    resize-then-convolve (nearest x2, then a 3x3 convolution: transposed convolutions leave
+    checkerboard artefacts, Odena et al. 2016), and a 9x9 convolution to RGB; instance
+    normalisation throughout (Ulyanov et al. 2016). Johnson et al. use width 32 and 5 blocks.
+
+    One change from the paper: the output is sigmoid(logit(input) + network(input)). The
+    network learns the change to the photo rather than the photo itself, which a short CPU
+    training reaches much sooner; the result stays in (0, 1).
+
+    Input and output: (N, 3, H, W) in [0, 1], H and W multiples of 4 (`stylize` pads others).
+    """
+
+    def __init__(self, width=16, blocks=5):
+        super().__init__()
+        width = _check_positive_int(width, "width")
+        blocks = _check_positive_int(blocks, "blocks", allow_zero=True)
+        self.config = {"width": width, "blocks": blocks}
+        w = width
+        self.encoder = nn.Sequential(_conv(3, w, 9), *_norm_relu(w), _conv(w, 2 * w, 3, 2), *_norm_relu(2 * w),
+                                     _conv(2 * w, 4 * w, 3, 2), *_norm_relu(4 * w))
+        self.residuals = nn.Sequential(*[_Residual(4 * w) for _ in range(blocks)])
+        self.decoder = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(4 * w, 2 * w, 3),
+                                     *_norm_relu(2 * w), nn.Upsample(scale_factor=2, mode="nearest"),
+                                     _conv(2 * w, w, 3), *_norm_relu(w), _conv(w, 3, 9))
+        nn.init.zeros_(self.decoder[-1][1].weight)  # starts as the identity: output = input
+        nn.init.zeros_(self.decoder[-1][1].bias)
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-2] % 4 or x.shape[-1] % 4:
+            raise ValueError(f"TransformerNet takes (N, 3, H, W) with H and W multiples of 4; got {tuple(x.shape)} "
+                             "(stylize pads any size)")
+        return torch.sigmoid(torch.logit(x.clamp(1e-3, 1 - 1e-3)) + self.decoder(self.residuals(self.encoder(x))))
+
+
+# --- using a trained network ---------------------------------------------------------------------
+
+def stylize(net, image, strength=1.0):
+    """Stylise a photo in one forward pass.
+
+    Args:
+        net: a `TransformerNet` (e.g. from `load_style_network`).
+        image: (1, 3, H, W) or (N, 3, H, W) in [0, 1], any size (padded by reflection to a
+            multiple of 4 and cropped back).
+        strength: in [0, 1]: strength * stylised + (1 - strength) * photo.
+
+    Returns:
+        A tensor of the image's shape, on the image's device, in [0, 1].
+    """
+    if not torch.is_tensor(image) or image.ndim != 4 or image.shape[1] != 3:
+        raise ValueError(f"image must be a tensor (N, 3, H, W) in [0, 1]; got {getattr(image, 'shape', type(image).__name__)}")
+    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
+        raise ValueError(f"strength must be a number in [0, 1]; got {strength!r}")
+    h, w = image.shape[-2:]
+    if min(h, w) < 16:
+        raise ValueError(f"image must be at least 16 x 16 px; got {h} x {w}")
+    pad_h, pad_w = -h % 4, -w % 4
+    device = next(net.parameters()).device
+    x = image.to(device, torch.float32)
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+    with torch.no_grad():
+        out = net(x)[..., :h, :w]
+    out = out.to(image.device)
+    return out if strength == 1 else strength * out + (1 - strength) * image
+
+
+def shipped_styles():
+    """Names of the style networks shipped in data/fast_style (load with `load_style_network`)."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.pt"))
+
+
+def load_style_network(source, device=None):
+    """A trained `TransformerNet` in eval mode, from a shipped style name or a file `train` wrote.
+
+    The file's `settings` (how it was trained) are on the returned network as `net.settings`.
+    device: None picks CUDA when available, as `load_model` does.
+    Raises ValueError naming the shipped styles for an unknown name, or what is wrong with a file.
+    """
+    path = Path(source)
+    if not path.suffix:
+        if source not in shipped_styles():
+            raise ValueError(f"no shipped style network {source!r}; shipped: {', '.join(shipped_styles())} "
+                             "(or give the path of a file that train-style wrote)")
+        path = SHIPPED_DIR / f"{source}.pt"
+    if not path.is_file():
+        raise ValueError(f"no style network file at {path}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is not a style network file ({error.__class__.__name__}: {error})") from None
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a style network file (expected format {FORMAT!r})")
+    net = TransformerNet(**saved["config"])
+    net.load_state_dict({k: v.float() for k, v in saved["net"].items()})
+    net.settings = saved["settings"]
+    net.steps_trained = saved["step"]
+    return net.eval().requires_grad_(False).to(device if device is not None else _default_device())
+
+
+# --- the loss -----------------------------------------------------------------------------------
+
+def loss_targets(model, style, size, content_weight=1.0, style_weight=20.0, tv_weight=1.0, swag=False):
+    """What `batch_loss` needs for one style: (Gram targets, the loss's keyword settings).
+
+    The style image is resized so its longer side is `size`, as `style.style_transfer` does
+    for an output of that size, so a network trained at `size` and Gatys' optimisation at
+    `size` minimise the same loss.
+    """
+    content_layer, style_layers = default_layers(model)
+    grams = style_targets(model, fit(style, size), style_layers, swag=swag)
+    settings = dict(content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
+                    tv_weight=tv_weight, swag=swag)
+    return grams, settings
+
+
+def batch_loss(model, outputs, contents, grams, settings):
+    """(total, {term: value}) of `style.perceptual_loss` for a batch of outputs against their
+    contents (each term the batch mean; with gradients if `outputs` has them)."""
+    layer = settings["content_layer"]
+    with torch.no_grad():  # not `style.layer_targets`: caching every batch's targets would only cost
+        target = _seen(get_activations(model, contents, [layer])[layer], settings["swag"])
+    objective = perceptual_loss(target, grams, **settings)
+    acts = dict(get_activations(model, outputs, [n for n in objective.layers if n not in (IMAGE, LOGITS)]))
+    acts[IMAGE] = outputs
+    return objective(acts)
+
+
+# --- training -----------------------------------------------------------------------------------
+
+def load_photos(folder, short_side=384, limit=1000):
+    """Image files under `folder` (recursively; at most `limit`, spread evenly over the sorted
+    names), each scaled down so its shorter side is at most `short_side` (random crops of these
+    are the training batches). They are held in memory: 1000 photos at 384 x 512 take 2.4 GB.
+    Unreadable files raise `ImageError`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"no folder of training photos at {folder}")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    files = [files[round(i * len(files) / limit)] for i in range(limit)] if len(files) > limit else files
+    photos = []
+    for path in files:
+        photo = load_image(str(path))
+        photos.append(load_image(photo, short_side) if min(photo.shape[-2:]) > short_side else photo)
+    return photos
+
+
+def _digest(images):
+    return hashlib.sha1(repr([_fingerprint(image) for image in images]).encode()).hexdigest()[:16]
+
+
+def save_style_network(net, path, settings, step):
+    """Write a trained network for `load_style_network`: half-precision weights (about 1 MB)."""
+    _save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
+                      "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
+
+
+def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1500, lr=1e-3, width=16, blocks=5,
+          content_weight=1.0, style_weight=20.0, tv_weight=1.0, seed=0, save_every=25, progress=None):
+    """Train a `TransformerNet` for one style image (Johnson et al. 2016); resumable.
+
+    Each step takes `batch` random square crops of the photos (side 35-100% of a photo's
+    shorter side, resized to `size`, mirrored half the time), stylises them and takes one Adam
+    step on `style.perceptual_loss` measured by `model` (default: the bundled network), with
+    the style image resized so its longer side is `size` (as `style_transfer` at that size).
+
+    Args:
+        style: the style image (1, 3, H, W) in [0, 1]. photos: a list of such photos.
+        model: the loss network (an `ImageNetModel`); the network trains on its device.
+        size: crop side in pixels (a multiple of 4); batch: crops per step; steps: Adam steps
+            in all; lr: Adam's step size. width, blocks: of the `TransformerNet`.
+        content_weight, style_weight, tv_weight: the loss's weights (as `style_transfer`).
+        seed: the starting weights and every step's crops depend on it alone.
+        checkpoint: path of the training state. It is written atomically every `save_every`
+            steps, at the end and when interrupted (KeyboardInterrupt, or `progress` returning
+            False); if it exists, training resumes from it, provided the settings are the same
+            (`steps` may grow); a file that is not a checkpoint raises ValueError. The crops of step k depend only on `seed` and k, so a resumed
+            run sees the batches an uninterrupted one would have seen.
+        progress: None or `progress(step, steps, losses)` after each step; return False to stop.
+        save_every: steps between checkpoints.
+
+    Returns:
+        The network (eval mode) with `.settings` and `.steps_trained`.
+    """
+    from .adversarial import random_crops
+    from .models import load_model
+
+    model = load_model(device="cpu") if model is None else model
+    _check_image(style, "style image")
+    if not photos:
+        raise ValueError("give at least one training photo")
+    for photo in photos:
+        _check_image(photo, "each training photo")
+    for value, name in ((size, "size"), (batch, "batch"), (steps, "steps"), (save_every, "save_every")):
+        _check_positive_int(value, name)
+    if size % 4:
+        raise ValueError(f"size must be a multiple of 4; got {size}")
+    weights = [_check_weight(v, n) for v, n in ((content_weight, "content_weight"), (style_weight, "style_weight"),
+                                                 (tv_weight, "tv_weight"))]
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    settings = dict(model=model.name, style=_digest([style]), photos=_digest(photos), photo_count=len(photos),
+                    size=size, batch=batch, lr=lr, width=width, blocks=blocks, content_weight=weights[0],
+                    style_weight=weights[1], tv_weight=weights[2], seed=seed)
+    if not weights[0] and not weights[1]:
+        raise ValueError("content_weight and style_weight are both 0: there is nothing to learn")
+    with torch.random.fork_rng(devices=[]):  # the starting weights depend on `seed` only
+        torch.manual_seed(seed)
+        net = TransformerNet(width, blocks).to(model.device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    step = 0
+    checkpoint = Path(checkpoint)
+    if checkpoint.is_file():
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise ValueError(f"{checkpoint} is not a training checkpoint ({type(error).__name__}: {error}); "
+                             "give another path, or delete it to start again") from None
+        if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
+            raise ValueError(f"{checkpoint} is not a training checkpoint of this version ({FORMAT}); "
+                             "give another path, or delete it to start again")
+        if state["step"] > steps:
+            raise ValueError(f"{checkpoint} is already at step {state['step']}, beyond steps={steps}")
+        different = {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}
+        if different:
+            raise ValueError(f"{checkpoint} was trained with other settings (saved, now): {different}; "
+                             "resume with the same ones or give another checkpoint path")
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+    grams, loss_settings = loss_targets(model, style, size, *weights)
+
+    def save():
+        _save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
+                          "net": net.state_dict(), "optimizer": optimizer.state_dict()}, checkpoint)
+
+    net.train()
+    updating = False  # True while the weights have moved but `step` does not yet say so
+    try:
+        while step < steps:
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+            order = torch.randperm(len(photos), generator=generator).tolist()
+            chosen = [photos[order[i % len(order)]] for i in range(batch)]
+            contents = random_crops(chosen, batch, size, generator=generator).to(model.device)
+            total, losses = batch_loss(model, net(contents), contents, grams, loss_settings)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            updating = True
+            optimizer.step()
+            step += 1
+            updating = False
+            if step % save_every == 0 or step == steps:
+                save()
+            values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
+            if progress is not None and progress(step, steps, values) is False:
+                break
+    except KeyboardInterrupt:
+        if not updating:  # else the last periodic save stands: never a half-applied step
+            save()
+        raise
+    save()
+    net.eval().requires_grad_(False)
+    net.settings, net.steps_trained = settings, step
+    return net
