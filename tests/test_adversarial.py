@@ -1,5 +1,7 @@
 """Adversarial attacks on the bundled model: budgets, success, agreement with torchattacks."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -14,10 +16,12 @@ PHOTOS = ["astronaut", "cat", "cat_and_espresso", "daisy", "espresso", "grace_ho
 
 torchattacks = pytest.importorskip("torchattacks")
 
-# Patch and universal perturbation: trained on crops of the cat and espresso photos (and their
-# composite), judged on crops of the five other bundled photos, which training never sees.
-TRAIN_PHOTOS = ("cat", "espresso", "cat_and_espresso")
-HELD_OUT_PHOTOS = ("astronaut", "daisy", "grace_hopper", "palace", "rocket")
+# Patch and universal perturbation: trained on crops of the bundled photos, judged on crops of
+# other photos, which training never sees.
+TRAIN_PHOTOS = tuple(PHOTOS)
+# Held out: photos no one in the project chose, all 12 nature photos of Debian's mate-backgrounds
+# (`make test` installs it). Many of them show nothing ImageNet names, so the model is unsure.
+HELD_OUT_DIR = Path("/usr/share/backgrounds/mate/nature")
 TOASTER = 859
 
 
@@ -232,20 +236,23 @@ def test_random_patches_lie_inside_and_cover_what_they_should():
 
 @pytest.fixture(scope="module")
 def training_crops():
-    return A.random_crops([load_image(n, 512) for n in TRAIN_PHOTOS], 24, scale=(0.5, 1.0),
+    return A.random_crops([load_image(n, 512) for n in TRAIN_PHOTOS], 48, scale=(0.5, 1.0),
                           generator=torch.Generator().manual_seed(0))
 
 
 @pytest.fixture(scope="module")
 def held_out_crops():
-    """40 crops of 5 photos that training never sees."""
-    return A.random_crops([load_image(n, 512) for n in HELD_OUT_PHOTOS], 40, scale=(0.5, 1.0),
+    """48 crops of the 12 held-out photos (4 of each), which training never sees."""
+    photos = sorted(HELD_OUT_DIR.glob("*.jpg"))
+    if len(photos) < 7:
+        pytest.skip(f"the held-out photos are missing from {HELD_OUT_DIR}: sudo apt-get install mate-backgrounds")
+    return A.random_crops([load_image(p, 512) for p in photos], 48, scale=(0.5, 1.0),
                           generator=torch.Generator().manual_seed(1))
 
 
 @pytest.mark.slow
 def test_patch_turns_held_out_crops_into_the_target(model, training_crops, held_out_crops):
-    patch = A.train_patch(model, training_crops, TOASTER, size=70, steps=200, lr=0.05,
+    patch = A.train_patch(model, training_crops[:24], TOASTER, size=70, steps=200, lr=0.05,
                           generator=torch.Generator().manual_seed(0))
     assert patch.shape == (1, 3, 70, 70) and patch.min() >= 0 and patch.max() <= 1
     with torch.no_grad():
@@ -283,16 +290,16 @@ def test_stopping_keeps_the_best_so_far():
 @pytest.mark.slow
 def test_universal_perturbation_flips_held_out_crops(model, training_crops, held_out_crops):
     eps = 10 / 255
-    delta = A.universal_perturbation(model, training_crops, eps=eps, steps=100,
+    delta = A.universal_perturbation(model, training_crops, eps=eps, steps=150, batch_size=8,
                                      generator=torch.Generator().manual_seed(0))
     assert delta.shape == (1, 3, 224, 224) and delta.abs().max() <= eps + 1e-7
     noise = eps * torch.randint(0, 2, (1, 3, 224, 224), generator=torch.Generator().manual_seed(3)).mul(2).sub(1)
     ours = flipped(model, held_out_crops, (held_out_crops + delta).clamp(0, 1))
     by_noise = flipped(model, held_out_crops, (held_out_crops + noise).clamp(0, 1))
-    assert ours >= 0.6
-    # This model is fragile to noise: random signs of the same budget flip about half of these
-    # crops (many are classified with little confidence), so "twice as many" cannot hold here.
-    assert ours > by_noise
+    assert ours >= 0.8  # measured: 0.90
+    # This model is fragile to noise: random signs of the same budget flip 56-60% of these crops
+    # (on half of them its top class has probability under 0.2), so "twice as many" cannot hold.
+    assert ours >= by_noise + 0.2
 
 
 # ---------------------------------------------------------------- errors and clean-up
