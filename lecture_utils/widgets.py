@@ -113,7 +113,9 @@ def layer_picker(model, value=None, description="layer"):
 
 
 def image_view(height=VIEW_HEIGHT):
-    return w.Image(format="png", layout=w.Layout(height=f"{height}px", width="auto"))
+    # align_self: a VBox stretches its children to its width, which would distort the picture.
+    return w.Image(format="png", layout=w.Layout(height=f"{height}px", width="auto", align_self="flex-start",
+                                                 object_fit="contain"))
 
 
 def _rgb_uint8(image):

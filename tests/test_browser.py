@@ -194,6 +194,13 @@ CHANGED = f"""(before) => {{
     const now = ({PICTURES})();
     return now !== null && now.length > 0 && now.some((src, i) => src && src !== before[i]);
 }}"""
+# Each shown picture's aspect ratio on screen over its own (1: not stretched).
+ASPECTS = f"""() => {{
+    const panels = document.querySelectorAll('{PANEL}');
+    return [...panels[panels.length - 1].querySelectorAll('img')]
+        .filter(img => img.naturalWidth && img.clientWidth && img.clientHeight)
+        .map(img => (img.clientWidth / img.clientHeight) / (img.naturalWidth / img.naturalHeight));
+}}"""
 # An exception as a panel's status line shows it ("ValueError: ...").
 PANEL_ERROR = re.compile(r"\b\w*(Error|Exception): ")
 
@@ -318,6 +325,8 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         assert control is not None, (f"{name}: no Run button, slider or dropdown of the panel changed "
                                      f"a picture within {PANEL_TIMEOUT_S} s")
+        aspects = page.evaluate(ASPECTS)
+        assert all(abs(a - 1) < 0.05 for a in aspects), f"{name}: pictures shown stretched: {aspects}"
         status = PANEL_ERROR.search(panel.inner_text())
         assert status is None, f"{name}: the panel shows an error after {control}: {panel.inner_text()[-500:]}"
 
