@@ -1,7 +1,8 @@
 """Style transfer against a reference written the way the official PyTorch neural-transfer tutorial
 does it (called by run.py).
 
-The reference copies the network's layers into an `nn.Sequential`, inserts ContentLoss and
+The reference copies the network's layers into an `nn.Sequential` (for VGG-19: torchvision's
+`vgg19().features`, as the tutorial does, with the same weights), inserts ContentLoss and
 StyleLoss modules after the chosen layers (each computing its target while the model is being
 built, i.e. again for every run), trims what follows the last loss, freezes the weights
 (`model.requires_grad_(False)`, as the current tutorial does) and runs `optim.LBFGS` on the
@@ -59,10 +60,18 @@ class StyleLoss(nn.Module):
 
 
 def units(model):
-    """The network as a flat list of (module path, module), in order, as the tutorial walks it."""
+    """The network as a flat list of (module path, module), in order, as the tutorial walks it.
+
+    VGG-19 as the tutorial builds it: torchvision's `vgg19().features` (default memory layout),
+    here with the weights of `model`. The bundled network has no tutorial version: its own units.
+    """
     net = model.net
     if hasattr(net, "features"):  # VGG
-        return [(f"net.features.{i}", m) for i, m in enumerate(net.features)]
+        import torchvision
+
+        features = torchvision.models.vgg19(weights=None).features
+        features.load_state_dict(net.features.state_dict())
+        return [(f"net.features.{i}", m) for i, m in enumerate(features)]
     return [("net.stem", net.stem)] + [(f"net.blocks.{i}", b) for i, b in enumerate(net.blocks)] + [("net.head", net.head)]
 
 
