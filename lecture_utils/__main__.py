@@ -24,7 +24,7 @@ def main(argv=None):
                        help="a folder of training photos (searched recursively), or 'imagenette' once fetched")
     train.add_argument("--out", required=True, help="where to write the trained network (.pt)")
     train.add_argument("--checkpoint", help="training state, for resuming (default: the cache folder, named after OUT)")
-    for name, kind, default in (("steps", int, 1500), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
+    for name, kind, default in (("steps", int, 1200), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
                                 ("width", int, 16), ("blocks", int, 5), ("content-weight", float, 1.0),
                                 ("style-weight", float, 20.0), ("tv-weight", float, 1.0), ("seed", int, 0)):
         train.add_argument(f"--{name}", type=kind, default=default, help=f"default {default}")

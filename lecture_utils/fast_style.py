@@ -175,7 +175,7 @@ def batch_loss(model, outputs, contents, grams, settings):
     """(total, {term: value}) of `style.perceptual_loss` for a batch of outputs against their
     contents (each term the batch mean; with gradients if `outputs` has them)."""
     layer = settings["content_layer"]
-    with torch.no_grad():  # not `style.layer_targets`: caching every batch's targets would only cost
+    with torch.no_grad():  # not `style.layer_targets`: every batch is new, a cache would only fill up
         target = _seen(get_activations(model, contents, [layer])[layer], settings["swag"])
     objective = perceptual_loss(target, grams, **settings)
     acts = dict(get_activations(model, outputs, [n for n in objective.layers if n not in (IMAGE, LOGITS)]))
@@ -211,10 +211,10 @@ def _digest(images):
 def save_style_network(net, path, settings, step):
     """Write a trained network for `load_style_network`: half-precision weights (about 1 MB)."""
     _save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
-                      "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
+                  "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
 
 
-def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1500, lr=1e-3, width=16, blocks=5,
+def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1200, lr=1e-3, width=16, blocks=5,
           content_weight=1.0, style_weight=20.0, tv_weight=1.0, seed=0, save_every=25, progress=None):
     """Train a `TransformerNet` for one style image (Johnson et al. 2016); resumable.
 
