@@ -243,7 +243,7 @@ class Step:
 
 
 def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optimizer="ascent",
-            normalize_grad=True, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
+            normalize_grad=True, momentum=0.0, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
             blur=0.0, blur_every=4, seed=0):
     """Maximise `objective` over an image; yields a `Step` after every update.
 
@@ -259,6 +259,9 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
             objectives only: no transforms).
         normalize_grad: for "ascent", divide the gradient by its mean absolute value
             (DeepDream's L1 normalisation: the step no longer depends on the gradient's scale).
+        momentum: for "ascent", heavy-ball momentum in [0, 1): each step moves along a running
+            sum of the (normalised) gradients, v = momentum * v + g, which keeps going through
+            flat and noisy stretches (0: plain ascent).
         schedule: "constant", or "cosine": the step size falls from `lr` to 5% of it over each
             octave (big moves first, fine detail last; "ascent" and "adam").
         transforms: callables `(image, generator) -> image` applied before each forward pass
@@ -286,6 +289,10 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    if momentum and optimizer != "ascent":
+        raise ValueError(f"momentum is for optimizer='ascent' (Adam has its own); got optimizer={optimizer!r}")
     for name, value in (("lr", lr), ("octave_scale", octave_scale)):
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a positive number; got {value!r}")
@@ -308,8 +315,8 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
                          f"got {getattr(image, 'shape', type(image).__name__)}")
     base = image.detach().to(model.device, torch.float32).clamp(0, 1)
     run = _Run(model, objective, layers, transforms, generator)
-    return run.steps(base, steps, lr, optimizer, normalize_grad, schedule, octaves, octave_scale, blur,
-                     blur_every)
+    return run.steps(base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
+                     blur, blur_every)
 
 
 def finish(steps):
@@ -348,8 +355,8 @@ class _Run:
         acts[IMAGE] = x
         return self.objective(acts)
 
-    def steps(self, base, steps, lr, optimizer, normalize_grad, schedule, octaves, octave_scale, blur,
-              blur_every):
+    def steps(self, base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
+              blur, blur_every):
         height, width = base.shape[-2:]
         # the smallest octaves stop at 8 px (or the image's own size, if smaller)
         sizes = [(max(min(8, height), round(height / octave_scale ** k)),
@@ -359,7 +366,7 @@ class _Run:
         for octave, size in enumerate(sizes):
             start = _resize(base, size)
             x = (start + _resize(detail, size)).clamp(0, 1).requires_grad_(True)
-            update = _updater(x, lr, optimizer, normalize_grad, self.evaluate)
+            update = _updater(x, lr, optimizer, normalize_grad, momentum, self.evaluate)
             for i in range(steps):
                 count += 1
                 good = x.detach().clone()
@@ -378,8 +385,9 @@ class _Run:
             detail = x.detach() - start
 
 
-def _updater(x, lr, optimizer, normalize_grad, evaluate):
+def _updater(x, lr, optimizer, normalize_grad, momentum, evaluate):
     """A function `update(step_size) -> {loss name: value}` that takes one step on x (None: non-finite)."""
+    velocity = torch.zeros_like(x) if momentum else None
     if optimizer == "lbfgs":
         opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
     elif optimizer == "adam":
@@ -411,7 +419,10 @@ def _updater(x, lr, optimizer, normalize_grad, evaluate):
             return None
         if opt is None:
             with torch.no_grad():
-                x.sub_(step_size * x.grad)
+                if velocity is None:
+                    x.sub_(step_size * x.grad)
+                else:
+                    x.sub_(step_size * velocity.mul_(momentum).add_(x.grad))
         return record
 
     return update
@@ -474,17 +485,19 @@ def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4
                    octave_scale=octave_scale, seed=seed)
 
 
-def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=300, optimizer="adam", lr=0.03, seed=0):
+def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=1000, lr=0.005, momentum=0.98, seed=0):
     """Feature inversion (Mahendran and Vedaldi 2015): from noise, the image whose features at
     `layer` match those of `image`, with a total-variation prior. Returns (iterator, target).
 
-    Adam by default: measured on the bundled model, L-BFGS with clipping to [0, 1] stalls
-    (relative error 0.25 at stage2 from step 150 on) where Adam keeps improving."""
+    The optimiser is L1-normalised gradient descent with heavy momentum and a cosine schedule.
+    Measured on the bundled model (128 px, TV weight 0.5): after 1000 steps the relative feature
+    error is under 0.1 at every stage, where Adam (lr 0.03) ends at 0.14-0.2 and 300 steps of
+    Adam at 0.15-0.28; L-BFGS, with clipping to [0, 1] or without, stalls near Adam's 300 steps."""
     with torch.no_grad():
         target = get_activations(model, image.to(model.device), [layer])[layer]
     objective = feature_match(layer, target) - tv_weight * total_variation(beta)
-    steps_ = iterate(model, objective, size=tuple(image.shape[-2:]), steps=steps, lr=lr,
-                     optimizer=optimizer, seed=seed)
+    steps_ = iterate(model, objective, size=tuple(image.shape[-2:]), steps=steps, lr=lr, optimizer="ascent",
+                     momentum=momentum, schedule="cosine", seed=seed)
     return steps_, target
 
 

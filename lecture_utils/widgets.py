@@ -648,7 +648,7 @@ class InversionPanel(_Panel):
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
         self.tv_weight = _slider(w.FloatLogSlider, 0.5, -4, 0, 0.25, "TV weight", base=10)
-        self.steps = _slider(w.IntSlider, 150, 10, 600, 10, "iterations")
+        self.steps = _slider(w.IntSlider, 300, 10, 2000, 10, "iterations")
         self.original = image_view()
         self.runner = Runner(self.make_steps, preview_every=5)
         self.widget = w.VBox([
