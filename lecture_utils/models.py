@@ -11,14 +11,17 @@ and needs no network. The torchvision classics need their weights in torch's cac
 """
 
 import contextlib
+import copy
 import io
 import math
 import os
+import weakref
 from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 BUNDLED = "efficientnet_lite0"
 
@@ -134,7 +137,15 @@ def _sequential_efficientnet(original):
         )
     )
     for module in net.modules():
-        if hasattr(module, "static_padding"):
+        if not hasattr(module, "static_padding"):
+            continue
+        if all(s == 1 for s in module.stride) and all(k % 2 for k in module.kernel_size):
+            # With stride 1 and an odd kernel "SAME" pads (k - 1) / 2 on every side at any size: the convolution
+            # pads itself, bit for bit the same, without a separate pad (~10% faster, forward
+            # and backward).
+            module.padding = tuple((k - 1) // 2 * d for k, d in zip(module.kernel_size, module.dilation))
+            module.static_padding = nn.Identity()
+        else:
             module.static_padding = _SamePadding(module.kernel_size, module.stride, module.dilation)
     layers = OrderedDict(stem="stem")
     blocks = list(original._blocks)
@@ -321,3 +332,63 @@ def load_model(name=BUNDLED, device=None):
     # model takes 14 ms instead of 420 ms (depthwise convolutions); inputs stay (N, 3, H, W).
     model.to(memory_format=torch.channels_last)
     return model.to(device if device is not None else _default_device())
+
+
+# ---------------------------------------------------------------- for gradient loops
+
+_FOLDED = weakref.WeakKeyDictionary()  # model -> (key of its weights, the network to run)
+
+
+def folded(model):
+    """The network to differentiate in place of `model`: a copy with every BatchNorm folded into
+    the convolution before it.
+
+    In eval mode a BatchNorm is a fixed affine map per channel, which the convolution's weights
+    and bias can absorb (`torch.nn.utils.fusion.fuse_conv_bn_eval`): the same function, to float
+    rounding, with one layer fewer to run and differentiate per convolution. A gradient of the
+    bundled model with respect to a batch of 8 images at 224 px takes 0.19 s instead of 0.31 s on
+    this project's 2-core CPU. The attacks and the optimisation loop run on it.
+
+    Returns `model` itself when it is in training mode or has nothing to fold, or when folding
+    would change what it computes (checked once on a random 96 px image: the pairing follows the
+    order in which modules are registered). The copy is cached per model and rebuilt when the model's
+    weights or device change. It has the same layer names; hooks on `model`'s own modules do not
+    fire on the copy.
+    """
+    if model.training or not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        return model
+    # Where each tensor lives and how often it was changed in place: a new key means new weights.
+    key = tuple((t.data_ptr(), t._version) for t in model.state_dict(keep_vars=True).values())
+    cached = _FOLDED.get(model)
+    if cached is None or cached[0] != key:
+        cached = (key, _fold_checked(model))
+        _FOLDED[model] = cached
+    return cached[1]
+
+
+def _fold_checked(model):
+    net = copy.deepcopy(model)
+    _fold_batchnorms(net)
+    device = next(model.parameters()).device
+    probe = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(0)).to(device)
+    try:
+        with torch.no_grad():
+            expected, got = model(probe), net(probe)
+    except (RuntimeError, ValueError):  # a network that takes no 96 px image: left unchecked, not used
+        return model
+    same = torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()))
+    return net.requires_grad_(False) if same else model
+
+
+def _fold_batchnorms(module):
+    """Fold each BatchNorm2d into the Conv2d registered just before it (in place)."""
+    previous = None
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.BatchNorm2d) and isinstance(previous, nn.Conv2d) \
+                and previous.out_channels == child.num_features:
+            fused = fuse_conv_bn_eval(previous, child)
+            setattr(module, previous_name, fused.to(memory_format=torch.channels_last))
+            setattr(module, name, nn.Identity())
+        else:
+            _fold_batchnorms(child)
+        previous, previous_name = child, name

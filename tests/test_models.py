@@ -220,3 +220,65 @@ def test_predict_on_the_bundled_model(model):
         predict(model, torch.rand(1, 3, 64, 64), k=0)
     with pytest.raises(ValueError, match="one image"):
         predict(model, torch.rand(2, 3, 64, 64))
+
+
+# ---------------------------------------------------------------- batch norms folded for gradient loops
+
+
+def bn_model(conv_first=True):
+    """conv(3->3) and a batch norm with non-trivial statistics, in registration order conv, bn;
+    run as conv then bn (conv_first) or bn then conv (a pairing that folding must not use)."""
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+            self.bn = nn.BatchNorm2d(3)
+
+        def forward(self, x):
+            return self.bn(self.conv(x)) if conv_first else self.conv(self.bn(x))
+
+    torch.manual_seed(0)
+    block = Block()
+    with torch.no_grad():
+        block.bn.running_mean.uniform_(-1, 1)
+        block.bn.running_var.uniform_(0.5, 2)
+        block.bn.weight.uniform_(-2, 2)
+        block.bn.bias.uniform_(-1, 1)
+    net = nn.Sequential(block, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 4))
+    return models.ImageNetModel("bn", net, {"block": "0"}, [f"c{i}" for i in range(4)], (0, 0, 0), (1, 1, 1)).eval()
+
+
+def test_folded_bundled_model_computes_what_the_model_computes(model):
+    net = models.folded(model)
+    assert net is not model and models.folded(model) is net  # built once, then cached
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 49  # the model is untouched
+    image = load_image("cat", 224)
+    with torch.no_grad():
+        ours = lecture_utils.get_activations(net, image, list(model.layers))
+        reference = lecture_utils.get_activations(model, image, list(model.layers))
+    for layer in model.layers:
+        assert (ours[layer] - reference[layer]).norm() <= 1e-5 * reference[layer].norm(), layer
+    ours, reference = predict(net, image, k=3), predict(model, image, k=3)
+    assert [c for c, _, _ in ours] == [c for c, _, _ in reference]
+    assert [p for _, _, p in ours] == pytest.approx([p for _, _, p in reference], rel=1e-4)
+
+
+def test_folded_copy_follows_the_weights_and_the_mode():
+    model = bn_model()
+    x = torch.rand(2, 3, 8, 8)
+    net = models.folded(model)
+    assert isinstance(net.net[0].bn, nn.Identity)
+    torch.testing.assert_close(net(x), model(x), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        model.net[0].bn.running_mean.add_(0.5)  # changed in place: the copy must be rebuilt
+    rebuilt = models.folded(model)
+    assert rebuilt is not net
+    torch.testing.assert_close(rebuilt(x), model(x), atol=1e-5, rtol=1e-5)
+    assert models.folded(model.train()) is model  # batch statistics in training: nothing to fold
+
+
+def test_folding_that_would_change_the_function_is_not_used():
+    model = bn_model(conv_first=False)  # registered conv, bn but run bn, conv
+    assert models.folded(model) is model
