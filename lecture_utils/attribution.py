@@ -7,8 +7,9 @@ has the image's height and width, and is either
 - per channel, (N, 3, H, W): gradient, deconvnet, guided_backprop, guided_grad_cam, integrated_gradients
   (show them as images, or reduce with `as_heatmap`).
 
-No method changes the model: backward rules for ReLUs live in forward hooks that are removed
-when the call returns, also when it raises.
+No method changes the model: they run `models.folded(model)` (the same function with its batch
+norms folded into its convolutions, faster to differentiate), and backward rules for ReLUs live in
+forward hooks that are removed when the call returns, also when it raises.
 """
 
 import contextlib
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import forward_hooks, forward_with_activations
+from .models import folded
 
 # The last layer with a spatial map, where CAM and Grad-CAM look by default.
 LAST_CONV = {"efficientnet_lite0": "head", "alexnet": "conv5", "vgg16": "conv5_3", "vgg19": "conv5_4",
@@ -31,7 +33,9 @@ CAM_CLASSIFIER = {"efficientnet_lite0": ("head", "net.fc"), "resnet18": ("layer4
 
 
 def _prepare(model, image, target):
-    """Validate; return the image on the model's device and a (N,) tensor of target indices."""
+    """Validate; return the network to run (`folded(model)`: the same function with its batch
+    norms folded, faster to differentiate), the image on the model's device and a (N,) tensor
+    of target indices."""
     if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
         raise ValueError(f"image must be a tensor (N, 3, H, W) in [0, 1]; got {shape}")
@@ -42,7 +46,7 @@ def _prepare(model, image, target):
     bad = [int(t) for t in targets if not 0 <= int(t) < classes]
     if bad:
         raise ValueError(f"target {bad[0]} is out of range; {model.name} has classes 0 to {classes - 1}")
-    return image.detach().to(model.device), targets.expand(n).to(model.device)
+    return folded(model), image.detach().to(model.device), targets.expand(n).to(model.device)
 
 
 def _scores(logits, targets):
@@ -62,8 +66,8 @@ def as_heatmap(attribution):
 
 def gradient(model, image, target):
     """The plain gradient d score / d pixel. Per channel, (N, 3, H, W), signed."""
-    image, targets = _prepare(model, image, target)
-    return _input_gradient(model, image, targets)
+    net, image, targets = _prepare(model, image, target)
+    return _input_gradient(net, image, targets)
 
 
 def saliency(model, image, target):
@@ -121,16 +125,16 @@ def relu_rule(model, guided):
 
 def guided_backprop(model, image, target):
     """Guided backpropagation (Springenberg et al. 2015). Per channel, (N, 3, H, W), signed."""
-    image, targets = _prepare(model, image, target)
-    with relu_rule(model, guided=True):
-        return _input_gradient(model, image, targets)
+    net, image, targets = _prepare(model, image, target)
+    with relu_rule(net, guided=True):
+        return _input_gradient(net, image, targets)
 
 
 def deconvnet(model, image, target):
     """Deconvnet-style backward pass (Zeiler and Fergus 2014). Per channel, (N, 3, H, W), signed."""
-    image, targets = _prepare(model, image, target)
-    with relu_rule(model, guided=False):
-        return _input_gradient(model, image, targets)
+    net, image, targets = _prepare(model, image, target)
+    with relu_rule(net, guided=False):
+        return _input_gradient(net, image, targets)
 
 
 # ---------------------------------------------------------------- class activation maps
@@ -154,10 +158,10 @@ def grad_cam(model, image, target, layer=None):
     layer: a short layer name (default: the last convolutional layer). Per pixel, (N, H, W),
     >= 0: the layer's map upsampled bilinearly to the image.
     """
-    image, targets = _prepare(model, image, target)
+    net, image, targets = _prepare(model, image, target)
     layer = _layer_of(model, layer)
     x = image.clone().requires_grad_(True)  # builds the graph through the frozen model
-    logits, acts = forward_with_activations(model, x, [layer])
+    logits, acts = forward_with_activations(net, x, [layer])
     (grads,) = torch.autograd.grad(_scores(logits, targets), acts[layer])
     weights = grads.mean(dim=(2, 3), keepdim=True)
     maps = F.relu((weights * acts[layer]).sum(dim=1)).detach()
@@ -176,11 +180,11 @@ def cam(model, image, target):
         warnings.warn(f"CAM needs global average pooling and one linear layer, which {model.name} "
                       f"lacks; showing Grad-CAM at {_layer_of(model, None)!r} instead", stacklevel=2)
         return grad_cam(model, image, target)
-    image, targets = _prepare(model, image, target)
+    net, image, targets = _prepare(model, image, target)
     layer, fc = CAM_CLASSIFIER[model.name]
     with torch.no_grad():
-        _, acts = forward_with_activations(model, image, [layer])
-        weights = model.get_submodule(fc).weight[targets]  # (N, K)
+        _, acts = forward_with_activations(net, image, [layer])
+        weights = net.get_submodule(fc).weight[targets]  # (N, K)
         maps = F.relu(torch.einsum("nk,nkhw->nhw", weights, acts[layer]))
     return _upsample(maps, image.shape[2:])
 
@@ -228,12 +232,12 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
     fills the square. Runs batch_size occluded copies per forward pass (None: 8 on a CPU,
     32 on a GPU).
     """
-    image, targets = _prepare(model, image, target)
+    net, image, targets = _prepare(model, image, target)
     h, w = image.shape[2:]
     _check_int("window", window, 1, min(h, w))  # at most the image's shorter side
     _check_int("stride", stride, 1, min(h, w))
     with torch.no_grad():
-        base_probs = model(image).softmax(1).gather(1, targets[:, None])[:, 0]
+        base_probs = net(image).softmax(1).gather(1, targets[:, None])[:, 0]
     tops, lefts = _starts(h, window, stride), _starts(w, window, stride)
     positions = torch.tensor([(t, l) for t in tops for l in lefts], device=image.device)
     rows = torch.arange(h, device=image.device).view(1, h, 1)
@@ -247,7 +251,7 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
             count += masks.sum(0)
             for i, (img, tgt) in enumerate(zip(image, targets)):
                 copies = torch.where(masks[:, None], torch.as_tensor(baseline, dtype=img.dtype), img)
-                drops = base_probs[i] - model(copies).softmax(1)[:, tgt]
+                drops = base_probs[i] - net(copies).softmax(1)[:, tgt]
                 heat[i] += (drops.view(-1, 1, 1) * masks).sum(0)
     return heat / count.clamp(min=1)
 
@@ -258,7 +262,7 @@ def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=None, ge
     sigma: noise standard deviation in pixel units ([0, 1] range); batch_size: noisy copies per
     pass (None: 2 on a CPU, 32 on a GPU). Per pixel, (N, H, W), >= 0.
     """
-    image, targets = _prepare(model, image, target)
+    net, image, targets = _prepare(model, image, target)
     _check_int("samples", samples, 1)
     if not sigma >= 0:
         raise ValueError(f"sigma must be >= 0 (pixel units); got {sigma!r}")
@@ -266,7 +270,7 @@ def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=None, ge
     for img, tgt, out in zip(image, targets, total):
         for start, stop in _batches(samples, batch_size, image.device, cpu_default=2):
             noise = torch.randn((stop - start, *img.shape), generator=generator, device="cpu").to(img.device)
-            out += as_heatmap(_input_gradient(model, img[None] + sigma * noise, tgt.expand(stop - start))).sum(0)
+            out += as_heatmap(_input_gradient(net, img[None] + sigma * noise, tgt.expand(stop - start))).sum(0)
     return total / samples
 
 
@@ -277,7 +281,7 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
 
     Per channel, (N, 3, H, W); the sum approximates score(image) - score(baseline).
     """
-    image, targets = _prepare(model, image, target)
+    net, image, targets = _prepare(model, image, target)
     _check_int("steps", steps, 1)
     baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
     alphas = (torch.arange(steps, device=image.device, dtype=image.dtype) + 0.5) / steps
@@ -285,7 +289,7 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
     for i, (img, base, tgt) in enumerate(zip(image, baseline, targets)):
         for start, stop in _batches(steps, batch_size, image.device, cpu_default=2):
             a = alphas[start:stop].view(-1, 1, 1, 1)
-            grads = _input_gradient(model, base + a * (img - base), tgt.expand(stop - start))
+            grads = _input_gradient(net, base + a * (img - base), tgt.expand(stop - start))
             result[i] += grads.sum(0)
     return (image - baseline) * result / steps
 

@@ -5,7 +5,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lecture_utils.models import ImageNetModel
+from lecture_utils.models import ImageNetModel, folded
 
 
 class Boom(nn.Module):
@@ -36,3 +36,20 @@ def tiny_model(num_classes=4):
     categories = [f"class{i}" for i in range(num_classes)]
     # mean 0, std 1: the network sees pixel values as they are
     return ImageNetModel("tiny", net, layers, categories, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)).eval()
+
+
+class ForwardCounter:
+    """Counts forward passes of a model, and of `folded(model)`, the copy the gradient loops run,
+    while in a `with` block (pre-hooks, removed on exit)."""
+
+    def __init__(self, model):
+        self.networks, self.calls = {model, folded(model)}, 0
+
+    def __enter__(self):
+        self.handles = [n.register_forward_pre_hook(lambda *a: setattr(self, "calls", self.calls + 1))
+                        for n in self.networks]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()

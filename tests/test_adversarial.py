@@ -401,4 +401,5 @@ def test_real_model_is_untouched(model, photos, labels):
     before = hook_count(model)
     A.pgd(model, photos[:1], labels[:1], steps=1)
     assert hook_count(model) == before == 0
+    assert hook_count(folded(model)) == 0
     assert not model.training and not any(p.requires_grad for p in model.parameters())

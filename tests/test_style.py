@@ -8,6 +8,7 @@ from lecture_utils import load_image
 from lecture_utils import style as st
 from lecture_utils.optimize import finish
 from tests.conftest import hook_count
+from tests.helpers import ForwardCounter
 
 SIZE = 64  # small: every run here takes a few seconds on a CPU
 
@@ -20,20 +21,6 @@ def images():
 @pytest.fixture(autouse=True)
 def empty_cache():
     st._CACHE.clear()
-
-
-class ForwardCounter:
-    """Counts forward passes of a model (a pre-hook on the wrapper; removed on exit)."""
-
-    def __init__(self, model):
-        self.model, self.count = model, 0
-
-    def __enter__(self):
-        self.handle = self.model.register_forward_pre_hook(lambda *args: setattr(self, "count", self.count + 1))
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.remove()
 
 
 def test_gram_matrix_is_exact_on_a_tiny_tensor():
@@ -109,15 +96,15 @@ def test_yiq_round_trip_and_keep_colors_is_exact_inside_the_gamut():
 
 def test_targets_are_computed_once_and_reused(model, images):
     content, style = images["palace"], images["cafe_terrace"]
-    with ForwardCounter(model) as calls:
+    with ForwardCounter(model) as counter:
         st.style_targets(model, style, ["stem", "stage3"])
         st.style_targets(model, style, ["stem", "stage3"])
-    assert calls.count == 1
+    assert counter.calls == 1
     runs = []
     for _ in range(2):
-        with ForwardCounter(model) as calls:
+        with ForwardCounter(model) as counter:
             finish(st.style_transfer(model, content, style, size=SIZE, steps=2, optimizer="adam"))
-        runs.append(calls.count)
+        runs.append(counter.calls)
     assert runs[0] == runs[1] + 2  # the first run also computed the style and content targets
     assert hook_count(model) == 0
 
@@ -225,9 +212,9 @@ def test_imagenet_vgg19_without_cached_weights_names_the_fetch_command(tmp_path,
     (dict(scales=0), "scales"),
 ])
 def test_bad_settings_raise_before_any_step(model, images, kwargs, message):
-    with ForwardCounter(model) as calls, pytest.raises(ValueError, match=message):
+    with ForwardCounter(model) as counter, pytest.raises(ValueError, match=message):
         st.style_transfer(model, images["palace"], images["cafe_terrace"], **kwargs)
-    assert calls.count == 0 and hook_count(model) == 0
+    assert counter.calls == 0 and hook_count(model) == 0
 
 
 def test_bad_images_and_features_raise(model, images):

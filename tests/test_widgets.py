@@ -10,20 +10,7 @@ from PIL import Image
 
 from lecture_utils.widgets import ActivationExplorer, PredictionPanel
 from tests.conftest import hook_count
-
-
-class ForwardCounter:
-    """Counts forward passes of a model while in a `with` block."""
-
-    def __init__(self, model):
-        self.model, self.calls = model, 0
-
-    def __enter__(self):
-        self.handle = self.model.register_forward_pre_hook(lambda *a: setattr(self, "calls", self.calls + 1))
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.remove()
+from tests.helpers import ForwardCounter
 
 
 def pixels(png):
