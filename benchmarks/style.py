@@ -9,8 +9,9 @@ built, i.e. again for every run), trims what follows the last loss, freezes the 
 image, clamping it in the closure. Both sides use the same layers and the same losses (relative
 squared errors of features and of position-averaged Gram matrices; no TV), the same image sizes
 and the same process. Ours runs the bundled network with its batch norms folded into its
-convolutions (`models.folded`; VGG-19 has none), the reference the network as it is. Measured: seconds per function evaluation (forward + backward), with the
-targets' cost of a run included, ours on a second run (its targets come from the cache).
+convolutions (`models.folded`; VGG-19 has none), the reference the network as it is. Measured:
+seconds per function evaluation (forward + backward), with the targets' cost of a run included,
+ours on a second run (its targets come from the cache).
 """
 
 import copy

@@ -12,10 +12,11 @@ and every result is clipped to [0, 1] and stays within its budget.
     >>> delta = universal_perturbation(model, photos, eps=10/255)       # one change for all photos
 
 Attacks run the model in eval mode (restored afterwards), with its batch norms folded into its
-convolutions (`models.folded`: the same function, about 1.6x faster to differentiate), differentiate
-only with respect to the images (the model's parameters and their `requires_grad` are left as they
-are) and set no hooks. The long runs (`train_patch`, `universal_perturbation`) call `callback(progress)` after
-every step; returning False from it stops the run, which then returns the best result so far.
+convolutions (`models.folded`: the same function, about 1.6x faster to differentiate),
+differentiate only with respect to the images (the model's parameters and their
+`requires_grad` are left as they are) and set no hooks. The long runs (`train_patch`,
+`universal_perturbation`) call `callback(progress)` after every step; returning False from it
+stops the run, which then returns the best result so far.
 """
 
 import contextlib

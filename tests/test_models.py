@@ -1,5 +1,7 @@
+import gc
 import hashlib
 import types
+import weakref
 
 import pytest
 import torch
@@ -282,3 +284,13 @@ def test_folded_copy_follows_the_weights_and_the_mode():
 def test_folding_that_would_change_the_function_is_not_used():
     model = bn_model(conv_first=False)  # registered conv, bn but run bn, conv
     assert models.folded(model) is model
+
+
+@pytest.mark.parametrize("conv_first", [True, False])
+def test_the_cache_keeps_no_model_alive(conv_first):
+    model = bn_model(conv_first)
+    models.folded(model)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
