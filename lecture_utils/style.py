@@ -447,19 +447,23 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
     with torch.device("meta"):
         net = tv_vgg.VGG(nn.Sequential(), init_weights=False)
     net.classifier = _NoClassifier()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net.features = tv_vgg.make_layers(tv_vgg.cfgs["E"])
-        for module in net.features:
-            if isinstance(module, nn.Conv2d):  # torchvision's VGG initialisation
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
-    name = "vgg19_random"
     if weights == "imagenet":
         state = cached_state_dict("vgg19", mmap=True)  # raises WeightsNotCachedError
-        net.features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+        with torch.device("meta"):  # no random initialisation to overwrite
+            net.features = tv_vgg.make_layers(tv_vgg.cfgs["E"])
+        net.features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")},
+                                     assign=True)
         del state
         name = "vgg19"
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net.features = tv_vgg.make_layers(tv_vgg.cfgs["E"])
+            for module in net.features:
+                if isinstance(module, nn.Conv2d):  # torchvision's VGG initialisation
+                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                    nn.init.zeros_(module.bias)
+        name = "vgg19_random"
     layers = OrderedDict((k, v) for k, v in _vgg_layers(net).items() if not k.startswith("fc"))  # before avg pooling
     for index, module in enumerate(net.features):
         if isinstance(module, nn.ReLU):
