@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 HELD_OUT := /usr/share/backgrounds/mate/nature
 
-.PHONY: setup data chromium heldout lab test bench readme clean
+.PHONY: setup data chromium heldout lab test bench bench-gpu readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ test: setup chromium heldout
 # Every measure of benchmarks/ (BENCH=notebook picks the rows whose measure contains it).
 bench: setup
 	$(PY) benchmarks/run.py $(BENCH)
+
+# On a machine with a CUDA GPU: benchmarks/RESULTS-gpu.md.
+bench-gpu: setup
+	$(PY) benchmarks/gpu.py
 
 # The README's table of notebooks, its Binder links and its pictures (docs/thumbnails/).
 readme: $(STAMP)

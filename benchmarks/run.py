@@ -5,7 +5,8 @@ same process), the ratio ours/peer, the target, and whether ours meets it.
 
 What runs, in this order:
 - the attribution methods against Captum, and the activation panel's latency (this file);
-- every topic module: each file benchmarks/<topic>.py other than this one defines `rows()`,
+- every topic module: each file benchmarks/<topic>.py other than this one and gpu.py (a script
+  for a CUDA machine, which writes RESULTS-gpu.md) defines `rows()`,
   which returns a list of rows `(measure, ours, peer or None, target text, met)`, e.g.
   `("t-SNE of 500 codes (s)", 7.9, None, "<= 20", True)`; a new module is picked up by its
   file alone;
@@ -209,7 +210,7 @@ def parts():
     """(name, function returning rows) for everything `make bench` measures."""
     found = [("attribution vs Captum", attribution_vs_captum), ("panel latency", panel_rows)]
     for path in sorted((ROOT / "benchmarks").glob("*.py")):
-        if path.stem not in ("run", "__init__"):
+        if path.stem not in ("run", "gpu", "__init__"):  # gpu.py: its own script, for a CUDA machine
             found.append((f"topic {path.stem}", lambda name=path.stem: topic_rows(name)))
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         found.append((f"notebook {path.stem}", lambda path=path: notebook_rows(path)))

@@ -74,6 +74,7 @@ def units(model):
 
         features = torchvision.models.vgg19(weights=None).features
         features.load_state_dict(net.features.state_dict())
+        features.to(model.device)
         return [(f"net.features.{i}", m) for i, m in enumerate(features)]
     return [("net.stem", net.stem)] + [(f"net.blocks.{i}", b) for i, b in enumerate(net.blocks)] + [("net.head", net.head)]
 

@@ -24,6 +24,8 @@ def main(argv=None):
                        help="a folder of training photos (searched recursively), or 'imagenette' once fetched")
     train.add_argument("--out", required=True, help="where to write the trained network (.pt)")
     train.add_argument("--checkpoint", help="training state, for resuming (default: the cache folder, named after OUT)")
+    train.add_argument("--device", help="cpu or cuda (default: cuda when available); the loss network and the "
+                       "network being trained run there")
     for name, kind, default in (("steps", int, 1200), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
                                 ("width", int, 16), ("blocks", int, 5), ("content-weight", float, 1.0),
                                 ("style-weight", float, 20.0), ("tv-weight", float, 1.0), ("seed", int, 0)):
@@ -84,6 +86,7 @@ def _train_style(args):
     from .images import ImageError, load_image
 
     try:
+        device = _device(args.device)
         style = load_image(args.style)
         if args.images == "imagenette":
             from .datasets import imagenette_dir
@@ -104,7 +107,7 @@ def _train_style(args):
         from .datasets import cache_dir
 
         checkpoint = cache_dir() / "fast_style" / f"{out.stem}.ckpt"
-    print(f"training on {len(photos)} photos from {folder}; checkpoint {checkpoint}", flush=True)
+    print(f"training on {len(photos)} photos from {folder} on {device}; checkpoint {checkpoint}", flush=True)
     start, first = time.perf_counter(), [None]
 
     def progress(step, steps, losses):
@@ -117,17 +120,36 @@ def _train_style(args):
     settings = {k: getattr(args, k) for k in ("steps", "size", "batch", "lr", "width", "blocks", "content_weight",
                                               "style_weight", "tv_weight", "seed")}
     try:
-        net = fast_style.train(style, photos, checkpoint, progress=progress, **settings)
+        net = fast_style.train(style, photos, checkpoint, model=models.load_model(device=device), progress=progress,
+                               **settings)
     except KeyboardInterrupt:
         print(f"\ninterrupted; the state is saved in {checkpoint}: run the same command to resume", file=sys.stderr)
         return 130
     except ValueError as error:
         print(f"train-style: {error}", file=sys.stderr)
         return 2
-    recorded = {**net.settings, "style_image": args.style, "images": args.images}  # names, for the record
+    # names, for the record
+    recorded = {**net.settings, "style_image": args.style, "images": args.images, "device": device.type}
     fast_style.save_style_network(net, out, recorded, net.steps_trained)
     print(f"wrote {out} ({net.steps_trained} steps, {time.perf_counter() - start:.0f} s)")
     return 0
+
+
+def _device(name):
+    """The torch device `--device` names (None: CUDA when available); ValueError naming what is accepted."""
+    import torch
+
+    if name is None:
+        return models._default_device()
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be cpu, cuda or cuda:N; got {name!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: there is no CUDA GPU here; use --device cpu")
+    return device
 
 
 if __name__ == "__main__":

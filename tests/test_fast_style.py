@@ -147,16 +147,23 @@ def test_train_style_command_writes_a_network_and_reports_bad_input(tmp_path, ca
         save_image(load_image(name, 64), folder / f"{name}.png")
     out = tmp_path / "nets" / "cafe.pt"
     args = ["train-style", "cafe_terrace", "--images", str(folder), "--out", str(out), "--steps", "3",
-            "--size", "32", "--batch", "2", "--width", "4", "--blocks", "1"]
+            "--size", "32", "--batch", "2", "--width", "4", "--blocks", "1", "--device", "cpu"]
     assert cli.main(args) == 0
-    assert "wrote" in capsys.readouterr().out
-    assert fs.load_style_network(out).steps_trained == 3
+    out_text = capsys.readouterr().out
+    assert "on cpu" in out_text and "wrote" in out_text
+    net = fs.load_style_network(out)
+    assert net.steps_trained == 3 and net.settings["device"] == "cpu"
     assert (tmp_path / "cache" / "fast_style" / "cafe.ckpt").is_file()  # the checkpoint stays in the cache
     assert cli.main(args[:3] + [str(tmp_path / "missing")] + args[4:]) == 2
     assert "no folder of training photos" in capsys.readouterr().err
     assert cli.main(["train-style", "no_such_image", *args[2:]]) == 2
     err = capsys.readouterr().err
     assert err.startswith("train-style: ") and "no_such_image" in err
+    assert cli.main(args[:-1] + ["gpu"]) == 2
+    assert "--device must be cpu, cuda or cuda:N; got 'gpu'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert cli.main(args[:-1] + ["cuda"]) == 2
+        assert "there is no CUDA GPU here" in capsys.readouterr().err
 
 
 # --- the shipped networks ---------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The same algorithms on CUDA give the CPU's results (skipped without a GPU)."""
 
+from copy import deepcopy
+
 import pytest
 import torch
 
@@ -14,6 +16,20 @@ def models():
     return load_model(device="cpu"), load_model(device="cuda")
 
 
+@pytest.fixture
+def float32():
+    """Full float32 convolutions and matrix products for the test, then PyTorch's settings back.
+
+    By default cuDNN convolves in TF32 on Ampere and later GPUs (a 10-bit mantissa): the same
+    network then differs from the CPU by more than float rounding. Comparing the algorithms on
+    the two devices needs the same arithmetic; `test_tf32_default_stays_close` bounds the rest.
+    """
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 def test_default_device_is_cuda_when_present():
     assert load_model().device.type == "cuda"
 
@@ -26,20 +42,31 @@ def test_predictions_match_the_cpu(models):
     assert all(abs(a[2] - b[2]) < 1e-3 for a, b in zip(on_cpu, on_gpu))
 
 
-def test_activations_match_the_cpu(models):
+def activation_errors(models):
+    """{layer: max |cpu - gpu| / max |cpu|} of the cat photo's activations at every named layer."""
     cpu, gpu = models
     image = load_image("cat", size=224)
     with torch.no_grad():
         a = get_activations(cpu, image, list(cpu.layers))
         b = get_activations(gpu, image.cuda(), list(gpu.layers))
-    for name in a:
-        scale = a[name].abs().max()
-        assert (a[name] - b[name].cpu()).abs().max() <= 1e-3 * scale, name
+    return {name: float((a[name] - b[name].cpu()).abs().max() / a[name].abs().max()) for name in a}
+
+
+def test_activations_match_the_cpu(models, float32):
+    errors = activation_errors(models)
+    assert max(errors.values()) <= 1e-4, errors
+
+
+def test_tf32_default_stays_close(models):
+    """With PyTorch's default GPU arithmetic (TF32 convolutions) as users get it."""
+    errors = activation_errors(models)
+    print("TF32 activation errors:", {k: f"{v:.1e}" for k, v in errors.items()})
+    assert max(errors.values()) <= 1e-2, errors  # measured on an H100: at most 5.2e-3 (the head)
 
 
 @pytest.mark.parametrize("name", ["saliency", "guided_backprop", "grad_cam", "cam", "occlusion",
                                   "smoothgrad", "integrated_gradients"])
-def test_attribution_matches_the_cpu(models, name):
+def test_attribution_matches_the_cpu(models, float32, name):
     from lecture_utils import attribution as A
 
     cpu, gpu = models
@@ -55,22 +82,46 @@ def test_attribution_matches_the_cpu(models, name):
     assert corr > 0.99, (name, float(corr))
 
 
+def nudged(model, relative=1e-6):
+    """A copy of a CPU model with every weight moved by about `relative` of itself (a few float32
+    roundings: what other convolution algorithms do to the same weights)."""
+    copy = deepcopy(model)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in copy.parameters():
+            p.mul_(1 + relative * torch.randn(p.shape, generator=generator))
+    return copy
+
+
 @pytest.mark.parametrize("recipe", ["class_image", "deepdream", "invert"])
-def test_image_optimisation_matches_the_cpu(models, recipe):
+def test_image_optimisation_matches_the_cpu(models, float32, recipe):
+    """The GPU's image is as close to the CPU's as float rounding allows.
+
+    These recipes amplify rounding: Adam's first steps are nearly sign(gradient), DeepDream's
+    L1-normalised steps are large where the gradient is, and ReLU6 gates flip. Measured on the
+    CPU alone, weights nudged by 1e-6 of themselves move single pixels after these few steps by
+    0.11 (class image), 0.19 (DeepDream) and 0.03 (inversion); on an H100 the GPU's images
+    differed from the CPU's by at most 0.084, 0.16 and under 0.02. So the bound is the nudged
+    run's own difference, with a margin.
+    """
     from lecture_utils import optimize as opt
 
     photo = center_square(load_image("palace"), 128)
-    runs = []
-    for model in models:  # the same seed draws the same jitter on both devices (a CPU generator)
+
+    def run(model):  # the same seed draws the same jitter on both devices (a CPU generator)
         if recipe == "class_image":
             steps = opt.class_image(model, "lemon", steps=5, size=128)
         elif recipe == "deepdream":
             steps = opt.deepdream(model, photo, "stage4", steps=3, octaves=2)
         else:
             steps = opt.invert(model, photo, "stage3", steps=5)[0]
-        runs.append(opt.finish(steps).image)
-    assert runs[1].device.type == "cpu"  # Step images come back on the CPU for display
-    assert (runs[0] - runs[1]).abs().max() <= 2e-2
+        return opt.finish(steps).image
+
+    cpu, gpu = models
+    on_cpu, on_gpu = run(cpu), run(gpu)
+    assert on_gpu.device.type == "cpu"  # Step images come back on the CPU for display
+    rounding = (run(nudged(cpu)) - on_cpu).abs().max()
+    assert (on_gpu - on_cpu).abs().max() <= max(2e-2, 1.5 * rounding)
 
 
 def test_fast_style_network_matches_the_cpu_and_trains_on_cuda(models, tmp_path):
