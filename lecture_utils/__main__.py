@@ -24,8 +24,8 @@ def main(argv=None):
                        help="a folder of training photos (searched recursively), or 'imagenette' once fetched")
     train.add_argument("--out", required=True, help="where to write the trained network (.pt)")
     train.add_argument("--checkpoint", help="training state, for resuming (default: the cache folder, named after OUT)")
-    train.add_argument("--device", help="cpu or cuda (default: cuda when available); the loss network and the "
-                       "network being trained run there")
+    train.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available); the loss network "
+                       "and the network being trained run there")
     for name, kind, default in (("steps", int, 1200), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
                                 ("width", int, 16), ("blocks", int, 5), ("content-weight", float, 1.0),
                                 ("style-weight", float, 20.0), ("tv-weight", float, 1.0), ("seed", int, 0)):
@@ -148,7 +148,10 @@ def _device(name):
     if device is None or device.type not in ("cpu", "cuda"):
         raise ValueError(f"--device must be cpu, cuda or cuda:N; got {name!r}")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: there is no CUDA GPU here; use --device cpu")
+        raise ValueError(f"--device {name}: there is no CUDA GPU here; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s), "
+                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return device
 
 

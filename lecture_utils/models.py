@@ -378,7 +378,10 @@ def _fold_checked(model):
             expected, got = model(probe), net(probe)
     except (RuntimeError, ValueError):  # a network that takes no 96 px image: left unchecked, not used
         return None
-    same = torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()))
+    # A wrong pairing changes the output by about its own size (0.93 of the largest logit in
+    # tests/test_models.py); rounding changes it far less, TF32 convolutions on a GPU included
+    # (up to 5e-3 of the largest activation on an H100 against the CPU).
+    same = torch.allclose(got, expected, rtol=1e-2, atol=1e-2 * float(expected.abs().max()))
     return net.requires_grad_(False) if same else None
 
 

@@ -392,8 +392,9 @@ def _updater(x, lr, optimizer, normalize_grad, momentum, evaluate):
     if optimizer == "lbfgs":
         # One evaluation per step, as in Johnson's neural-style and PyTorch's tutorial. A line search
         # evaluates the point it steps to, and the next step evaluates it again after clipping.
-        # Measured: on the bundled model the line search took the full step every time (the same
-        # images at twice the cost); on VGG-19 it stalled where these steps went on lowering the loss.
+        # Measured: the line search nearly always took the full step (the same images at twice the
+        # cost); where it did not (random VGG-19, 128 px, palace and café) it stalled after 20 steps
+        # at a loss of 0.30, while these steps went on to 0.16.
         opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=20)
     elif optimizer == "adam":
         opt = torch.optim.Adam([x], lr=lr)
