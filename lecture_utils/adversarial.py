@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .images import center_square
 from .models import folded
 
 NORMS = ("linf", "l2")
@@ -295,40 +294,6 @@ def _check_callback(callback):
         raise TypeError(f"callback must be a function of a Progress, or None; got {type(callback).__name__}")
 
 
-def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=None):
-    """`n` random square crops of a list of photos, resized to size x size (data augmentation).
-
-    Args:
-        images: a list of image tensors (1, 3, H, W) in [0, 1] (sizes may differ), or a batch.
-        n: how many crops, taken from the photos in turn (photo i % len(images)).
-        size: side of the crops in pixels.
-        scale: range of the crop's side as a fraction of the photo's shorter side.
-        flip: mirror half of the crops left to right, at random.
-        generator: a torch.Generator (None: torch's global one).
-
-    Returns:
-        A tensor (n, 3, size, size) in [0, 1].
-    """
-    photos = [images[i:i + 1] for i in range(len(images))] if isinstance(images, torch.Tensor) else list(images)
-    if not photos:
-        raise ValueError("random_crops needs at least one image")
-    n = _check_positive(n, "n", integer=True)
-    size = _check_positive(size, "size", integer=True)
-    low, high = scale
-    if not 0 < low <= high <= 1:
-        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1; got {scale!r}")
-    crops = []
-    for i in range(n):
-        photo = _check_images(photos[i % len(photos)], "each image")
-        h, w = photo.shape[-2:]
-        r = torch.rand(4, generator=generator).tolist()
-        side = max(1, round(min(h, w) * (low + (high - low) * r[0])))
-        top, left = int(r[1] * (h - side + 1)), int(r[2] * (w - side + 1))
-        crop = center_square(photo[..., top:top + side, left:left + side], size)
-        crops.append(crop.flip(-1) if flip and r[3] < 0.5 else crop)
-    return torch.cat(crops)
-
-
 def _placement(n, image_size, patch_size, scale, angle, generator):
     """Random centres, scales and angles (radians) that keep each rotated patch inside the image."""
     h, w = image_size
@@ -424,7 +389,7 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
-        images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `random_crops`).
+        images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `images.random_crops`).
         target_class: class index the patch should make the model say.
         size: side of the square patch in pixels (70 covers 9.8% of a 224 x 224 image).
         steps: number of Adam steps (positive int).
@@ -440,7 +405,7 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
         The patch (1, 3, size, size) in [0, 1] with the best success on its step (ties: later).
 
     Example:
-        >>> patch = train_patch(model, random_crops(photos, 32), 859, size=70, steps=100)
+        >>> patch = train_patch(model, images.random_crops(photos, 32), 859, size=70, steps=100)
 
     Limit: a step's success is measured on that step's few images; judge a patch on images it
     was not trained on (`apply_patch` on held-out photos).
@@ -506,7 +471,7 @@ def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, 
         on its step (ties: later). Add it to images and clip: `(x + delta).clamp(0, 1)`.
 
     Example:
-        >>> delta = universal_perturbation(model, random_crops(photos, 32), eps=10/255, steps=100)
+        >>> delta = universal_perturbation(model, images.random_crops(photos, 32), eps=10/255, steps=100)
 
     Limit: a step's success is measured on that step's few images; judge the perturbation on
     images it was not trained on.

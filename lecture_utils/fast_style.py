@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .activations import get_activations
-from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, resize
+from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, random_crops
 from .models import _default_device
 from .optimize import IMAGE, LOGITS, _check_positive_int
 from .embedding import _save_atomic
@@ -241,7 +241,6 @@ def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=120
     Returns:
         The network (eval mode) with `.settings` and `.steps_trained`.
     """
-    from .adversarial import random_crops
     from .models import load_model
 
     model = load_model(device="cpu") if model is None else model

@@ -315,6 +315,46 @@ def center_square(image, size=224):
     return center_crop(resize(image, size), size)
 
 
+def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=None):
+    """`n` random square crops of a list of photos, resized to size x size (data augmentation).
+
+    Args:
+        images: a list of image tensors (1, 3, H, W) in [0, 1] (sizes may differ), or a batch.
+        n: how many crops, taken from the photos in turn (photo i % len(images)).
+        size: side of the crops in pixels.
+        scale: range of the crop's side as a fraction of the photo's shorter side.
+        flip: mirror half of the crops left to right, at random.
+        generator: a torch.Generator (None: torch's global one).
+
+    Returns:
+        A tensor (n, 3, size, size) in [0, 1].
+    """
+    photos = [images[i:i + 1] for i in range(len(images))] if torch.is_tensor(images) else list(images)
+    if not photos:
+        raise ValueError("random_crops needs at least one image")
+    for value, name in ((n, "n"), (size, "size")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    low, high = scale
+    if not 0 < low <= high <= 1:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1; got {scale!r}")
+    for photo in photos:
+        if not (torch.is_tensor(photo) and photo.dtype.is_floating_point and photo.ndim == 4
+                and photo.shape[:2] == (1, 3)):
+            raise ValueError(f"each image must be a float tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
+                             f"got {getattr(photo, 'shape', type(photo).__name__)}")
+    crops = []
+    for i in range(n):
+        photo = photos[i % len(photos)].detach()
+        h, w = photo.shape[-2:]
+        r = torch.rand(4, generator=generator).tolist()
+        side = max(1, round(min(h, w) * (low + (high - low) * r[0])))
+        top, left = int(r[1] * (h - side + 1)), int(r[2] * (w - side + 1))
+        crop = center_square(photo[..., top:top + side, left:left + side], size)
+        crops.append(crop.flip(-1) if flip and r[3] < 0.5 else crop)
+    return torch.cat(crops)
+
+
 def to_pil(image):
     """A PIL RGB image from a tensor (1, 3, H, W) or (3, H, W) in [0, 1]."""
     image = image.detach().float().cpu()

@@ -7,7 +7,7 @@ import torch
 
 from lecture_utils import adversarial as A
 from lecture_utils import load_image
-from lecture_utils.images import center_square
+from lecture_utils.images import center_square, random_crops
 from lecture_utils.models import folded
 from tests.conftest import hook_count
 from tests.helpers import tiny_model
@@ -93,7 +93,7 @@ def test_budgets_hold_on_the_real_model(model, photos, labels):
 
 def test_pgd10_at_2_of_255_flips_nine_in_ten_unseen_photos(model, photos, labels):
     """All bundled photos and crops of them: no attack here was tuned on them (PGD learns nothing)."""
-    crops = A.random_crops([load_image(n, 320) for n in PHOTOS], 8, scale=(0.5, 1.0),
+    crops = random_crops([load_image(n, 320) for n in PHOTOS], 8, scale=(0.5, 1.0),
                            generator=torch.Generator().manual_seed(5))
     images = torch.cat([photos, crops])
     with torch.no_grad():
@@ -257,7 +257,7 @@ def test_random_patches_lie_inside_and_cover_what_they_should():
 
 @pytest.fixture(scope="module")
 def training_crops():
-    return A.random_crops([load_image(n, 512) for n in TRAIN_PHOTOS], 48, scale=(0.5, 1.0),
+    return random_crops([load_image(n, 512) for n in TRAIN_PHOTOS], 48, scale=(0.5, 1.0),
                           generator=torch.Generator().manual_seed(0))
 
 
@@ -267,7 +267,7 @@ def held_out_crops():
     photos = sorted(HELD_OUT_DIR.glob("*.jpg"))
     if len(photos) < 7:
         pytest.skip(f"the held-out photos are missing from {HELD_OUT_DIR}: sudo apt-get install mate-backgrounds")
-    return A.random_crops([load_image(p, 512) for p in photos], 48, scale=(0.5, 1.0),
+    return random_crops([load_image(p, 512) for p in photos], 48, scale=(0.5, 1.0),
                           generator=torch.Generator().manual_seed(1))
 
 
@@ -342,7 +342,7 @@ def test_universal_perturbation_flips_held_out_crops(model, training_crops, held
     (lambda m, x: A.train_patch(m, x, 1, size=30), "does not fit"),
     (lambda m, x: A.apply_patch(x, torch.rand(1, 3, 4, 5)), "square"),
     (lambda m, x: A.universal_perturbation(m, x, eps=-0.1), "eps"),
-    (lambda m, x: A.random_crops([x], 2, scale=(0.5, 2)), "scale"),
+    (lambda m, x: random_crops([x], 2, scale=(0.5, 2)), "scale"),
 ])
 def test_bad_arguments_raise_value_errors_that_say_what_is_accepted(call, message):
     with pytest.raises(ValueError, match=message):

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from lecture_utils import ImageError, bundled_images, load_image, save_image, to_pil
-from lecture_utils.images import MAX_PIXELS, center_square
+from lecture_utils.images import MAX_PIXELS, center_square, random_crops
 
 
 def encode(image, fmt, **kwargs):
@@ -287,3 +287,17 @@ def test_more_unusual_arrays_and_modes_load():
     masked = load_image(np.ma.masked_array(np.zeros((5, 7, 3), np.uint8)))
     assert masked.dtype == torch.float32
     check(load_image(Image.new("La", (7, 5))), (5, 7))
+
+
+def test_random_crops_are_reproducible_and_check_their_input():
+    photos = [load_image("cat", 128), load_image("rocket", 96)]
+    crops = random_crops(photos, 5, size=64, generator=torch.Generator().manual_seed(0))
+    again = random_crops(photos, 5, size=64, generator=torch.Generator().manual_seed(0))
+    assert crops.shape == (5, 3, 64, 64) and torch.equal(crops, again)
+    assert 0 <= crops.min() and crops.max() <= 1
+    with pytest.raises(ValueError, match=r"each image must be a float tensor \(1, 3, H, W\)"):
+        random_crops([torch.rand(3, 32, 32)], 2)
+    with pytest.raises(ValueError, match="n must be a positive int; got 0"):
+        random_crops(photos, 0)
+    with pytest.raises(ValueError, match="needs at least one image"):
+        random_crops([], 2)
