@@ -343,6 +343,8 @@ def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=No
                 and photo.shape[:2] == (1, 3)):
             raise ValueError(f"each image must be a float tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
                              f"got {getattr(photo, 'shape', type(photo).__name__)}")
+        if not torch.isfinite(photo).all() or photo.min() < 0 or photo.max() > 1:
+            raise ValueError("each image must hold finite values in [0, 1] (pixel space, not normalised)")
     crops = []
     for i in range(n):
         photo = photos[i % len(photos)].detach()

@@ -387,7 +387,7 @@ def _fold_checked(model):
 
 def _fold_batchnorms(module):
     """Fold each BatchNorm2d into the Conv2d registered just before it (in place)."""
-    previous = None
+    previous = previous_name = None
     for name, child in list(module.named_children()):
         if isinstance(child, nn.BatchNorm2d) and isinstance(previous, nn.Conv2d) \
                 and previous.out_channels == child.num_features:

@@ -3,7 +3,6 @@ import io
 import tarfile
 from collections import OrderedDict
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

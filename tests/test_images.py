@@ -297,6 +297,8 @@ def test_random_crops_are_reproducible_and_check_their_input():
     assert 0 <= crops.min() and crops.max() <= 1
     with pytest.raises(ValueError, match=r"each image must be a float tensor \(1, 3, H, W\)"):
         random_crops([torch.rand(3, 32, 32)], 2)
+    with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
+        random_crops([2 * photos[0]], 2)
     with pytest.raises(ValueError, match="n must be a positive int; got 0"):
         random_crops(photos, 0)
     with pytest.raises(ValueError, match="needs at least one image"):

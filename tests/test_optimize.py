@@ -1,7 +1,6 @@
 """The image-optimisation loop: exact steps on a tiny network, properties on the real model."""
 
 import math
-import warnings
 
 import pytest
 import torch
@@ -12,7 +11,7 @@ from lecture_utils.images import center_square
 from lecture_utils.models import folded
 from lecture_utils.optimize import (
     IMAGE, LOGITS, Objective, channel, channel_image, class_image, class_logit, class_probability, deepdream,
-    feature_match, finish, invert, iterate, jitter, l2, layer_l2, neuron, optimize, random_rotation,
+    finish, invert, iterate, jitter, l2, layer_l2, neuron, optimize, random_rotation,
     random_scale, relative_error, total_variation, view_probability,
 )
 from tests.conftest import hook_count
