@@ -25,7 +25,6 @@ from lecture_utils import fast_style as fs  # noqa: E402
 from lecture_utils import load_image, load_model  # noqa: E402
 from lecture_utils import optimize as opt  # noqa: E402
 from lecture_utils import style as st  # noqa: E402
-from lecture_utils.models import folded  # noqa: E402
 
 
 def sync():
@@ -45,17 +44,6 @@ def cold_and_warm(action):
     return seconds(action)[0], seconds(action)[0]
 
 
-def transfer(model, content, style, size, steps):
-    """Gatys' style transfer, L-BFGS from the content, no TV (as benchmarks/style.py): (steps, evaluations)."""
-    calls = [0]
-    handle = folded(model).register_forward_pre_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
-    try:
-        last = opt.finish(st.style_transfer(model, content, style, size=size, steps=steps, tv_weight=0.0))
-    finally:
-        handle.remove()
-    return last.step, calls[0]
-
-
 def optimisation_rows(model, steps=200):
     photo = load_image("palace", size=384)
     cold, warm = cold_and_warm(lambda: opt.finish(opt.class_image(model, "dumbbell", steps=steps, size=224)))
@@ -68,15 +56,15 @@ def optimisation_rows(model, steps=200):
 
 
 def style_rows(vgg, model, size=512, steps=300):
-    import style as peer  # benchmarks/style.py: the tutorial-style reference
+    import style as peer  # benchmarks/style.py: our run (evaluations counted) and the tutorial-style reference
 
     out = []
     content = load_image("palace", size)[..., :size, :size].contiguous()
     art = load_image("cafe_terrace", size)[..., :size, :size].contiguous()
     for net, label in ((vgg, "random VGG-19"), (model, "bundled EfficientNet-Lite0")):
-        transfer(net, content, art, size, 5)  # warm-up: cuDNN's kernels, the style targets' cache
-        took, (done, calls) = seconds(lambda: transfer(net, content, art, size, steps))
-        out.append((f"style transfer, {label}, {size} px, {done} L-BFGS steps ({calls} evaluations) (s)", took, None,
+        peer.ours_run(net, content, art, 5)  # warm-up: cuDNN's kernels, the style targets' cache
+        took, calls = seconds(lambda: peer.ours_run(net, content, art, steps))
+        out.append((f"style transfer, {label}, {size} px, {steps} L-BFGS steps ({calls} evaluations) (s)", took, None,
                     "<= 5", took <= 5))
         layers = st.default_layers(net)
         images = content.to(net.device), art.to(net.device)

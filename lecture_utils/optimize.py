@@ -408,8 +408,7 @@ def _updater(x, lr, optimizer, normalize_grad, momentum, evaluate):
         loss.backward()
         if normalize_grad and optimizer == "ascent":
             x.grad /= x.grad.abs().mean().clamp_min(1e-12)
-        if not record:
-            record.update({"objective": float(total.detach()), **{k: float(v.detach()) for k, v in values.items()}})
+        record.update({"objective": float(total.detach()), **{k: float(v.detach()) for k, v in values.items()}})
         return loss
 
     def update(step_size):
