@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 HELD_OUT := /usr/share/backgrounds/mate/nature
 
-.PHONY: setup data chromium heldout lab test bench bench-gpu readme clean
+.PHONY: setup data chromium heldout lab test bench bench-gpu notebooks readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench: setup
 # On a machine with a CUDA GPU: benchmarks/RESULTS-gpu.md.
 bench-gpu: setup
 	$(PY) benchmarks/gpu.py
+
+# Re-execute the notebooks from their text sources (notebooks/NN_topic.py) and store the
+# outputs in the .ipynb files: all of them, or NB=03 (any prefix of the names).
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py build $(NB)
 
 # The README's table of notebooks, its Binder links and its pictures (docs/thumbnails/).
 readme: $(STAMP)

@@ -1,0 +1,136 @@
+# %% [markdown]
+# # 00 · Start here
+#
+# This course companion goes with the lecture **CNN Visualization** (Neural Networks for Computer
+# Vision; slides adapted from Stanford CS231n). Each notebook takes one topic of the lecture:
+# first a short explanation and results you can read without running anything, then a panel of
+# controls to try it yourself.
+#
+# | notebook | topic |
+# | --- | --- |
+# | `00_start_here` | the models, the images, preprocessing, CPU/GPU, how the panels work |
+# | `01_filters_and_activations` | first-layer filters, activation maps of any layer and channel |
+# | `03_what_the_network_looks_at` | saliency, guided backprop, CAM/Grad-CAM, occlusion, integrated gradients, a sanity check |
+#
+# Every algorithm lives in the small package `lecture_utils`; the notebooks only call it.
+
+# %%
+# %matplotlib inline
+import torch
+import lecture_utils
+from lecture_utils import load_model, load_image, predict, bundled_images, ImageError
+from lecture_utils.images import center_square
+from lecture_utils import plotting
+
+# %% [markdown]
+# ## The model
+#
+# The default network is **EfficientNet-Lite0**, trained on ImageNet's 1000 classes. Its weights
+# ship inside a Python package, so it works offline, on Binder and in class without downloads.
+# It is small (4.7 million parameters) and fast on a laptop CPU.
+#
+# `load_model()` returns a wrapper whose input is an RGB image with values in [0, 1]; the
+# normalisation the network was trained with happens inside. That is why every later notebook
+# can clip images to [0, 1], measure adversarial perturbations in pixel units and show images
+# without "de-normalising" them.
+
+# %%
+model = load_model(device="cpu")
+print(model.name, "with", sum(p.numel() for p in model.parameters()) / 1e6, "million parameters")
+print(len(model.categories), "classes, for example:", model.categories[:3])
+print("layers, shallow to deep:", list(model.layers))
+
+# %% [markdown]
+# `model.layers` names the places where later notebooks look inside the network: the **stem**
+# (the first convolution), the outputs of the seven **stages** (each a few inverted-residual
+# blocks), and the **head**, the last feature map (1280 channels) before global average pooling
+# and the linear classifier.
+#
+# The classic networks of the lecture (AlexNet, VGG-16/19, GoogLeNet, SqueezeNet, ResNet-18) load
+# the same way once their weights have been downloaded with `python -m lecture_utils fetch NAME`.
+# Which ones are on this machine:
+
+# %% tags=["nbval-ignore-output"]
+from lecture_utils.models import MODEL_NAMES, is_cached
+for name in MODEL_NAMES:
+    print(f"{name:18s} {'ready' if is_cached(name) else 'not fetched: python -m lecture_utils fetch ' + name}")
+
+# %% [markdown]
+# ## The images
+#
+# A few photos with open licences are bundled (see `data/README.md`): `load_image("cat")` loads
+# one by name. `load_image` also takes a path, the bytes of an uploaded file, a PIL image or a
+# NumPy array, and always returns a tensor of shape (1, 3, H, W) with values in [0, 1].
+
+# %%
+names = bundled_images()
+images = [load_image(name, size=160) for name in names]
+print(names)
+plotting.show_images(images, titles=names, ncols=4, size=2.2)
+
+# %% [markdown]
+# ## Preprocessing
+#
+# ImageNet classifiers were trained on square crops. `center_square` scales the shorter side to
+# 224 pixels and cuts out the centre: the view the network was trained on. The normalisation to
+# the statistics the weights expect is part of the model, so nothing else is needed.
+
+# %%
+image = load_image("espresso")
+square = center_square(image)
+print("loaded:", tuple(image.shape), f"values in [{image.min():.2f}, {image.max():.2f}]")
+print("network input:", tuple(square.shape))
+print("inside the model: (x - mean) / std with mean", model.mean.flatten().tolist(), "std", model.std.flatten().tolist())
+
+# %% [markdown]
+# ## What the network says
+#
+# `predict(model, image, k)` gives the top-k classes with their probabilities.
+
+# %%
+shown = ["cat", "espresso", "grace_hopper", "rocket"]
+squares = [center_square(load_image(name)) for name in shown]
+predictions = [predict(model, s, k=5) for s in squares]
+for name, preds in zip(shown, predictions):
+    print(f"{name:13s}", ", ".join(f"{label} {p:.0%}" for _, label, p in preds[:2]))
+plotting.show_predictions(squares, predictions)
+
+# %% [markdown]
+# The cat is split between three kinds of cat, a sign that ImageNet's fine-grained classes are
+# hard even when the network "knows" it sees a cat. The rocket is a *missile* or *projectile*:
+# ImageNet has no class "rocket launch".
+#
+# ## CPU or GPU
+#
+# Everything runs on a CPU; a GPU makes the iterative methods of later notebooks faster.
+# `load_model()` picks CUDA when PyTorch sees a GPU; here we ask for the CPU to give the same
+# numbers everywhere.
+
+# %% tags=["nbval-ignore-output"]
+print("CUDA available:", torch.cuda.is_available())
+print("PyTorch", torch.__version__, "using", torch.get_num_threads(), "CPU threads")
+
+# %% [markdown]
+# ## Bad input gets a clear message
+#
+# Every loader says what went wrong and what it accepts:
+
+# %%
+for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
+    try:
+        load_image(bad)
+    except ImageError as error:
+        print("ImageError:", error)
+
+# %% [markdown]
+# ## How the panels work
+#
+# Each notebook ends with a panel. Pick a bundled photo or **upload** one of your own (any
+# PNG, JPEG, WebP, BMP, TIFF or GIF; phone photos are turned upright); the pictures update when
+# you change a control. Iterative methods (later notebooks) have Run and Stop buttons.
+#
+# Try it: upload a photo of something on your desk.
+
+# %% tags=["nbval-ignore-output"]
+from lecture_utils.widgets import PredictionPanel
+PredictionPanel(model, image="cat")
