@@ -6,7 +6,9 @@ badge, and its one-line description. The table in README.md between the lines
 `<!-- notebooks:start -->` and `<!-- notebooks:end -->` is rewritten; descriptions already in
 the README (any row that links notebooks/NAME.ipynb; the description is its last cell) are
 kept, and a new notebook without one gets its first heading. Every Binder link in the README
-uses the repository named once in README.md, on the line `<!-- BINDER_REPO: owner/name -->`.
+uses one repository: the GitHub repository of `git remote get-url origin` when that is a GitHub
+address (so a fork's badges point at the fork), else the one on the README's line
+`<!-- BINDER_REPO: owner/name -->`, which is rewritten to match.
 
 Run it after a notebook is added or re-executed:  python tools/notebook_table.py
 `--check` writes nothing and exits 1 when the README's table misses a notebook, or a notebook
@@ -16,6 +18,7 @@ with pictures has no thumbnail (for CI).
 import base64
 import io
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,12 +99,31 @@ def binder_link(repo, notebook):
     return f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=lab/tree/notebooks/{notebook}.ipynb"
 
 
+def github_repo(url):
+    """"owner/name" of a GitHub remote address (https, ssh or scp-like), or None for any other."""
+    match = re.fullmatch(r"(?:https?://|ssh://)?(?:[\w.-]+@)?github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?",
+                         url.strip())
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+def origin_repo():
+    """The GitHub repository that `git remote get-url origin` names, or None."""
+    try:
+        url = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):  # no git, or no remote called origin
+        return None
+    return github_repo(url)
+
+
 def main(check=False):
     readme = README.read_text()
-    repo = re.search(r"<!-- BINDER_REPO: (\S+) -->", readme)
-    if repo is None or START not in readme or END not in readme:
+    named = re.search(r"<!-- BINDER_REPO: (\S+) -->", readme)
+    if named is None or START not in readme or END not in readme:
         sys.exit(f"README.md needs the lines '<!-- BINDER_REPO: owner/name -->', '{START}' and '{END}'")
-    repo = repo.group(1)
+    repo = origin_repo() or named.group(1)
+    if not check:
+        readme = readme.replace(named.group(0), f"<!-- BINDER_REPO: {repo} -->")
     known = descriptions(readme)
     THUMBS.mkdir(parents=True, exist_ok=True)
     stale = []
