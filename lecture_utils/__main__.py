@@ -1,11 +1,12 @@
 """Command line: `python -m lecture_utils fetch NAME...` downloads weights into torch's cache,
 and `fetch imagenette` the Imagenette photos into the cache folder; `train-style` trains a
-fast style-transfer network (see `lecture_utils.fast_style.train`)."""
+fast style-transfer network (see `lecture_utils.fast_style.iterate_training`)."""
 
 import argparse
+import contextlib
 import sys
 
-from . import models
+from . import _checks, models
 
 DATASETS = ("imagenette",)
 
@@ -108,26 +109,28 @@ def _train_style(args):
 
         checkpoint = cache_dir() / "fast_style" / f"{out.stem}.ckpt"
     print(f"training on {len(photos)} photos from {folder} on {device}; checkpoint {checkpoint}", flush=True)
-    start, first = time.perf_counter(), [None]
-
-    def progress(step, steps, losses):
-        first[0] = step - 1 if first[0] is None else first[0]
-        if step % 10 == 0 or step == steps:
-            per_step = (time.perf_counter() - start) / (step - first[0])
-            print(f"step {step}/{steps}  loss {losses['total']:.3f}  {per_step:.2f} s/step  "
-                  f"about {per_step * (steps - step) / 60:.1f} min left", flush=True)
-
+    start = time.perf_counter()
     settings = {k: getattr(args, k) for k in ("steps", "size", "batch", "lr", "width", "blocks", "content_weight",
                                               "style_weight", "tv_weight", "seed")}
     try:
-        net = fast_style.train(style, photos, checkpoint, model=models.load_model(device=device), progress=progress,
-                               **settings)
+        run = fast_style.iterate_training(style, photos, checkpoint, model=models.load_model(device=device),
+                                          **settings)
+        with contextlib.closing(run):  # closing saves the state, also on Ctrl-C
+            first = None
+            for step in run:
+                first = step.step - 1 if first is None else first
+                if step.step % 10 == 0 or step.step == step.total:
+                    per_step = (time.perf_counter() - start) / max(step.step - first, 1)
+                    print(f"step {step.step}/{step.total}  loss {step.losses.get('total', float('nan')):.3f}  "
+                          f"{per_step:.2f} s/step  about {per_step * (step.total - step.step) / 60:.1f} min left",
+                          flush=True)
     except KeyboardInterrupt:
         print(f"\ninterrupted; the state is saved in {checkpoint}: run the same command to resume", file=sys.stderr)
         return 130
     except ValueError as error:
         print(f"train-style: {error}", file=sys.stderr)
         return 2
+    net = step.result
     # names, for the record
     recorded = {**net.settings, "style_image": args.style, "images": args.images, "device": device.type}
     fast_style.save_style_network(net, out, recorded, net.steps_trained)
@@ -137,22 +140,7 @@ def _train_style(args):
 
 def _device(name):
     """The torch device `--device` names (None: CUDA when available); ValueError naming what is accepted."""
-    import torch
-
-    if name is None:
-        return models._default_device()
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be cpu, cuda or cuda:N; got {name!r}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: there is no CUDA GPU here; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s), "
-                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
-    return device
+    return _checks.device(name, "--device", types=("cpu", "cuda"))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from collections import OrderedDict
 
 import torch
 
+from . import _checks
+
 
 class _AllLayersSeen(Exception):
     """Raised inside the forward pass once every requested layer has its output."""
@@ -102,9 +104,7 @@ def predict(model, image, k=5):
         image = image.unsqueeze(0)
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(f"predict takes one image (1, 3, H, W); got shape {tuple(image.shape)}")
-    n = len(model.categories)
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= n:
-        raise ValueError(f"k must be an int from 1 to {n}; got {k!r}")
+    k = _checks.integer(k, "k", 1, len(model.categories))
     with torch.no_grad():
         probs = model(image).softmax(dim=1)[0]
     top = probs.topk(k)

@@ -12,21 +12,23 @@ and every result is clipped to [0, 1] and stays within its budget.
     >>> delta = universal_perturbation(model, photos, eps=10/255)       # one change for all photos
 
 Attacks run the model in eval mode (restored afterwards), with its batch norms folded into its
-convolutions (`models.folded`: the same function, about 1.6x faster to differentiate),
+convolutions (`models.folded`: the same function, faster to differentiate),
 differentiate only with respect to the images (the model's parameters and their
-`requires_grad` are left as they are) and set no hooks. The long runs (`train_patch`,
-`universal_perturbation`) call `callback(progress)` after every step; returning False from it
-stops the run, which then returns the best result so far.
+`requires_grad` are left as they are) and set no hooks. The long runs are generators of
+`runs.Step`s, like every long run of the package (`iterate_patch`, `iterate_universal`; a loop
+or a panel's Runner stops one by asking for no more steps, and keeps the best result so far);
+`train_patch` and `universal_perturbation` run them to the end.
 """
 
 import contextlib
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from . import _checks
 from .models import folded
+from .runs import Step, finish
 
 NORMS = ("linf", "l2")
 
@@ -48,62 +50,23 @@ def _eval_mode(model):
         model.train(training)
 
 
-def _check_images(images, name="images"):
-    if not isinstance(images, torch.Tensor) or not images.dtype.is_floating_point:
-        raise TypeError(f"{name} must be a float tensor (N, 3, H, W) with values in [0, 1]; "
-                        f"got {type(images).__name__}{getattr(images, 'dtype', '')}")
-    if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] < 1:
-        raise ValueError(f"{name} must have shape (N, 3, H, W) with N >= 1; got {tuple(images.shape)}; "
-                         f"a single image (1, 3, H, W) comes from lecture_utils.load_image")
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError(f"{name} must hold finite values in [0, 1] (pixel space, not normalised)")
-    return images.detach()
-
-
-def _num_classes(model):
-    categories = getattr(model, "categories", None)
-    return len(categories) if categories is not None else None
-
-
-def _check_classes(model, classes, n, name):
-    """Class indices as a long tensor (n,): from an int, a sequence or a tensor."""
-    if isinstance(classes, bool) or classes is None:
-        raise TypeError(f"{name} must be a class index or one per image; got {classes!r}")
-    if isinstance(classes, int):
-        classes = torch.full((n,), classes, dtype=torch.long)
-    else:
-        try:
-            classes = torch.as_tensor(classes)
-        except (TypeError, ValueError, RuntimeError):
-            raise TypeError(f"{name} must be a class index or a sequence of them; got {classes!r}") from None
-        if classes.dtype.is_floating_point or classes.dtype == torch.bool or classes.is_complex():
-            raise TypeError(f"{name} must hold integer class indices; got dtype {classes.dtype}")
-        classes = classes.long().reshape(-1)
-        if classes.numel() == 1:
-            classes = classes.expand(n)
-    if classes.numel() != n:
-        raise ValueError(f"{name} must hold one class index per image ({n}); got {classes.numel()}")
-    limit = _num_classes(model)
-    if classes.min() < 0 or (limit is not None and classes.max() >= limit):
-        raise ValueError(f"{name} must be class indices in 0..{'N' if limit is None else limit - 1}; "
-                         f"got {classes.tolist()}")
-    return classes.clone()
-
-
-def _check_positive(value, name, integer=False):
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive {'int' if integer else 'number'}; got {value!r}")
-    return value
-
-
 def _check_eps(eps, norm="linf"):
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
-    _check_positive(eps, "eps")
+    _checks.one_of(norm, "norm", NORMS)
+    eps = _checks.positive_number(eps, "eps")
     if norm == "linf" and eps > 1:
         raise ValueError(f"an L-inf eps is in pixel units (e.g. 2/255) and at most 1; got {eps!r}")
-    return float(eps)
+    return eps
+
+
+def l2_budget(eps, images):
+    """The L2 norm of a change of `eps` (pixel units) on every value of one image:
+    eps * sqrt(3 * H * W), a float.
+
+    `pgd(model, images, labels, eps=l2_budget(2 / 255, images), norm="l2")` then allows as much
+    change in all as an L-inf attack of 2/255 that moves every value by the full budget, but
+    lets the attack spend it where it helps most.
+    """
+    return _checks.positive_number(eps, "eps") * _checks.images(images)[0].numel() ** 0.5
 
 
 def _device_of(model, images):
@@ -123,11 +86,11 @@ def _labels_and_goal(model, images, labels, target):
     """The classes the loss uses and whether the attack aims at them (targeted)."""
     n = len(images)
     if target is not None:
-        return _check_classes(model, target, n, "target").to(images.device), True
+        return _checks.class_indices(model, target, n, "target").to(images.device), True
     if labels is None:
         raise ValueError("labels are needed for an untargeted attack (the true classes, or the "
                          "model's own predictions: model(images).argmax(1)); or give target=")
-    return _check_classes(model, labels, n, "labels").to(images.device), False
+    return _checks.class_indices(model, labels, n, "labels").to(images.device), False
 
 
 def _l2_norms(x):
@@ -149,10 +112,11 @@ def fgsm(model, images, labels, eps=2 / 255, target=None):
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1] (e.g. `load_model()`).
         images: float tensor (N, 3, H, W) in [0, 1].
-        labels: the true classes (int, sequence or tensor (N,)); used when `target` is None.
+        labels: the true classes (one class or one per image: indices, names from
+            `model.categories`, or an integer tensor (N,)); used when `target` is None.
         eps: the L-inf budget in pixel units (2/255: two grey levels), in (0, 1].
-        target: None for an untargeted attack (raise the loss of `labels`), or a class index
-            (or one per image) to step towards (lower the loss of `target`); labels may be None.
+        target: None for an untargeted attack (raise the loss of `labels`), or a class (index
+            or name; or one per image) to step towards (lower the loss of `target`); labels may be None.
 
     Returns:
         Adversarial images (N, 3, H, W) in [0, 1], each pixel at most eps from the input.
@@ -162,7 +126,7 @@ def fgsm(model, images, labels, eps=2 / 255, target=None):
 
     Limit: one step; it flips fewer predictions than `pgd` with the same budget.
     """
-    images = _device_of(model, _check_images(images))
+    images = _device_of(model, _checks.images(images))
     eps = _check_eps(eps)
     classes, targeted = _labels_and_goal(model, images, labels, target)
     with _eval_mode(model) as net:
@@ -196,10 +160,10 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
 
     Limit: the loss is the cross-entropy; attacks on defended models often need a margin loss.
     """
-    images = _device_of(model, _check_images(images))
+    images = _device_of(model, _checks.images(images))
     eps = _check_eps(eps, norm)
-    steps = _check_positive(steps, "steps", integer=True)
-    alpha = 2.5 * eps / steps if alpha is None else float(_check_positive(alpha, "alpha"))
+    steps = _checks.positive_int(steps, "steps")
+    alpha = 2.5 * eps / steps if alpha is None else _checks.positive_number(alpha, "alpha")
     classes, targeted = _labels_and_goal(model, images, labels, target)
     x = images.clone()
     if random_start:
@@ -222,8 +186,9 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
     return x
 
 
-def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_steps=200):
-    """The smallest change, found by gradient steps, that makes the model say `target_class`.
+@_checks.renamed_keyword("target_class", "target")
+def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200):
+    """The smallest change, found by gradient steps, that makes the model say class `target`.
 
     As in the lecture's fooling-image figure: starting from the image, take steps of L2 length
     `step` along the gradient of the target's log-probability (normalised per image) and stop
@@ -233,7 +198,8 @@ def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_ste
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
         images: float tensor (N, 3, H, W) in [0, 1] (a batch is treated image by image).
-        target_class: class index (or one per image).
+        target: the class to reach: an index or a name from `model.categories` (or one per
+            image). (Called `target_class` before; that keyword still works, with a warning.)
         confidence: the probability of the target to reach, in (0, 1).
         step: L2 length of one step in pixel units (0.2 over a 224 x 224 image is tiny per pixel).
         max_steps: give up after this many steps.
@@ -247,12 +213,11 @@ def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_ste
 
     Limit: small, not smallest: a greedy path, not a minimisation of the change's norm.
     """
-    images = _device_of(model, _check_images(images))
-    classes = _check_classes(model, target_class, len(images), "target_class").to(images.device)
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a probability in (0, 1); got {confidence!r}")
-    step = float(_check_positive(step, "step"))
-    max_steps = _check_positive(max_steps, "max_steps", integer=True)
+    images = _device_of(model, _checks.images(images))
+    classes = _checks.class_indices(model, target, len(images), "target").to(images.device)
+    confidence = _checks.number(confidence, "confidence", 0, 1, open_low=True, open_high=True)
+    step = _checks.positive_number(step, "step")
+    max_steps = _checks.positive_int(max_steps, "max_steps")
     x = images.clone()
     rows = torch.arange(len(x), device=x.device)
     with _eval_mode(model) as net:
@@ -270,28 +235,6 @@ def fooling_image(model, images, target_class, confidence=0.9, step=0.2, max_ste
 
 
 # ---------------------------------------------------------------- long runs: patch and universal
-
-
-@dataclass
-class Progress:
-    """What a long run reports after each step to its callback.
-
-    Attributes: `step` (1-based), `steps`, `loss` (this step's), `success` (fraction of this
-    step's images that the current result fools), `best` (the best result so far, a tensor:
-    a patch or a perturbation), `best_success` (its success on the step it was measured).
-    """
-
-    step: int
-    steps: int
-    loss: float
-    success: float
-    best: torch.Tensor
-    best_success: float
-
-
-def _check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be a function of a Progress, or None; got {type(callback).__name__}")
 
 
 def _placement(n, image_size, patch_size, scale, angle, generator):
@@ -328,10 +271,10 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=Non
     Example:
         >>> stickered = apply_patch(photos, patch, generator=torch.Generator().manual_seed(0))
     """
-    images = _check_images(images)
+    images = _checks.images(images)
     if isinstance(patch, torch.Tensor) and patch.ndim == 3:
         patch = patch[None]
-    patch = _check_images(patch, "patch")
+    patch = _checks.images(patch, "patch")
     if patch.shape[0] != 1 or patch.shape[-1] != patch.shape[-2]:
         raise ValueError(f"patch must be one square image (1, 3, s, s); got {tuple(patch.shape)}")
     n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
@@ -363,25 +306,30 @@ def _paste(images, patch, centers, scale, angle):
     return (images * (1 - mask) + warped[:, :3] * mask).clamp(0, 1)
 
 
-def _run(steps, callback, step_fn):
-    """The loop of the long runs: step, report, keep the best, stop when the callback says so."""
+def _best_so_far(total, step_fn, picture):
+    """The loop of the long runs: after every update a `Step` whose result is the best so far
+    (the best success on its step; ties: later). A loss that is not finite ends the run with a
+    message, keeping the best result before it."""
     best, best_success = None, -1.0
-    for i in range(1, steps + 1):
+    for i in range(1, total + 1):
         loss, success, current = step_fn()
         if not math.isfinite(loss):
-            break  # keep the last good result
+            if best is None:
+                raise FloatingPointError("the first step gave a loss that is not finite; try a smaller step size")
+            yield Step(i, total, {}, picture(best), result=best,
+                       message=f"step {i}: the loss became {loss}; the result is the best before it")
+            return
         if success >= best_success:
             best, best_success = current.detach().clone(), success
-        if callback is not None and callback(Progress(i, steps, loss, success, best, best_success)) is False:
-            break
-    if best is None:
-        raise FloatingPointError("the first step gave a loss that is not finite; try a smaller learning rate")
-    return best
+        yield Step(i, total, {"loss": loss, "success": success, "best success": best_success}, picture(best),
+                   result=best)
 
 
-def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
-                angle=20.0, lr=0.05, callback=None, generator=None):
-    """An adversarial patch (Brown et al. 2017): a square sticker that makes any photo the target.
+@_checks.renamed_keyword("target_class", "target")
+def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
+                  angle=20.0, lr=0.05, generator=None):
+    """Train an adversarial patch (Brown et al. 2017), a square sticker that makes any photo the
+    target; yields a `runs.Step` after every update (`train_patch` returns the final patch).
 
     Trained by expectation over transformation: every step pastes the patch on `batch_size`
     images drawn from `images`, each at a random place, scale and rotation, and takes an Adam
@@ -390,33 +338,36 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
         images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `images.random_crops`).
-        target_class: class index the patch should make the model say.
+        target: the class the patch should make the model say (an index or a name). (Called
+            `target_class` before; that keyword still works, with a warning.)
         size: side of the square patch in pixels (70 covers 9.8% of a 224 x 224 image).
         steps: number of Adam steps (positive int).
         batch_size: images per step.
         scale: range of random scales of the patch during training.
         angle: random rotations within +-angle degrees during training.
         lr: Adam's learning rate on the patch's pixel values.
-        callback: called with a `Progress` after every step; returning False stops the run.
-            `Progress.success` is the fraction of this step's images classified as the target.
         generator: a torch.Generator for the patch's start, the batches and the placements.
 
-    Returns:
-        The patch (1, 3, size, size) in [0, 1] with the best success on its step (ties: later).
+    Yields:
+        `Step`s: `losses` holds this step's "loss", its "success" (the fraction of this step's
+        images classified as the target) and the "best success" so far; `image` is the patch
+        (1, 3, size, size) in [0, 1] with the best success on its step (ties: later). Stopping
+        early keeps it.
 
     Example:
-        >>> patch = train_patch(model, images.random_crops(photos, 32), 859, size=70, steps=100)
+        >>> for step in iterate_patch(model, images.random_crops(photos, 32), "toaster", steps=100):
+        ...     print(step.step, step.losses["loss"])
+        >>> patch = step.image
 
     Limit: a step's success is measured on that step's few images; judge a patch on images it
     was not trained on (`apply_patch` on held-out photos).
     """
-    images = _device_of(model, _check_images(images))
-    target = _check_classes(model, target_class, 1, "target_class").item()
-    size = _check_positive(size, "size", integer=True)
-    steps = _check_positive(steps, "steps", integer=True)
-    batch_size = _check_positive(batch_size, "batch_size", integer=True)
-    lr = float(_check_positive(lr, "lr"))
-    _check_callback(callback)
+    images = _device_of(model, _checks.images(images))
+    target = int(_checks.class_indices(model, target, 1, "target")[0])
+    size = _checks.positive_int(size, "size")
+    steps = _checks.positive_int(steps, "steps")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    lr = _checks.positive_number(lr, "lr")
     h, w = images.shape[-2:]
     if size * scale[1] * math.sqrt(2) > min(h, w):
         raise ValueError(f"a patch of {size} px (scale up to {scale[1]}, rotated) does not fit in "
@@ -438,14 +389,29 @@ def train_patch(model, images, target_class, size=70, steps=200, batch_size=4, s
             patch.clamp_(0, 1)
         return loss.item(), (logits.argmax(1) == target).float().mean().item(), measured
 
-    with _eval_mode(model) as net:
-        return _run(steps, callback, lambda: step(net))
+    def run():  # a generator: the checks above raise at the call, the work starts at the first step
+        with _eval_mode(model) as net:
+            yield from _best_so_far(steps, lambda: step(net), lambda best: best.cpu())
+
+    return run()
 
 
-def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
-                           alpha=None, callback=None, generator=None):
-    """One perturbation that changes the model's prediction for many images (Moosavi-Dezfooli
-    et al. 2017), found by a projected-gradient variant of their algorithm.
+@_checks.renamed_keyword("target_class", "target")
+def train_patch(model, images, target, **options):
+    """`iterate_patch` run to its end: the patch (1, 3, size, size) in [0, 1] with the best
+    success on its step. Same arguments as `iterate_patch`.
+
+    Example:
+        >>> patch = train_patch(model, images.random_crops(photos, 32), 859, size=70, steps=100)
+    """
+    return finish(iterate_patch(model, images, target, **options)).result
+
+
+def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
+                      alpha=None, generator=None):
+    """Find one perturbation that changes the model's prediction for many images
+    (Moosavi-Dezfooli et al. 2017) by a projected-gradient variant of their algorithm; yields a
+    `runs.Step` after every update (`universal_perturbation` returns the final perturbation).
 
     The paper accumulates DeepFool steps image by image; here every step takes a minibatch of
     `batch_size` images, moves the shared perturbation by `alpha` along the sign of the gradient
@@ -462,45 +428,57 @@ def universal_perturbation(model, images, labels=None, eps=10 / 255, steps=100, 
         steps: number of minibatch steps (positive int).
         batch_size: images per step.
         alpha: step size; None gives eps / 10.
-        callback: called with a `Progress` after every step; returning False stops the run.
-            `Progress.success` is the fraction of this step's images whose class changed.
         generator: a torch.Generator for the batches.
 
-    Returns:
-        The perturbation (1, 3, H, W) with values in [-eps, eps], the one with the best success
-        on its step (ties: later). Add it to images and clip: `(x + delta).clamp(0, 1)`.
-
-    Example:
-        >>> delta = universal_perturbation(model, images.random_crops(photos, 32), eps=10/255, steps=100)
+    Yields:
+        `Step`s: `losses` holds this step's "loss", its "success" (the fraction of this step's
+        images whose class changed) and the "best success" so far; `result` is the perturbation
+        (1, 3, H, W) in [-eps, eps] with the best success on its step (ties: later), and `image`
+        shows it magnified to [0, 1] (grey: no change). Stopping early keeps it. Add it to
+        images and clip: `(x + step.result).clamp(0, 1)`.
 
     Limit: a step's success is measured on that step's few images; judge the perturbation on
     images it was not trained on.
     """
-    images = _device_of(model, _check_images(images))
+    images = _device_of(model, _checks.images(images))
     eps = _check_eps(eps)
-    steps = _check_positive(steps, "steps", integer=True)
-    batch_size = _check_positive(batch_size, "batch_size", integer=True)
-    alpha = eps / 10 if alpha is None else float(_check_positive(alpha, "alpha"))
-    _check_callback(callback)
-    with _eval_mode(model) as net:
-        if labels is None:
-            with torch.no_grad():
-                labels = torch.cat([net(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
-        labels = _check_classes(model, labels, len(images), "labels").to(images.device)
-        delta = torch.zeros((1, *images.shape[1:]), device=images.device)
+    steps = _checks.positive_int(steps, "steps")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    alpha = eps / 10 if alpha is None else _checks.positive_number(alpha, "alpha")
+    if labels is not None:
+        labels = _checks.class_indices(model, labels, len(images), "labels").to(images.device)
+    delta = torch.zeros((1, *images.shape[1:]), device=images.device)
 
-        def step():
-            nonlocal delta
-            pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
-            x = (images[pick] + delta).clamp(0, 1).requires_grad_(True)
-            logits = net(x)
-            true = logits.gather(1, labels[pick, None])[:, 0]
-            other = logits.scatter(1, labels[pick, None], float("-inf")).amax(1)
-            loss = (true - other).clamp(min=-5).mean()
-            grad, = torch.autograd.grad(loss, x)
-            success = (logits.argmax(1) != labels[pick]).float().mean().item()
-            measured = delta  # the success above is that of the perturbation before this step
-            delta = (delta - alpha * grad.sum(0, keepdim=True).sign()).clamp(-eps, eps)
-            return loss.item(), success, measured
+    def step(net, labels):
+        nonlocal delta
+        pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
+        x = (images[pick] + delta).clamp(0, 1).requires_grad_(True)
+        logits = net(x)
+        true = logits.gather(1, labels[pick, None])[:, 0]
+        other = logits.scatter(1, labels[pick, None], float("-inf")).amax(1)
+        loss = (true - other).clamp(min=-5).mean()
+        grad, = torch.autograd.grad(loss, x)
+        success = (logits.argmax(1) != labels[pick]).float().mean().item()
+        measured = delta  # the success above is that of the perturbation before this step
+        delta = (delta - alpha * grad.sum(0, keepdim=True).sign()).clamp(-eps, eps)
+        return loss.item(), success, measured
 
-        return _run(steps, callback, step)
+    def run():  # a generator: the checks above raise at the call, the work starts at the first step
+        with _eval_mode(model) as net:
+            known = labels
+            if known is None:
+                with torch.no_grad():
+                    known = torch.cat([net(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
+            yield from _best_so_far(steps, lambda: step(net, known), lambda best: (0.5 + best / (2 * eps)).cpu())
+
+    return run()
+
+
+def universal_perturbation(model, images, labels=None, **options):
+    """`iterate_universal` run to its end: the perturbation (1, 3, H, W) in [-eps, eps] with the
+    best success on its step. Same arguments as `iterate_universal`.
+
+    Example:
+        >>> delta = universal_perturbation(model, images.random_crops(photos, 32), eps=10/255, steps=100)
+    """
+    return finish(iterate_universal(model, images, labels, **options)).result

@@ -1,7 +1,7 @@
 """What the network looks at: one call shape, `method(model, image, target, ...) -> tensor`.
 
-`image` is (N, 3, H, W) in [0, 1] and `target` a class index (or one per image). Every result
-has the image's height and width, and is either
+`image` is (N, 3, H, W) in [0, 1] and `target` a class: an index or a name from
+`model.categories` (or one per image). Every result has the image's height and width, and is either
 
 - per pixel, (N, H, W): saliency, smoothgrad, cam, grad_cam, occlusion; or
 - per channel, (N, 3, H, W): gradient, deconvnet, guided_backprop, guided_grad_cam, integrated_gradients
@@ -14,12 +14,14 @@ forward hooks that are removed when the call returns, also when it raises.
 
 import contextlib
 import copy
+import inspect
 import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
 from .activations import forward_hooks, forward_with_activations
 from .models import folded
 
@@ -36,17 +38,9 @@ def _prepare(model, image, target):
     """Validate; return the network to run (`folded(model)`: the same function with its batch
     norms folded, faster to differentiate), the image on the model's device and a (N,) tensor
     of target indices."""
-    if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
-        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"image must be a tensor (N, 3, H, W) in [0, 1]; got {shape}")
-    n, classes = image.shape[0], len(model.categories)
-    targets = torch.as_tensor(target).flatten()
-    if targets.dtype.is_floating_point or targets.dtype == torch.bool or targets.numel() not in (1, n):
-        raise ValueError(f"target must be a class index or one index per image (N={n}); got {target!r}")
-    bad = [int(t) for t in targets if not 0 <= int(t) < classes]
-    if bad:
-        raise ValueError(f"target {bad[0]} is out of range; {model.name} has classes 0 to {classes - 1}")
-    return folded(model), image.detach().to(model.device), targets.expand(n).to(model.device)
+    image = _checks.images(image, "image")
+    targets = _checks.class_indices(model, target, len(image), "target")
+    return folded(model), image.to(model.device), targets.to(model.device)
 
 
 def _scores(logits, targets):
@@ -197,22 +191,12 @@ def guided_grad_cam(model, image, target, layer=None):
 # ---------------------------------------------------------------- perturbation and sampling
 
 
-def _check_int(name, value, low, high=None):
-    """A positive (bounded) int, or a ValueError that names the argument and the range."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
-        accepted = f"from {low} to {high}" if high else f">= {low}"
-        raise ValueError(f"{name} must be an int {accepted}; got {value!r}")
-    return value
-
-
 def _batches(total, batch_size, device, cpu_default):
-    # Measured on the project's 2-core CPU, 224 px: occlusion (forward only, 169 windows)
-    # takes 4.5 s one by one, 3.0 s in eights, 3.4 s in sixteens; SmoothGrad (forward and
-    # backward, 16 samples) takes 1.1 s in twos or fours and 1.3 s in eights, at a peak
-    # memory of 1.05, 1.36 and 1.97 GB. A GPU wants larger batches.
+    # A CPU is fastest with small batches (its memory grows with them; benchmarks/RESULTS.md);
+    # a GPU wants larger ones.
     if batch_size is None:
         batch_size = 32 if device.type == "cuda" else cpu_default
-    _check_int("batch_size", batch_size, 1)
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     for start in range(0, total, batch_size):
         yield start, min(start + batch_size, total)
 
@@ -234,8 +218,8 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
     """
     net, image, targets = _prepare(model, image, target)
     h, w = image.shape[2:]
-    _check_int("window", window, 1, min(h, w))  # at most the image's shorter side
-    _check_int("stride", stride, 1, min(h, w))
+    window = _checks.integer(window, "window", 1, min(h, w))  # at most the image's shorter side
+    stride = _checks.integer(stride, "stride", 1, min(h, w))
     with torch.no_grad():
         base_probs = net(image).softmax(1).gather(1, targets[:, None])[:, 0]
     tops, lefts = _starts(h, window, stride), _starts(w, window, stride)
@@ -263,9 +247,8 @@ def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=None, ge
     pass (None: 2 on a CPU, 32 on a GPU). Per pixel, (N, H, W), >= 0.
     """
     net, image, targets = _prepare(model, image, target)
-    _check_int("samples", samples, 1)
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0 (pixel units); got {sigma!r}")
+    samples = _checks.positive_int(samples, "samples")
+    sigma = _checks.number(sigma, "sigma (pixel units)", low=0)
     total = image.new_zeros(image.shape[0], *image.shape[2:])
     for img, tgt, out in zip(image, targets, total):
         for start, stop in _batches(samples, batch_size, image.device, cpu_default=2):
@@ -282,7 +265,7 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
     Per channel, (N, 3, H, W); the sum approximates score(image) - score(baseline).
     """
     net, image, targets = _prepare(model, image, target)
-    _check_int("steps", steps, 1)
+    steps = _checks.positive_int(steps, "steps")
     baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
     alphas = (torch.arange(steps, device=image.device, dtype=image.dtype) + 0.5) / steps
     result = torch.zeros_like(image)
@@ -297,6 +280,26 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
 METHODS = {"gradient": gradient, "saliency": saliency, "smoothgrad": smoothgrad, "deconvnet": deconvnet,
            "guided_backprop": guided_backprop, "integrated_gradients": integrated_gradients,
            "cam": cam, "grad_cam": grad_cam, "guided_grad_cam": guided_grad_cam, "occlusion": occlusion}
+
+
+def attribute(method, model, image, target, **settings):
+    """Run the method `METHODS[method]` with those of `settings` that it takes (by its signature).
+
+    One set of settings can then serve every method: `layer` reaches grad_cam and
+    guided_grad_cam, `window` and `stride` reach occlusion, and the others ignore them.
+    Returns what the method returns. Raises ValueError for an unknown method (naming the valid
+    ones) or a setting that no method takes.
+
+    Example:
+        >>> attribute("occlusion", model, image, "tabby", layer="stage4", window=48, stride=24)
+    """
+    _checks.one_of(method, "attribution method", METHODS)
+    known = {name for fn in METHODS.values() for name in list(inspect.signature(fn).parameters)[3:]}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"no attribution method takes {', '.join(unknown)}; settings: {', '.join(sorted(known))}")
+    accepted = inspect.signature(METHODS[method]).parameters
+    return METHODS[method](model, image, target, **{k: v for k, v in settings.items() if k in accepted})
 
 
 # ---------------------------------------------------------------- sanity check

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import _checks
+
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # where Debian's package puts it
 FASHION_MNIST_ENV = "LECTURE_UTILS_FASHION_MNIST"
 FASHION_MNIST_CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat",
@@ -79,10 +81,7 @@ class Collection:
     @property
     def fingerprint(self):
         if self._fingerprint is None:
-            digest = hashlib.sha256()
-            digest.update(self.images.contiguous().numpy().tobytes())
-            digest.update(self.labels.to(torch.int64).numpy().tobytes())
-            self._fingerprint = digest.hexdigest()
+            self._fingerprint = _checks.fingerprint(self.images, self.labels.to(torch.int64))
         return self._fingerprint
 
     def float_images(self, indices=None, size=None):
@@ -109,8 +108,7 @@ def cache_dir():
 
 def _per_class(labels, per_class, classes):
     """The first `per_class` indices of each class, in class order (a fixed, balanced subset)."""
-    if not isinstance(per_class, int) or isinstance(per_class, bool) or per_class < 1:
-        raise ValueError(f"per_class must be a positive int; got {per_class!r}")
+    _checks.positive_int(per_class, "per_class")
     chosen = []
     for c in range(classes):
         where = np.flatnonzero(labels == c)[:per_class]
@@ -153,8 +151,7 @@ def fashion_mnist(per_class=60, split="test"):
     Raises:
         FileNotFoundError naming the install command when the files are not there.
     """
-    if split not in ("test", "train"):
-        raise ValueError(f"split must be 'test' or 'train'; got {split!r}")
+    _checks.one_of(split, "split", ("test", "train"))
     prefix = "t10k" if split == "test" else "train"
     folder = fashion_mnist_dir()
     paths = [folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"]
@@ -223,8 +220,7 @@ def imagenette(per_class=60, size=128, split="val", root=None):
 
 def load_collection(per_class=60, prefer="imagenette"):
     """Imagenette when it was fetched (and `prefer` is "imagenette"), else Fashion-MNIST."""
-    if prefer not in ("imagenette", "fashion_mnist"):
-        raise ValueError(f"prefer must be 'imagenette' or 'fashion_mnist'; got {prefer!r}")
+    _checks.one_of(prefer, "prefer", ("imagenette", "fashion_mnist"))
     if prefer == "imagenette" and (imagenette_dir() / "val").is_dir():
         return imagenette(per_class)
     return fashion_mnist(per_class)
@@ -246,19 +242,12 @@ def download(url, path, progress=True, chunk=1 << 16):
     from tqdm.auto import tqdm
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
-                for block in iter(lambda: response.read(chunk), b""):
-                    out.write(block)
-                    bar.update(len(block))
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    with _checks.atomic_path(path) as partial, open(partial, "wb") as out, urllib.request.urlopen(url) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
+            for block in iter(lambda: response.read(chunk), b""):
+                out.write(block)
+                bar.update(len(block))
     return path
 
 

@@ -13,10 +13,6 @@ dilations and paddings of the convolutions and poolings before a layer, includin
 TensorFlow-style "SAME" padding, which depends on the input size.
 """
 
-import hashlib
-import math
-import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
 from .activations import get_activations, resolve_layers
 from .datasets import cache_dir
-from .models import _SamePadding
+from .models import SamePadding, same_padding
 
 METRICS = ("cosine", "euclidean")
 # Their spatial layers branch (residual shortcuts that downsample, parallel inception paths):
@@ -61,12 +58,6 @@ class Codes(OrderedDict):
     computed = ()
 
 
-def _check_int(name, value, low, high=None):
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be an int {bound}; got {value!r}")
-
-
 def compute_codes(model, images, layers, batch_size=16, progress=False):
     """Codes, channel maxima and their positions at `layers` for float images (N, 3, S, S).
 
@@ -78,7 +69,7 @@ def compute_codes(model, images, layers, batch_size=16, progress=False):
     from tqdm.auto import tqdm
 
     names = list(resolve_layers(model, layers))
-    _check_int("batch_size", batch_size, 1)
+    _checks.positive_int(batch_size, "batch_size")
     if len(images) == 0:
         raise ValueError("no images given; expected a tensor (N, 3, S, S) with N >= 1")
     parts = {name: ([], [], []) for name in names}
@@ -86,7 +77,7 @@ def compute_codes(model, images, layers, batch_size=16, progress=False):
     batches = range(0, len(images), batch_size)
     for start in tqdm(batches, desc="CNN codes", unit="batch", disable=not progress):
         batch = images[start:start + batch_size]
-        # channels_last input: the depthwise convolutions run about twice as fast on the CPU
+        # channels_last input: the CPU's depthwise convolutions are faster in that layout
         batch = batch.to(model.device).contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
             acts = get_activations(model, batch, names)
@@ -109,11 +100,8 @@ def compute_codes(model, images, layers, batch_size=16, progress=False):
 
 def model_fingerprint(model):
     """SHA-256 of the model's name and every parameter and buffer: changed weights, new key."""
-    digest = hashlib.sha256(model.name.encode())
-    for key, value in model.state_dict().items():
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    return _checks.fingerprint(model.name, *(part for key, value in model.state_dict().items()
+                                             for part in (key, value)))
 
 
 def codes_dir():
@@ -122,21 +110,8 @@ def codes_dir():
 
 
 def _cache_path(folder, model, fingerprint, collection, layer, size):
-    key = hashlib.sha256(f"{fingerprint}|{collection.fingerprint}|{layer}|{size}".encode()).hexdigest()[:20]
+    key = _checks.fingerprint(f"{fingerprint}|{collection.fingerprint}|{layer}|{size}")[:20]
     return Path(folder) / f"{model.name}-{layer}-{size}px-{key}.pt"
-
-
-def _save_atomic(data, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(handle)
-    try:
-        torch.save(data, partial)
-        os.chmod(partial, 0o644)  # mkstemp makes it private; the file is not secret
-        os.replace(partial, path)  # readers see the old file or the whole new one
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
 
 
 def collection_codes(model, collection, layers, size=160, batch_size=16, cache=True, folder=None,
@@ -163,7 +138,7 @@ def collection_codes(model, collection, layers, size=160, batch_size=16, cache=T
         torch.Size([600, 1280])
     """
     names = list(resolve_layers(model, layers))
-    _check_int("size", size, 16, 1024)
+    _checks.integer(size, "size", 16, 1024)
     folder = Path(folder) if folder is not None else codes_dir()
     fingerprint = model_fingerprint(model) if cache else None
     codes, missing = Codes(), []
@@ -180,7 +155,7 @@ def collection_codes(model, collection, layers, size=160, batch_size=16, cache=T
         computed = compute_codes(model, _Resized(collection, size), missing, batch_size, progress)
         for name in missing:
             if cache:
-                _save_atomic(vars(computed[name]), _cache_path(folder, model, fingerprint, collection, name, size))
+                _checks.save_atomic(vars(computed[name]), _cache_path(folder, model, fingerprint, collection, name, size))
         codes.update(computed)
     result = Codes((name, codes[name]) for name in names)
     result.computed = tuple(missing)
@@ -212,14 +187,9 @@ def center(features):
     return features - features.mean(dim=0, keepdim=True)
 
 
-def _check_metric(metric):
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; accepted: {', '.join(METRICS)}")
-
-
 def distances(features, queries, metric="cosine"):
     """Distances (M, N) from queries (M, D) to features (N, D): 1 - cosine similarity, or Euclidean."""
-    _check_metric(metric)
+    _checks.one_of(metric, "metric", METRICS)
     features, queries = torch.as_tensor(features).float(), torch.as_tensor(queries).float()
     if queries.ndim == 1:
         queries = queries[None]
@@ -247,7 +217,7 @@ def nearest_neighbors(features, query, k=5, metric="cosine"):
         (indices, distances): long (k,) and float (k,).
     """
     features = torch.as_tensor(features).float()
-    _check_int("k", k, 1, len(features))
+    _checks.integer(k, "k", 1, len(features))
     if isinstance(query, int) and not isinstance(query, bool):
         if not -len(features) <= query < len(features):
             raise ValueError(f"query index {query} is out of range for {len(features)} items")
@@ -267,7 +237,7 @@ def knn_accuracy(features, labels, k=5, metric="cosine"):
     features, labels = torch.as_tensor(features).float(), torch.as_tensor(labels).long()
     if len(features) != len(labels):
         raise ValueError(f"{len(features)} feature vectors but {len(labels)} labels")
-    _check_int("k", k, 1, len(features) - 1)
+    _checks.integer(k, "k", 1, len(features) - 1)
     d = distances(features, features, metric)
     d.fill_diagonal_(float("inf"))  # leave the item itself out
     nearest = torch.sort(d, dim=1, stable=True).indices[:, :k]
@@ -287,7 +257,7 @@ def tsne(features, metric="cosine", pca_dims=50, perplexity=30.0, iterations=500
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    _check_metric(metric)
+    _checks.one_of(metric, "metric", METRICS)
     features = torch.as_tensor(features).float()
     if metric == "cosine":
         features = F.normalize(features, dim=1)
@@ -355,10 +325,8 @@ def _spatial_ops(model, layer, image_size):
             else:
                 pad = (0, 0)
         pad = _pair(pad)
-        same = getattr(module, "static_padding", None)
-        if isinstance(same, _SamePadding):  # TensorFlow "SAME": computed from this input's size
-            pad = tuple(p + max((math.ceil(n / ss) - 1) * ss + (kk - 1) * dd + 1 - n, 0) // 2
-                        for p, n, kk, ss, dd in zip(pad, x.shape[-2:], k, s, d))
+        if isinstance(getattr(module, "static_padding", None), SamePadding):  # computed from this input's size
+            pad = tuple(p + same_padding(n, kk, ss, dd)[0] for p, n, kk, ss, dd in zip(pad, x.shape[-2:], k, s, d))
         ops.append((k, s, d, pad, tuple(x.shape[-2:]), module))
 
     try:
@@ -452,11 +420,11 @@ def top_patches(model, collection, codes, layer, channels, n=8):
     if layer not in codes:
         raise ValueError(f"the codes hold no layer {layer!r}; computed: {', '.join(codes)}")
     lc = codes[layer]
-    _check_int("n", n, 1, len(collection))
+    _checks.integer(n, "n", 1, len(collection))
     rf = receptive_field(model, layer, lc.size)
     out = OrderedDict()
     for channel in channels:
-        _check_int("channel", channel, 0, lc.max.shape[1] - 1)
+        _checks.integer(channel, "channel", 0, lc.max.shape[1] - 1)
         order = torch.sort(lc.max[:, channel], descending=True, stable=True).indices[:n]
         patches, crops = [], []
         images = collection.float_images(order, lc.size)

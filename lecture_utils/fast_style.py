@@ -13,20 +13,18 @@ network) over many photos. Afterwards stylising costs one forward pass:
 commands that made them are listed in data/fast_style/README.md. Loading never downloads.
 """
 
-import hashlib
-import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
 from .activations import get_activations
-from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, random_crops
-from .models import _default_device
-from .optimize import IMAGE, LOGITS, _check_positive_int
-from .embedding import _save_atomic
-from .style import _check_image, _check_weight, _fingerprint, _seen, default_layers, fit, perceptual_loss, style_targets
+from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, random_crops, resize_longer_side
+from .optimize import IMAGE, LOGITS
+from .runs import Step, finish
+from .style import default_layers, loss_features, perceptual_loss, style_targets
 
 FORMAT = "lecture_utils.fast_style/1"
 SHIPPED_DIR = DATA_DIR / "fast_style"
@@ -70,8 +68,8 @@ class TransformerNet(nn.Module):
 
     def __init__(self, width=16, blocks=5):
         super().__init__()
-        width = _check_positive_int(width, "width")
-        blocks = _check_positive_int(blocks, "blocks", allow_zero=True)
+        width = _checks.positive_int(width, "width")
+        blocks = _checks.integer(blocks, "blocks", low=0)
         self.config = {"width": width, "blocks": blocks}
         w = width
         self.encoder = nn.Sequential(_conv(3, w, 9), *_norm_relu(w), _conv(w, 2 * w, 3, 2), *_norm_relu(2 * w),
@@ -104,10 +102,8 @@ def stylize(net, image, strength=1.0):
     Returns:
         A tensor of the image's shape, on the image's device, in [0, 1].
     """
-    if not torch.is_tensor(image) or image.ndim != 4 or image.shape[1] != 3:
-        raise ValueError(f"image must be a tensor (N, 3, H, W) in [0, 1]; got {getattr(image, 'shape', type(image).__name__)}")
-    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
-        raise ValueError(f"strength must be a number in [0, 1]; got {strength!r}")
+    image = _checks.images(image, "image")
+    strength = _checks.number(strength, "strength", 0, 1)
     h, w = image.shape[-2:]
     if min(h, w) < 16:
         raise ValueError(f"image must be at least 16 x 16 px; got {h} x {w}")
@@ -131,9 +127,10 @@ def load_style_network(source, device=None):
     """A trained `TransformerNet` in eval mode, from a shipped style name or a file `train` wrote.
 
     The file's `settings` (how it was trained) are on the returned network as `net.settings`.
-    device: None picks CUDA when available, as `load_model` does.
+    device: None picks CUDA when a CUDA device is visible, as `load_model` does.
     Raises ValueError naming the shipped styles for an unknown name, or what is wrong with a file.
     """
+    device = _checks.device(device)
     path = Path(source)
     if not path.suffix:
         if source not in shipped_styles():
@@ -152,7 +149,7 @@ def load_style_network(source, device=None):
     net.load_state_dict({k: v.float() for k, v in saved["net"].items()})
     net.settings = saved["settings"]
     net.steps_trained = saved["step"]
-    return net.eval().requires_grad_(False).to(device if device is not None else _default_device())
+    return net.eval().requires_grad_(False).to(device)
 
 
 # --- the loss -----------------------------------------------------------------------------------
@@ -165,7 +162,7 @@ def loss_targets(model, style, size, content_weight=1.0, style_weight=20.0, tv_w
     `size` minimise the same loss.
     """
     content_layer, style_layers = default_layers(model)
-    grams = style_targets(model, fit(style, size), style_layers, swag=swag)
+    grams = style_targets(model, resize_longer_side(style, size), style_layers, swag=swag)
     settings = dict(content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
                     tv_weight=tv_weight, swag=swag)
     return grams, settings
@@ -176,8 +173,8 @@ def batch_loss(model, outputs, contents, grams, settings):
     contents (each term the batch mean; with gradients if `outputs` has them)."""
     layer = settings["content_layer"]
     with torch.no_grad():  # not `style.layer_targets`: every batch is new, a cache would only fill up
-        target = _seen(get_activations(model, contents, [layer])[layer], settings["swag"])
-    objective = perceptual_loss(target, grams, **settings)
+        target_features = loss_features(get_activations(model, contents, [layer])[layer], settings["swag"])
+    objective = perceptual_loss(target_features, grams, **settings)
     acts = dict(get_activations(model, outputs, [n for n in objective.layers if n not in (IMAGE, LOGITS)]))
     acts[IMAGE] = outputs
     return objective(acts)
@@ -204,19 +201,72 @@ def load_photos(folder, short_side=384, limit=1000):
     return photos
 
 
-def _digest(images):
-    return hashlib.sha1(repr([_fingerprint(image) for image in images]).encode()).hexdigest()[:16]
-
-
 def save_style_network(net, path, settings, step):
     """Write a trained network for `load_style_network`: half-precision weights (about 1 MB)."""
-    _save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
-                  "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
+    _checks.save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
+                         "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
 
 
-def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1200, lr=1e-3, width=16, blocks=5,
-          content_weight=1.0, style_weight=20.0, tv_weight=1.0, seed=0, save_every=25, progress=None):
-    """Train a `TransformerNet` for one style image (Johnson et al. 2016); resumable.
+def _training_settings(model, style, photos, size, batch, steps, lr, width, blocks, content_weight,
+                       style_weight, tv_weight, seed, save_every):
+    """Check the training's arguments; the settings a checkpoint records (and a resume compares)."""
+    _checks.images(style, "style image", single=True)
+    if not photos:
+        raise ValueError("give at least one training photo")
+    for photo in photos:
+        _checks.images(photo, "each training photo", single=True)
+    for value, name in ((size, "size"), (batch, "batch"), (steps, "steps"), (save_every, "save_every")):
+        _checks.positive_int(value, name)
+    if size % 4:
+        raise ValueError(f"size must be a multiple of 4; got {size}")
+    weights = [_checks.number(v, n, low=0) for v, n in ((content_weight, "content_weight"),
+                                                        (style_weight, "style_weight"), (tv_weight, "tv_weight"))]
+    if not weights[0] and not weights[1]:
+        raise ValueError("content_weight and style_weight are both 0: there is nothing to learn")
+    _checks.positive_number(lr, "lr")
+    # the images enter the record by a digest: the same photos, the same record
+    return dict(model=model.name, style=_checks.image_key(style)[:16], photos=_checks.image_key(*photos)[:16],
+                photo_count=len(photos), size=size, batch=batch, lr=lr, width=width, blocks=blocks,
+                content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], seed=seed)
+
+
+def _resume(checkpoint, net, optimizer, settings, steps):
+    """Load the training state saved at `checkpoint` into net and optimizer; the steps it had
+    made (0 without a checkpoint). ValueError for a file that is not a checkpoint of these settings."""
+    if not checkpoint.is_file():
+        return 0
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{checkpoint} is not a training checkpoint ({type(error).__name__}: {error}); "
+                         "give another path, or delete it to start again") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
+        raise ValueError(f"{checkpoint} is not a training checkpoint of this version ({FORMAT}); "
+                         "give another path, or delete it to start again")
+    if state["step"] > steps:
+        raise ValueError(f"{checkpoint} is already at step {state['step']}, beyond steps={steps}")
+    different = {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}
+    if different:
+        raise ValueError(f"{checkpoint} was trained with other settings (saved, now): {different}; "
+                         "resume with the same ones or give another checkpoint path")
+    net.load_state_dict(state["net"])
+    optimizer.load_state_dict(state["optimizer"])
+    return state["step"]
+
+
+def _batch(photos, settings, step, device):
+    """The crops of step `step` (0-based): they depend only on the seed and the step, so a
+    resumed run sees the batches an uninterrupted one would have seen."""
+    generator = torch.Generator().manual_seed(settings["seed"] * 1_000_003 + step)
+    order = torch.randperm(len(photos), generator=generator).tolist()
+    chosen = [photos[order[i % len(order)]] for i in range(settings["batch"])]
+    return random_crops(chosen, settings["batch"], settings["size"], generator=generator).to(device)
+
+
+def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1200, lr=1e-3, width=16,
+                     blocks=5, content_weight=1.0, style_weight=20.0, tv_weight=1.0, seed=0, save_every=25):
+    """Train a `TransformerNet` for one style image (Johnson et al. 2016), resumably; yields a
+    `runs.Step` after every update (`train` runs it to the end).
 
     Each step takes `batch` random square crops of the photos (side 35-100% of a photo's
     shorter side, resized to `size`, mirrored half the time), stylises them and takes one Adam
@@ -231,92 +281,80 @@ def train(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=120
         content_weight, style_weight, tv_weight: the loss's weights (as `style_transfer`).
         seed: the starting weights and every step's crops depend on it alone.
         checkpoint: path of the training state. It is written atomically every `save_every`
-            steps, at the end and when interrupted (KeyboardInterrupt, or `progress` returning
-            False); if it exists, training resumes from it, provided the settings are the same
-            (`steps` may grow); a file that is not a checkpoint raises ValueError. The crops of step k depend only on `seed` and k, so a resumed
-            run sees the batches an uninterrupted one would have seen.
-        progress: None or `progress(step, steps, losses)` after each step; return False to stop.
+            steps, at the end, and when the run is stopped (no more steps asked for, or a
+            KeyboardInterrupt; never in the middle of an update). If it exists, training resumes
+            from it, provided the settings are the same (`steps` may grow); a file that is not
+            a checkpoint raises ValueError.
         save_every: steps between checkpoints.
 
-    Returns:
-        The network (eval mode) with `.settings` and `.steps_trained`.
+    Yields:
+        `Step`s: `losses` holds this step's "total" and its terms, `image` the network's
+        stylisation of the step's first crop, `result` the network itself (training in place;
+        in eval mode, with `.settings` and `.steps_trained`, once the run has ended). A
+        checkpoint that already holds all `steps` gives one step with no losses.
+
+    Example:
+        >>> for step in iterate_training(load_image("cafe_terrace"), photos, "cafe.ckpt", steps=300):
+        ...     print(step.step, step.losses["total"])
+        >>> net = step.result
     """
     from .models import load_model
 
     model = load_model(device="cpu") if model is None else model
-    _check_image(style, "style image")
-    if not photos:
-        raise ValueError("give at least one training photo")
-    for photo in photos:
-        _check_image(photo, "each training photo")
-    for value, name in ((size, "size"), (batch, "batch"), (steps, "steps"), (save_every, "save_every")):
-        _check_positive_int(value, name)
-    if size % 4:
-        raise ValueError(f"size must be a multiple of 4; got {size}")
-    weights = [_check_weight(v, n) for v, n in ((content_weight, "content_weight"), (style_weight, "style_weight"),
-                                                 (tv_weight, "tv_weight"))]
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
-    settings = dict(model=model.name, style=_digest([style]), photos=_digest(photos), photo_count=len(photos),
-                    size=size, batch=batch, lr=lr, width=width, blocks=blocks, content_weight=weights[0],
-                    style_weight=weights[1], tv_weight=weights[2], seed=seed)
-    if not weights[0] and not weights[1]:
-        raise ValueError("content_weight and style_weight are both 0: there is nothing to learn")
+    settings = _training_settings(model, style, photos, size, batch, steps, lr, width, blocks, content_weight,
+                                  style_weight, tv_weight, seed, save_every)
     with torch.random.fork_rng(devices=[]):  # the starting weights depend on `seed` only
         torch.manual_seed(seed)
         net = TransformerNet(width, blocks).to(model.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    step = 0
     checkpoint = Path(checkpoint)
-    if checkpoint.is_file():
-        try:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        except Exception as error:
-            raise ValueError(f"{checkpoint} is not a training checkpoint ({type(error).__name__}: {error}); "
-                             "give another path, or delete it to start again") from None
-        if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
-            raise ValueError(f"{checkpoint} is not a training checkpoint of this version ({FORMAT}); "
-                             "give another path, or delete it to start again")
-        if state["step"] > steps:
-            raise ValueError(f"{checkpoint} is already at step {state['step']}, beyond steps={steps}")
-        different = {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}
-        if different:
-            raise ValueError(f"{checkpoint} was trained with other settings (saved, now): {different}; "
-                             "resume with the same ones or give another checkpoint path")
-        net.load_state_dict(state["net"])
-        optimizer.load_state_dict(state["optimizer"])
-        step = state["step"]
-    grams, loss_settings = loss_targets(model, style, size, *weights)
+    done = _resume(checkpoint, net, optimizer, settings, steps)
+    grams, loss_settings = loss_targets(model, style, size, settings["content_weight"], settings["style_weight"],
+                                        settings["tv_weight"])
 
     def save():
-        _save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": step,
-                          "net": net.state_dict(), "optimizer": optimizer.state_dict()}, checkpoint)
+        _checks.save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": done,
+                             "net": net.state_dict(), "optimizer": optimizer.state_dict()}, checkpoint)
 
-    net.train()
-    updating = False  # True while the weights have moved but `step` does not yet say so
-    try:
-        while step < steps:
-            generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
-            order = torch.randperm(len(photos), generator=generator).tolist()
-            chosen = [photos[order[i % len(order)]] for i in range(batch)]
-            contents = random_crops(chosen, batch, size, generator=generator).to(model.device)
-            total, losses = batch_loss(model, net(contents), contents, grams, loss_settings)
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            updating = True
-            optimizer.step()
-            step += 1
-            updating = False
-            if step % save_every == 0 or step == steps:
+    updating = False  # True while the weights may have moved but `done` does not yet say so
+
+    def update():
+        """One Adam step on one batch; this step's losses and the first crop's stylisation."""
+        nonlocal done, updating
+        contents = _batch(photos, settings, done, model.device)
+        outputs = net(contents)
+        total, losses = batch_loss(model, outputs, contents, grams, loss_settings)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        updating = True
+        optimizer.step()
+        done += 1
+        updating = False
+        values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
+        return values, outputs[:1].detach().clamp(0, 1).cpu()
+
+    def run():  # a generator: the checks above raise at the call, the training starts at the first step
+        net.train()
+        try:
+            if done == steps:  # nothing left to train: show the network as it is
+                with torch.no_grad():
+                    picture = net(_batch(photos, settings, done - 1, model.device)[:1]).clamp(0, 1).cpu()
+                yield Step(done, steps, {}, picture, result=net)
+            while done < steps:
+                values, picture = update()
+                if done % save_every == 0 or done == steps:
+                    save()
+                yield Step(done, steps, values, picture, result=net)
+        finally:  # the end, a stop (the generator closed) or an interrupt: keep the state
+            if not updating:  # else the last periodic save stands: never a half-applied step
                 save()
-            values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
-            if progress is not None and progress(step, steps, values) is False:
-                break
-    except KeyboardInterrupt:
-        if not updating:  # else the last periodic save stands: never a half-applied step
-            save()
-        raise
-    save()
-    net.eval().requires_grad_(False)
-    net.settings, net.steps_trained = settings, step
-    return net
+            net.eval().requires_grad_(False)
+            net.settings, net.steps_trained = settings, done
+
+    return run()
+
+
+def train(style, photos, checkpoint, **options):
+    """`iterate_training` run to its end: the trained network (eval mode) with `.settings` and
+    `.steps_trained`. Same arguments as `iterate_training`."""
+    return finish(iterate_training(style, photos, checkpoint, **options)).result

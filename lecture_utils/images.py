@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from . import _checks
+
 DATA_DIR = Path(os.environ.get("LECTURE_UTILS_DATA", Path(__file__).resolve().parent.parent / "data"))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 ACCEPTED = "a PNG, JPEG, WebP, BMP, TIFF or GIF file"
@@ -83,19 +85,19 @@ def load_image(source, size=None):
 
 
 def _check_size(size):
+    """None, an int (the shorter side) or a pair (H, W), each side from 1 to MAX_SIZE."""
     if size is None:
         return None
-    sizes = (size,) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else None
-    if (
-        sizes is None
-        or len(sizes) != (1 if isinstance(size, int) else 2)
-        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_SIZE for s in sizes)
-    ):
-        raise ValueError(
-            f"size must be None, a positive int (the shorter side) or a pair (H, W) of positive "
-            f"ints, each at most {MAX_SIZE}; got {size!r}"
-        )
-    return size
+    pair = isinstance(size, (tuple, list))
+    message = (f"size must be None, an int from 1 to {MAX_SIZE} (the shorter side) or a pair (H, W) of such "
+               f"ints; got {size!r}")
+    if pair and len(size) != 2:
+        raise ValueError(message)
+    try:
+        sides = [_checks.integer(side, "size", 1, MAX_SIZE) for side in (size if pair else [size])]
+    except ValueError:
+        raise ValueError(message) from None
+    return tuple(sides) if pair else sides[0]
 
 
 def _resolve(source):
@@ -269,8 +271,7 @@ def _from_tensor(tensor):
         image = image.unsqueeze(0)
     if image.ndim != 4 or image.shape[:2] != (1, 3) or min(image.shape[2:]) < 1:
         raise ImageError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W); got {tuple(tensor.shape)}")
-    if not torch.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-        raise ImageError("an image tensor must hold finite values in [0, 1]")
+    _checks.pixel_values(image, "the image tensor", error=ImageError)
     return image.clone()
 
 
@@ -310,6 +311,15 @@ def center_crop(image, size):
     return image[..., top : top + th, left : left + tw]
 
 
+def resize_longer_side(image, side):
+    """Resize an image (N, 3, H, W) so its longer side is `side` pixels, keeping its aspect ratio
+    (the size convention of texture synthesis and style transfer)."""
+    side = _checks.positive_int(side, "side")
+    h, w = image.shape[-2:]
+    scale = side / max(h, w)
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
 def center_square(image, size=224):
     """The view a classifier was trained on: shorter side scaled to `size`, centre cropped square."""
     return center_crop(resize(image, size), size)
@@ -332,19 +342,12 @@ def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=No
     photos = [images[i:i + 1] for i in range(len(images))] if torch.is_tensor(images) else list(images)
     if not photos:
         raise ValueError("random_crops needs at least one image")
-    for value, name in ((n, "n"), (size, "size")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    n, size = _checks.positive_int(n, "n"), _checks.positive_int(size, "size")
     low, high = scale
     if not 0 < low <= high <= 1:
         raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1; got {scale!r}")
     for photo in photos:
-        if not (torch.is_tensor(photo) and photo.dtype.is_floating_point and photo.ndim == 4
-                and photo.shape[:2] == (1, 3)):
-            raise ValueError(f"each image must be a float tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
-                             f"got {getattr(photo, 'shape', type(photo).__name__)}")
-        if not torch.isfinite(photo).all() or photo.min() < 0 or photo.max() > 1:
-            raise ValueError("each image must hold finite values in [0, 1] (pixel space, not normalised)")
+        _checks.images(photo, "each image", single=True)
     crops = []
     for i in range(n):
         photo = photos[i % len(photos)].detach()

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from . import _checks
+
 BUNDLED = "efficientnet_lite0"
 
 # Inception-style normalisation: the weights were trained in TensorFlow on (x - 0.5) / 0.5.
@@ -92,8 +94,18 @@ def _efficientnet_lite0():
     return _sequential_efficientnet(original)
 
 
-class _SamePadding(nn.Module):
-    """TensorFlow's "SAME" padding computed for the size of each input.
+def same_padding(size, kernel_size, stride, dilation=1):
+    """TensorFlow's "SAME" padding along one axis of `size` pixels: (before, after).
+
+    The output has ceil(size / stride) positions; the padding that needs is split evenly, the
+    odd pixel after (at the right or bottom).
+    """
+    total = max((math.ceil(size / stride) - 1) * stride + (kernel_size - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+class SamePadding(nn.Module):
+    """TensorFlow's "SAME" padding (`same_padding`) computed for the size of each input.
 
     The package pads every convolution for 224 px inputs only; at other sizes that drops the
     right and bottom edges (a 337 px wide image gave 10 columns at the head instead of 11).
@@ -105,11 +117,8 @@ class _SamePadding(nn.Module):
         self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
 
     def forward(self, x):
-        pads = []
-        for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation):
-            total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
-            pads.append((total // 2, total - total // 2))
-        (top, bottom), (left, right) = pads
+        (top, bottom), (left, right) = (same_padding(size, k, s, d) for size, k, s, d in
+                                        zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation))
         return F.pad(x, (left, right, top, bottom)) if any((top, bottom, left, right)) else x
 
     def extra_repr(self):
@@ -142,11 +151,11 @@ def _sequential_efficientnet(original):
         if all(s == 1 for s in module.stride) and all(k % 2 for k in module.kernel_size):
             # With stride 1 and an odd kernel "SAME" pads (k - 1) / 2 on every side at any
             # size: the convolution pads itself, bit for bit the same, without a separate pad
-            # (~10% faster, forward and backward).
+            # to run forward and backward.
             module.padding = tuple((k - 1) // 2 * d for k, d in zip(module.kernel_size, module.dilation))
             module.static_padding = nn.Identity()
         else:
-            module.static_padding = _SamePadding(module.kernel_size, module.stride, module.dilation)
+            module.static_padding = SamePadding(module.kernel_size, module.stride, module.dilation)
     layers = OrderedDict(stem="stem")
     blocks = list(original._blocks)
     stage = 0
@@ -171,8 +180,10 @@ def _alexnet_layers(net):
     )
 
 
-def _vgg_layers(net):
-    """conv{block}_{i} is the ReLU after a convolution, pool{block} the max-pool ending a block."""
+def vgg_layers(net):
+    """The layer table of a torchvision VGG `net`: short name -> module path.
+
+    conv{block}_{i} is the ReLU after a convolution, pool{block} the max-pool ending a block."""
     layers, block, i = OrderedDict(), 1, 0
     for idx, module in enumerate(net.features):
         if isinstance(module, nn.ReLU):
@@ -211,8 +222,8 @@ def _resnet_layers(net):
 # name -> (builder name in torchvision.models, weights enum name, layer table, builder kwargs)
 TORCHVISION_MODELS = {
     "alexnet": ("alexnet", "AlexNet_Weights", _alexnet_layers, {}),
-    "vgg16": ("vgg16", "VGG16_Weights", _vgg_layers, {}),
-    "vgg19": ("vgg19", "VGG19_Weights", _vgg_layers, {}),
+    "vgg16": ("vgg16", "VGG16_Weights", vgg_layers, {}),
+    "vgg19": ("vgg19", "VGG19_Weights", vgg_layers, {}),
     # Pretrained GoogLeNet expects Inception-style input; transform_input re-maps from ImageNet's.
     "googlenet": ("googlenet", "GoogLeNet_Weights", _googlenet_layers,
                   {"aux_logits": False, "transform_input": True, "init_weights": False}),
@@ -226,7 +237,7 @@ def torchvision_weights(name):
     """The torchvision weights enum entry (IMAGENET1K_V1) for one of TORCHVISION_MODELS."""
     import torchvision.models
 
-    _check_name(name, TORCHVISION_MODELS)
+    _checks.one_of(name, "model", TORCHVISION_MODELS)
     return getattr(torchvision.models, TORCHVISION_MODELS[name][1]).IMAGENET1K_V1
 
 
@@ -290,28 +301,21 @@ def _torchvision_model(name):
 # ---------------------------------------------------------------- the one entry point
 
 
-def _check_name(name, accepted):
-    if name not in accepted:
-        raise ValueError(f"unknown model {name!r}; accepted: {', '.join(accepted)}")
-
-
-def _default_device():
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def load_model(name=BUNDLED, device=None):
     """Load a pretrained ImageNet classifier, ready for visualisation.
 
     Args:
         name: one of MODEL_NAMES; "efficientnet_lite0" (bundled, no download) by default.
-        device: a torch device or string; None picks CUDA when available, else the CPU.
+        device: a torch device or string ("cpu", "cuda", "cuda:N"); None picks CUDA when a CUDA
+            device is visible, else the CPU.
 
     Returns:
         An `ImageNetModel` in eval mode whose parameters do not require gradients (the
         algorithms here differentiate with respect to images, never weights).
 
     Raises:
-        ValueError for an unknown name; WeightsNotCachedError when a torchvision model's
+        ValueError for an unknown name, or a CUDA device that is not there (the message names
+        device="cpu"); WeightsNotCachedError when a torchvision model's
         weights were never fetched (the message names the fetch command).
 
     Example:
@@ -319,7 +323,8 @@ def load_model(name=BUNDLED, device=None):
         >>> model(torch.rand(1, 3, 224, 224)).shape
         torch.Size([1, 1000])
     """
-    _check_name(name, MODEL_NAMES)
+    _checks.one_of(name, "model", MODEL_NAMES)
+    device = _checks.device(device)  # before any weights are read
     if name == BUNDLED:
         net, layers = _efficientnet_lite0()
         mean, std = INCEPTION_MEAN, INCEPTION_STD
@@ -328,10 +333,10 @@ def load_model(name=BUNDLED, device=None):
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     model = ImageNetModel(name, net, layers, imagenet_categories(), mean, std)
     model.eval().requires_grad_(False)
-    # channels_last weights: on this project's 2-core CPU a batch-1 forward of the bundled
-    # model takes 14 ms instead of 420 ms (depthwise convolutions); inputs stay (N, 3, H, W).
+    # channels_last weights: the CPU's depthwise convolutions are far faster in that layout
+    # (benchmarks/RESULTS.md); inputs stay (N, 3, H, W).
     model.to(memory_format=torch.channels_last)
-    return model.to(device if device is not None else _default_device())
+    return model.to(device)
 
 
 # ---------------------------------------------------------------- for gradient loops
@@ -345,10 +350,9 @@ def folded(model):
 
     In eval mode a BatchNorm is a fixed affine map per channel, which the convolution's weights
     and bias can absorb (`torch.nn.utils.fusion.fuse_conv_bn_eval`): the same function, to float
-    rounding, with one layer fewer to run and differentiate per convolution. A gradient of the
-    bundled model with respect to a batch of 8 images at 224 px takes 0.19 s instead of 0.31 s on
-    this project's 2-core CPU. The attacks, the attribution methods and the optimisation loop
-    run on it.
+    rounding, with one layer fewer to run and differentiate per convolution (benchmarks/RESULTS.md
+    has the time it saves). The attacks, the attribution methods and the optimisation loop run
+    on it.
 
     Returns `model` itself when it is in training mode or has nothing to fold, or when folding
     would change what it computes (checked once on a random 96 px image: the pairing follows the

@@ -16,15 +16,15 @@ from `seed`, so a CPU run is reproducible.
 
 import math
 import numbers
-import warnings
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
+from . import _checks
 from .activations import forward_with_activations, get_activations, resolve_layers
 from .models import folded
+from .runs import Step, finish  # noqa: F401 (finish: part of this module's interface)
 
 LOGITS, IMAGE = "logits", "image"  # pseudo-layers: the model's output and the image itself
 OPTIMIZERS = ("ascent", "adam", "lbfgs")
@@ -38,7 +38,8 @@ class Objective:
 
     A term is `fn(acts) -> scalar tensor`, where `acts` maps layer names to activations, and
     the pseudo-layers "logits" and "image" to the model's output and the (untransformed) image.
-    Objectives compose: `a + b`, `a - b`, `0.1 * a`, `-a`.
+    Objectives compose: `a + b`, `a - b`, `0.1 * a`, `-a`. Terms are kept by position, so two
+    different terms with the same name (two `feature_match` at one layer) are both counted.
     """
 
     def __init__(self, name, fn, layers=()):
@@ -72,37 +73,41 @@ class Objective:
         return self + (-other)
 
     def __call__(self, acts):
-        """(total, {term name: unweighted value}) for these activations."""
-        values = {name: fn(acts) for _, name, fn in self.terms}
-        total = sum(weight * values[name] for weight, name, _ in self.terms)
-        return total, values
+        """(total, {term name: unweighted value}) for these activations.
+
+        A term that occurs more than once (`a - 0.5 * a`) is computed once and shown once; of
+        different terms with one name, the second is shown as "name#2", the third "name#3", ...
+        """
+        values = {}  # term function -> its value: one entry per distinct term
+        for _, _, fn in self.terms:
+            if fn not in values:
+                values[fn] = fn(acts)
+        total = sum(weight * values[fn] for weight, _, fn in self.terms)
+        return total, dict(zip(self._display_names(), values.values()))
+
+    def _display_names(self):
+        """One name per distinct term, in order of first occurrence, made unique with "#k"."""
+        names, seen, count = [], set(), {}
+        for _, name, fn in self.terms:
+            if fn in seen:
+                continue
+            seen.add(fn)
+            count[name] = count.get(name, 0) + 1
+            names.append(name if count[name] == 1 else f"{name}#{count[name]}")
+        return names
 
     def __repr__(self):
         parts = [f"{w:+g}*{n}" for w, n, _ in self.terms]
         return " ".join(parts).lstrip("+")
 
 
-def _class_index(model, target):
-    if isinstance(target, str):
-        lower = [c.lower() for c in model.categories]
-        if target not in model.categories and lower.count(target.lower()) == 1:
-            target = model.categories[lower.index(target.lower())]  # "Lemon" means "lemon"
-        if target not in model.categories:
-            close = [c for c in model.categories if target.lower() in c.lower()][:5]
-            hint = f"; similar: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown class {target!r}{hint} (model.categories lists all 1000)")
-        return model.categories.index(target)
-    n = len(model.categories)
-    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < n:
-        raise ValueError(f"class must be a name from model.categories or an index 0..{n - 1}; got {target!r}")
-    return target
-
-
 def _check_channel(model, layer, channel):
     resolve_layers(model, layer)  # unknown layer: error listing the valid ones
     n = channels(model, layer)
-    if not isinstance(channel, int) or isinstance(channel, bool) or not 0 <= channel < n:
-        raise ValueError(f"channel must be an int from 0 to {n - 1} for layer {layer!r}; got {channel!r}")
+    try:
+        return _checks.integer(channel, "channel", 0, n - 1)
+    except ValueError as error:
+        raise ValueError(f"{error} (layer {layer!r} has {n} channels)") from None
 
 
 def channels(model, layer):
@@ -114,13 +119,13 @@ def channels(model, layer):
 
 def class_logit(model, target):
     """The logit of a class (name or index): Simonyan et al.'s score, before the softmax."""
-    index = _class_index(model, target)
+    index = _checks.class_index(model, target)
     return Objective(f"logit[{model.categories[index]}]", lambda a: a[LOGITS][:, index].mean(), [LOGITS])
 
 
 def class_probability(model, target):
     """The softmax probability of a class: saturates at 1, and rises partly by pushing other classes down."""
-    index = _class_index(model, target)
+    index = _checks.class_index(model, target)
     return Objective(f"p[{model.categories[index]}]",
                      lambda a: a[LOGITS].softmax(dim=1)[:, index].mean(), [LOGITS])
 
@@ -150,18 +155,22 @@ def layer_l2(model, layer):
     return Objective(f"l2[{layer}]", lambda a: a[layer].pow(2).mean(), [layer])
 
 
-def feature_match(layer, target):
-    """Minus the squared relative error between a layer's features and `target` (inversion).
+@_checks.renamed_keyword("target", "target_features")
+def feature_match(layer, target_features):
+    """Minus the squared relative error between a layer's features and `target_features`
+    (feature inversion); `target_features` was called `target` before (a warning says so).
 
-    The value is -||phi(x) - target||^2 / ||target||^2; its square root is `relative_error`.
-    On a smaller image (an early octave) the target is averaged down to the features' size:
-    a coarse guide that settles the layout cheaply before the full-size steps match exactly.
+    The value is -||phi(x) - t||^2 / ||t||^2; its square root is `relative_error`.
+    On a smaller image (an early octave) the target features are averaged down to the
+    features' size: a coarse guide that settles the layout cheaply before the full-size steps
+    match exactly.
     """
-    target = target.detach()
+    target_features = target_features.detach()
 
     def value(a):
         features = a[layer]
-        goal = target if features.shape == target.shape else F.adaptive_avg_pool2d(target, features.shape[-2:])
+        goal = target_features if features.shape == target_features.shape \
+            else F.adaptive_avg_pool2d(target_features, features.shape[-2:])
         return -(features - goal).pow(2).sum() / goal.pow(2).sum().clamp_min(1e-12)
 
     return Objective(f"match[{layer}]", value, [layer])
@@ -176,8 +185,7 @@ def l2():
 
 def total_variation(beta=2.0):
     """Mahendran and Vedaldi's TV prior: mean of (dx^2 + dy^2)^(beta/2); beta < 2 keeps edges sharper."""
-    if not isinstance(beta, numbers.Real) or not beta > 0:
-        raise ValueError(f"beta must be a positive number; got {beta!r}")
+    beta = _checks.positive_number(beta, "beta")
 
     def value(a):
         x = a[IMAGE]
@@ -192,7 +200,7 @@ def total_variation(beta=2.0):
 
 def jitter(pixels):
     """Roll the image by up to `pixels` in x and y: the result must work at every offset."""
-    pixels = _check_positive_int(pixels, "jitter pixels", allow_zero=True)
+    pixels = _checks.integer(pixels, "jitter pixels", low=0)
 
     def transform(image, generator):
         dy, dx = (int(v) for v in torch.randint(-pixels, pixels + 1, (2,), generator=generator))
@@ -203,15 +211,14 @@ def jitter(pixels):
 
 def random_scale(low=0.9, high=1.1):
     """Zoom by a random factor in [low, high], keeping the size (crop or reflect-pad)."""
-    if not 0 < low <= high:
-        raise ValueError(f"need 0 < low <= high; got low={low!r}, high={high!r}")
+    low = _checks.positive_number(low, "low")
+    high = _checks.number(high, "high", low=low)
     return _affine(lambda g: (1.0, low + (high - low) * float(torch.rand((), generator=g))))
 
 
 def random_rotation(degrees=5.0):
     """Rotate by a random angle in [-degrees, degrees]."""
-    if not degrees >= 0:
-        raise ValueError(f"degrees must be >= 0; got {degrees!r}")
+    degrees = _checks.number(degrees, "degrees", low=0)
     return _affine(lambda g: (degrees * (2 * float(torch.rand((), generator=g)) - 1), 1.0))
 
 
@@ -228,20 +235,6 @@ def _affine(draw):
 
 
 # --- the loop ---------------------------------------------------------------------------------
-
-@dataclass
-class Step:
-    """Progress of a run: `losses` were measured on the image before this step's update,
-    `image` (1, 3, h, w) is the image after it (a detached copy). `message` is set only on a
-    final step that ended the run early (NaN or inf), whose image is then the last good one."""
-
-    step: int
-    total: int
-    octave: int
-    losses: dict = field(default_factory=dict)
-    image: torch.Tensor = None
-    message: str = None
-
 
 def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optimizer="ascent",
             normalize_grad=True, momentum=0.0, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
@@ -284,22 +277,17 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
     layers = [n for n in objective.layers if n not in (LOGITS, IMAGE)]
     if layers:
         resolve_layers(model, layers)
-    steps = _check_positive_int(steps, "steps")
-    octaves = _check_positive_int(octaves, "octaves")
-    blur_every = _check_positive_int(blur_every, "blur_every")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
-    if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    steps = _checks.positive_int(steps, "steps")
+    octaves = _checks.positive_int(octaves, "octaves")
+    blur_every = _checks.positive_int(blur_every, "blur_every")
+    _checks.one_of(schedule, "schedule", SCHEDULES)
+    _checks.one_of(optimizer, "optimizer", OPTIMIZERS)
+    momentum = _checks.number(momentum, "momentum", 0, 1, open_high=True)
     if momentum and optimizer != "ascent":
         raise ValueError(f"momentum is for optimizer='ascent' (Adam has its own); got optimizer={optimizer!r}")
-    for name, value in (("lr", lr), ("octave_scale", octave_scale)):
-        if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number; got {value!r}")
-    if not isinstance(blur, numbers.Real) or not blur >= 0:
-        raise ValueError(f"blur must be a sigma >= 0 in pixels; got {blur!r}")
+    lr = _checks.positive_number(lr, "lr")
+    octave_scale = _checks.positive_number(octave_scale, "octave_scale")
+    blur = _checks.number(blur, "blur (a sigma in pixels)", low=0)
     transforms = list(transforms)
     if optimizer == "lbfgs" and transforms:
         raise ValueError("L-BFGS needs the same function at every step: use transforms=() with it, "
@@ -310,25 +298,14 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
             size = (size, size)
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise ValueError(f"size must be an int or (height, width); got {size!r}")
-        height, width = (_check_positive_int(n, "size") for n in size)
-        image = 0.5 + 0.05 * torch.randn(1, 3, height, width, generator=generator)
-    elif not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
-        raise ValueError(f"image must be a tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
-                         f"got {getattr(image, 'shape', type(image).__name__)}")
-    base = image.detach().to(model.device, torch.float32).clamp(0, 1)
+        height, width = (_checks.positive_int(n, "size") for n in size)
+        image = (0.5 + 0.05 * torch.randn(1, 3, height, width, generator=generator)).clamp(0, 1)
+    else:
+        image = _checks.images(image, "image", single=True)
+    base = image.to(model.device, torch.float32)
     run = _Run(folded(model), objective, layers, transforms, generator)  # same function, faster
-    return run.steps(base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
+    return run.updates(base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
                      blur, blur_every)
-
-
-def finish(steps):
-    """Run an iterator of `Step` to its end and return the last; warns if it ended early."""
-    last = None
-    for last in steps:
-        pass
-    if last is not None and last.message:
-        warnings.warn(last.message, RuntimeWarning, stacklevel=2)
-    return last
 
 
 def optimize(model, objective, image=None, **options):
@@ -343,21 +320,21 @@ class _Run:
 
     def evaluate(self, x):
         """(total objective, {term: value}) of image x, seen through this step's transforms."""
-        seen = x
+        view = x
         for transform in self.transforms:
-            seen = transform(seen, self.generator)
+            view = transform(view, self.generator)
         if LOGITS in self.objective.layers:
             if self.layers:
-                logits, acts = forward_with_activations(self.model, seen, self.layers)
+                logits, acts = forward_with_activations(self.model, view, self.layers)
             else:
-                logits, acts = self.model(seen), {}
+                logits, acts = self.model(view), {}
             acts = {**acts, LOGITS: logits}
         else:
-            acts = dict(get_activations(self.model, seen, self.layers)) if self.layers else {}
+            acts = dict(get_activations(self.model, view, self.layers)) if self.layers else {}
         acts[IMAGE] = x
         return self.objective(acts)
 
-    def steps(self, base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
+    def updates(self, base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
               blur, blur_every):
         height, width = base.shape[-2:]
         # the smallest octaves stop at 8 px (or the image's own size, if smaller)
@@ -371,11 +348,11 @@ class _Run:
             update = _updater(x, lr, optimizer, normalize_grad, momentum, self.evaluate)
             for i in range(steps):
                 count += 1
-                good = x.detach().clone()
+                before_update = x.detach().clone()  # kept if this update goes NaN or inf
                 factor = 0.05 + 0.475 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0
                 losses = update(lr * factor)
                 if losses is None or not torch.isfinite(x).all():
-                    yield Step(count, total, octave, {}, good.cpu(), message=(
+                    yield Step(count, total, {}, before_update.cpu(), octave=octave, message=(
                         f"stopped at step {count}: the objective or its gradient became NaN or "
                         f"inf; kept the image of step {count - 1}. Try a smaller lr or weights."))
                     return
@@ -383,7 +360,7 @@ class _Run:
                     if blur and count % blur_every == 0:
                         x.copy_(_blur(x, blur))
                     x.clamp_(0, 1)
-                yield Step(count, total, octave, losses, x.detach().cpu().clone())
+                yield Step(count, total, losses, x.detach().cpu().clone(), octave=octave)
             detail = x.detach() - start
 
 
@@ -433,18 +410,15 @@ def _blur(image, sigma):
     return gaussian_blur(image, [kernel, kernel], [sigma, sigma])
 
 
-def _check_positive_int(value, name, allow_zero=False):
-    low = 0 if allow_zero else 1
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-    return int(value)
-
-
-def relative_error(model, image, layer, target):
-    """||phi(image) - target|| / ||target|| at `layer`: how well an inversion matches."""
+@_checks.renamed_keyword("target", "target_features")
+def relative_error(model, image, layer, target_features):
+    """||phi(image) - t|| / ||t|| at `layer`, t = `target_features` (called `target` before):
+    how well an inversion matches, a float."""
+    image = _checks.images(image, "image")
     with torch.no_grad():
-        features = get_activations(model, image, [layer])[layer]
-    return float((features - target).norm() / target.norm().clamp_min(1e-12))
+        features = get_activations(model, image.to(model.device), [layer])[layer]
+    target_features = target_features.to(features)
+    return float((features - target_features).norm() / target_features.norm().clamp_min(1e-12))
 
 
 # --- the lecture's recipes: each returns the iterator of `iterate` ---------------------------
@@ -481,35 +455,36 @@ def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4
 
 def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=1300, lr=0.005, momentum=0.98, seed=0):
     """Feature inversion (Mahendran and Vedaldi 2015): from noise, the image whose features at
-    `layer` match those of `image`, with a total-variation prior. Returns (iterator, target).
+    `layer` match those of `image`, with a total-variation prior.
 
-    The optimiser is L1-normalised gradient descent with heavy momentum and a cosine schedule.
-    Measured on the bundled model (128 px, TV weight 0.5, notebook 07's five layers): after 1300
-    steps the relative feature error is 0.02-0.09 (after 1000 the deepest layer, head, ended at
-    0.083-0.097 depending on float rounding alone: too near 0.1), where Adam (lr 0.03) ends at
-    0.15-0.28 after 300 steps and at up to 0.18 after 1000; 300 L-BFGS steps, with clipping to
-    [0, 1] or without, end near 300 Adam steps."""
+    Returns (iterator of `Step`, the image's features at `layer`: the target features).
+
+    The optimiser is L1-normalised gradient descent with heavy momentum and a cosine schedule:
+    with these defaults every layer of notebook 07 ends under a relative feature error of 0.1
+    (`relative_error`), which neither Adam nor L-BFGS reached (benchmarks/RESULTS.md)."""
+    image = _checks.images(image, "image", single=True)
     with torch.no_grad():
-        target = get_activations(model, image.to(model.device), [layer])[layer]
-    objective = feature_match(layer, target) - tv_weight * total_variation(beta)
-    steps_ = iterate(model, objective, size=tuple(image.shape[-2:]), steps=steps, lr=lr, optimizer="ascent",
-                     momentum=momentum, schedule="cosine", seed=seed)
-    return steps_, target
+        target_features = get_activations(model, image.to(model.device), [layer])[layer]
+    objective = feature_match(layer, target_features) - tv_weight * total_variation(beta)
+    run = iterate(model, objective, size=tuple(image.shape[-2:]), steps=steps, lr=lr, optimizer="ascent",
+                  momentum=momentum, schedule="cosine", seed=seed)
+    return run, target_features
 
 
 def view_probability(model, image, target, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):
     """Mean probability of class `target` over random views of `image` (shifted by up to
     `shift` px, zoomed by a factor in `scale`, rotated by up to `degrees`): an image that only
     fools the exact pixel grid scores low here."""
-    index = _class_index(model, target)
-    views = _check_positive_int(views, "views")
+    index = _checks.class_index(model, target)
+    views = _checks.positive_int(views, "views")
+    image = _checks.images(image, "image", single=True)
     generator = torch.Generator().manual_seed(seed)
     transforms = robust_views(shift, scale, degrees)
     total = 0.0
     with torch.no_grad():
         for _ in range(views):
-            seen = image.to(model.device)
+            view = image.to(model.device)
             for transform in transforms:
-                seen = transform(seen, generator)
-            total += float(model(seen).softmax(dim=1)[0, index])
+                view = transform(view, generator)
+            total += float(model(view).softmax(dim=1)[0, index])
     return total / views

@@ -5,8 +5,8 @@ outer products averaged over all positions, keeps which features occur together 
 where: that is a texture. Texture synthesis looks for an image whose Gram matrices match a
 texture's; style transfer also keeps one layer's features of a content photo:
 
-    steps = style_transfer(model, load_image("palace"), load_image("cafe_terrace"), size=256)
-    final = finish(steps)                      # optimize.finish; final.image is (1, 3, h, w)
+    run = style_transfer(model, load_image("palace"), load_image("cafe_terrace"), size=256)
+    final = finish(run)                        # runs.finish; final.image is (1, 3, h, w)
 
 Both run on the shared loop of `optimize` (so a panel can show progress and stop them); the
 losses are `Objective`s. Style targets are computed once per (model, style image, size, layer
@@ -16,9 +16,8 @@ cache), `vgg19(weights="random")` the same architecture with random weights (no 
 still stylises, Wang et al. 2021), and the bundled EfficientNet with SWAG's softmax smoothing.
 """
 
-import hashlib
-import math
 import numbers
+import warnings
 import weakref
 from collections import OrderedDict
 
@@ -26,11 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
 from .activations import get_activations, resolve_layers
-from .images import resize
-from .models import (IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, _default_device, _vgg_layers, cached_state_dict,
-                     imagenet_categories)
-from .optimize import Objective, Step, _check_positive_int, iterate, total_variation
+from .images import resize_longer_side
+from .models import IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, cached_state_dict, imagenet_categories, vgg_layers
+from .optimize import Objective, iterate, total_variation
+from .runs import Step
 
 # (content layer, style layers): Gatys et al. use VGG-19's conv4_2 and conv1_1 ... conv5_1
 # (the ReLU outputs); for the bundled network the stages at the same strides (2 to 16).
@@ -84,18 +84,15 @@ def softmax_smoothing(features):
     return (flat.shape[1] * torch.softmax(flat / temperature, dim=1)).reshape(features.shape)
 
 
-def _seen(features, swag):
+def loss_features(features, swag=False):
+    """What the content and style losses compare at a layer: its features, softmax-smoothed
+    (`softmax_smoothing`) when `swag`."""
     return softmax_smoothing(features) if swag else features
 
 
 # --- targets: computed once, then reused -------------------------------------------------------
 
 _CACHE = weakref.WeakKeyDictionary()  # model -> OrderedDict(key -> {layer: tensor})
-
-
-def _fingerprint(image):
-    data = image.detach().to("cpu", torch.float32).contiguous()
-    return tuple(data.shape), hashlib.sha1(data.numpy().tobytes()).hexdigest()
 
 
 def layer_targets(model, image, layers, gram=False, swag=False):
@@ -106,14 +103,15 @@ def layer_targets(model, image, layers, gram=False, swag=False):
     runs no forward pass for its targets. Returns {layer: tensor}; do not modify them.
     """
     layers = tuple(resolve_layers(model, layers))
-    key = (_fingerprint(image), layers, bool(gram), bool(swag), str(model.device))
+    key = (_checks.image_key(image), layers, bool(gram), bool(swag), str(model.device))
     cache = _CACHE.setdefault(model, OrderedDict())
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
     with torch.no_grad():
         acts = get_activations(model, image.to(model.device), list(layers))
-        targets = {name: (gram_matrix(_seen(a, swag)) if gram else _seen(a, swag)) for name, a in acts.items()}
+        features = {name: loss_features(a, swag) for name, a in acts.items()}
+        targets = {name: gram_matrix(f) if gram else f for name, f in features.items()}
     cache[key] = targets
     while len(cache) > CACHE_SIZE:
         cache.popitem(last=False)
@@ -134,7 +132,7 @@ def style_targets(model, styles, layers, blend=None, swag=False):
     if not styles:
         raise ValueError("give at least one style image")
     for image in styles:
-        _check_image(image, "style image")
+        _checks.images(image, "style image", single=True)
     blend = _normalised(blend, len(styles), "blend", "one per style image")
     grams = [layer_targets(model, image, layers, gram=True, swag=swag) for image in styles]
     return {layer: sum(b * g[layer] for b, g in zip(blend, grams)) for layer in grams[0]}
@@ -142,21 +140,29 @@ def style_targets(model, styles, layers, blend=None, swag=False):
 
 # --- losses as objectives (to minimise: use them with a minus sign) ---------------------------
 
-def content_loss(layer, target, swag=False):
+@_checks.renamed_keyword("target", "target_features")
+def content_loss(layer, target_features, swag=False):
     """Objective "content[layer]": ||F(x) - P||^2 / ||P||^2 between the layer's features F(x)
-    and the content's P (the squared error of Gatys et al., relative to the target's size).
-    For a batch, P holds one target per image (or one for all) and the loss is the images' mean."""
-    target = target.detach()
-    scale = target.pow(2).flatten(1).sum(1).clamp_min(1e-12)
-    return Objective(f"content[{layer}]",
-                     lambda a: ((_seen(a[layer], swag) - target).pow(2).flatten(1).sum(1) / scale).mean(), [layer])
+    and the content's P = `target_features` (the squared error of Gatys et al., relative to the
+    target's size; the argument was called `target` before). For a batch, P holds one target
+    per image (or one for all) and the loss is the images' mean."""
+    target_features = target_features.detach()
+    scale = target_features.pow(2).flatten(1).sum(1).clamp_min(1e-12)
+
+    def value(a):
+        difference = loss_features(a[layer], swag) - target_features
+        return (difference.pow(2).flatten(1).sum(1) / scale).mean()
+
+    return Objective(f"content[{layer}]", value, [layer])
 
 
-def style_loss(targets, weights=None, swag=False):
+@_checks.renamed_keyword("targets", "target_grams")
+def style_loss(target_grams, weights=None, swag=False):
     """Objective: sum over layers of w_l * ||G_l(x) - A_l||^2 / ||A_l||^2.
 
     Args:
-        targets: {layer: Gram target (1, C, C)}, e.g. from `style_targets`.
+        target_grams: {layer: Gram target (1, C, C)}, e.g. from `style_targets` (called
+            `targets` before; that keyword still works, with a warning).
         weights: per-layer weights, a list in the order of `targets` or a {layer: w} dict
             (normalised to sum 1; None: equal, as Gatys et al.). Layers of weight 0 are skipped.
 
@@ -166,11 +172,11 @@ def style_loss(targets, weights=None, swag=False):
     Each layer is a term named "style[layer]" (its unweighted value shows in `Step.losses`);
     for a batch of images, the mean over the images.
     """
-    if not isinstance(targets, dict) or not targets:
-        raise ValueError("targets must be a non-empty {layer: Gram matrix} dict (style_targets makes one)")
-    layers = list(targets)
+    if not isinstance(target_grams, dict) or not target_grams:
+        raise ValueError("target_grams must be a non-empty {layer: Gram matrix} dict (style_targets makes one)")
+    layers = list(target_grams)
     if isinstance(weights, dict):
-        unknown = [k for k in weights if k not in targets]
+        unknown = [k for k in weights if k not in target_grams]
         if unknown:
             raise ValueError(f"layer weights for {unknown} name no style layer; style layers: {layers}")
         weights = [weights.get(layer, 0.0) for layer in layers]
@@ -179,22 +185,26 @@ def style_loss(targets, weights=None, swag=False):
     for layer, weight in zip(layers, weights):
         if weight == 0:
             continue
-        term = weight * _gram_term(layer, targets[layer], swag)
+        term = weight * _gram_term(layer, target_grams[layer], swag)
         total = term if total is None else total + term
     return total
 
 
-def _gram_term(layer, target, swag):
-    target = target.detach()
-    scale = target.pow(2).sum().clamp_min(1e-30)
-    return Objective(f"style[{layer}]",
-                     lambda a: (gram_matrix(_seen(a[layer], swag)) - target).pow(2).flatten(1).sum(1).mean() / scale,
-                     [layer])
+def _gram_term(layer, target_gram, swag):
+    target_gram = target_gram.detach()
+    scale = target_gram.pow(2).sum().clamp_min(1e-30)
+
+    def value(a):
+        difference = gram_matrix(loss_features(a[layer], swag)) - target_gram
+        return difference.pow(2).flatten(1).sum(1).mean() / scale
+
+    return Objective(f"style[{layer}]", value, [layer])
 
 
-def style_distance(model, image, targets, weights=None, swag=False):
-    """The value of `style_loss(targets, weights, swag)` for `image` (a float, no gradients)."""
-    objective = style_loss(targets, weights, swag)
+@_checks.renamed_keyword("targets", "target_grams")
+def style_distance(model, image, target_grams, weights=None, swag=False):
+    """The value of `style_loss(target_grams, weights, swag)` for `image` (a float, no gradients)."""
+    objective = style_loss(target_grams, weights, swag)
     with torch.no_grad():
         acts = get_activations(model, image.to(model.device), [n for n in objective.layers])
         total, _ = objective(dict(acts))
@@ -235,13 +245,13 @@ def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=10
     Returns:
         The iterator of `optimize.iterate` (each `Step` has losses "style[layer]").
     """
-    _check_image(image, "texture image")
-    size = _check_positive_int(size, "size")
+    _checks.images(image, "texture image", single=True)
+    size = _checks.positive_int(size, "size")
     layers = list(default_layers(model)[1] if layers is None else _layer_list(layers, "layers"))
-    source = fit(image, size)
-    targets = style_targets(model, source, layers, swag=swag)
-    objective = -style_loss(targets, layer_weights, swag)
-    if _check_weight(tv_weight, "tv_weight"):
+    source = resize_longer_side(image, size)
+    target_grams = style_targets(model, source, layers, swag=swag)
+    objective = -style_loss(target_grams, layer_weights, swag)
+    if _checks.number(tv_weight, "tv_weight", low=0):
         objective = objective - tv_weight * total_variation()
     optimizer, lr = _check_optimizer(optimizer, lr)
     return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer=optimizer, seed=seed)
@@ -273,25 +283,24 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
             std), and the result takes the content's chroma (I and Q of YIQ). See `chroma_error`.
         swag: SWAG softmax smoothing of every layer's activations (for residual networks).
             Its gradient is concentrated on few pixels, where clipping to [0, 1] slows L-BFGS
-            down: use "adam" with it (at 128 px, 60 steps: objective 2.4 against L-BFGS's 3.0).
+            down: use "adam" with it (benchmarks/RESULTS.md has the comparison).
 
     Returns:
         An iterator of `optimize.Step` (`octave` is the scale), its images with the colours
         already restored when `preserve_colors`. Settings are checked before the first step.
 
-    Limits: memory and time grow with size^2; VGG-19 at 256 px takes about a second per step
-    on a laptop CPU, the bundled network a tenth of that.
+    Limits: memory and time grow with size^2, and a step of VGG-19 costs far more than one of
+    the bundled network (benchmarks/RESULTS.md has the times).
     """
-    _check_image(content, "content image")
-    size = _check_positive_int(size, "size")
-    scales = _check_positive_int(scales, "scales")
-    steps = _check_positive_int(steps, "steps")
-    weights = [_check_weight(v, n) for v, n in ((content_weight, "content_weight"), (style_weight, "style_weight"),
-                                                 (tv_weight, "tv_weight"))]
+    _checks.images(content, "content image", single=True)
+    size = _checks.positive_int(size, "size")
+    scales = _checks.positive_int(scales, "scales")
+    steps = _checks.positive_int(steps, "steps")
+    weights = [_checks.number(v, n, low=0) for v, n in ((content_weight, "content_weight"),
+                                                        (style_weight, "style_weight"), (tv_weight, "tv_weight"))]
     if not weights[0] and not weights[1]:
         raise ValueError("content_weight and style_weight are both 0: there is nothing to match")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    _checks.one_of(init, "init", INITS)
     optimizer, lr = _check_optimizer(optimizer, lr)
     default_content, default_style = default_layers(model) if content_layer is None or style_layers is None else (None, None)
     content_layer = default_content if content_layer is None else content_layer
@@ -301,7 +310,7 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
     resolve_layers(model, [content_layer, *style_layers])
     styles = [style] if torch.is_tensor(style) else list(style)
     for image in styles:
-        _check_image(image, "style image")
+        _checks.images(image, "style image", single=True)
     _normalised(blend, len(styles), "blend", "one per style image")
     if isinstance(layer_weights, dict) or layer_weights is not None:
         style_loss({layer: torch.ones(1, 1, 1) for layer in style_layers}, layer_weights)  # checks them
@@ -315,17 +324,23 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
                            lr, steps, preserve_colors, seed, settings)
 
 
-def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer, lr, steps, preserve_colors, seed, s):
+def _transfer_steps(model, content, matched_content, styles, sizes, init, optimizer, lr, steps, preserve_colors, seed,
+                    settings):
+    """The run of `style_transfer` at each size; `matched_content` is what the content loss sees
+    (the content's luminance when `preserve_colors`)."""
     total, done, result = steps * len(sizes), 0, None
+    layer = settings["content_layer"]
     for scale, side in enumerate(sizes):
-        target_image = fit(seen_content, side)
-        grams = style_targets(model, [fit(image, side) for image in styles], s["style_layers"], s["blend"],
-                              s["swag"]) if s["style_weight"] else None
-        target = layer_targets(model, target_image, [s["content_layer"]], swag=s["swag"])[s["content_layer"]] \
-            if s["content_weight"] else None
-        objective = -perceptual_loss(target, grams, **{k: v for k, v in s.items() if k not in ("style_layers", "blend")})
-        if result is not None:
-            start = F.interpolate(result, size=target_image.shape[-2:], mode="bilinear", align_corners=False)
+        target_image = resize_longer_side(matched_content, side)
+        target_grams = style_targets(model, [resize_longer_side(image, side) for image in styles],
+                                     settings["style_layers"], settings["blend"], settings["swag"]) \
+            if settings["style_weight"] else None
+        target_features = layer_targets(model, target_image, [layer], swag=settings["swag"])[layer] \
+            if settings["content_weight"] else None
+        loss_settings = {k: v for k, v in settings.items() if k not in ("style_layers", "blend")}
+        objective = -perceptual_loss(target_features, target_grams, **loss_settings)
+        if result is not None:  # clamped: bilinear rounding may step a hair outside [0, 1]
+            start = F.interpolate(result, size=target_image.shape[-2:], mode="bilinear", align_corners=False).clamp(0, 1)
         elif init == "content":
             start = target_image
         else:
@@ -335,27 +350,31 @@ def _transfer_steps(model, content, seen_content, styles, sizes, init, optimizer
                             optimizer=optimizer, seed=seed):
             last = step
             image = keep_colors(step.image, content) if preserve_colors else step.image
-            yield Step(done + step.step, total, scale, step.losses, image, step.message)
+            yield Step(done + step.step, total, step.losses, image, step.message, octave=scale)
             if step.message:
                 return
         done += steps
         result = last.image
 
 
-def perceptual_loss(content_target, style_grams, *, content_layer, content_weight=1.0, style_weight=20.0,
+@_checks.renamed_keyword("content_target", "target_features")
+@_checks.renamed_keyword("style_grams", "target_grams")
+def perceptual_loss(target_features, target_grams, *, content_layer, content_weight=1.0, style_weight=20.0,
                     tv_weight=1.0, layer_weights=None, swag=False):
     """The Objective style transfer minimises (so maximise its negative):
     content_weight * content loss + style_weight * style loss + tv_weight * TV.
 
-    content_target: features of the content at `content_layer` ((N, C, H, W): one per image of
-    a batch, or one for all); style_grams: {layer: Gram target} from `style_targets`. Each term
-    is the mean over a batch, so feed-forward training (`fast_style`) minimises the same loss.
+    target_features: features of the content at `content_layer` ((N, C, H, W): one per image
+    of a batch, or one for all); target_grams: {layer: Gram target} from `style_targets`
+    (called `content_target` and `style_grams` before; those keywords still work, with a
+    warning). Each term is the mean over a batch, so feed-forward training (`fast_style`)
+    minimises the same loss.
     """
     terms = []
     if style_weight:
-        terms.append(style_weight * style_loss(style_grams, layer_weights, swag))
+        terms.append(style_weight * style_loss(target_grams, layer_weights, swag))
     if content_weight:
-        terms.append(content_weight * content_loss(content_layer, content_target, swag))
+        terms.append(content_weight * content_loss(content_layer, target_features, swag))
     if tv_weight:
         terms.append(tv_weight * total_variation())
     if not terms:
@@ -428,7 +447,7 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
             vgg19`; raises `WeightsNotCachedError` if absent) or "random": torchvision's VGG
             initialisation (Kaiming normal, zero biases) after `torch.manual_seed(seed)`.
         pooling: "max", or "avg" (Gatys et al. replaced max pooling by average pooling).
-        device: None picks CUDA when available.
+        device: None picks CUDA when a CUDA device is visible, else the CPU.
 
     Returns:
         An `ImageNetModel` named "vgg19", "vgg19_random" (+ "_avgpool"), in eval mode, no
@@ -437,11 +456,10 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
     """
     from torchvision.models import vgg as tv_vgg
 
-    if weights not in ("imagenet", "random"):
-        raise ValueError(f"weights must be 'imagenet' or 'random'; got {weights!r}")
-    if pooling not in ("max", "avg"):
-        raise ValueError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
-    seed = _check_positive_int(seed, "seed", allow_zero=True)
+    _checks.one_of(weights, "weights", ("imagenet", "random"))
+    _checks.one_of(pooling, "pooling", ("max", "avg"))
+    seed = _checks.integer(seed, "seed", low=0)
+    device = _checks.device(device)
     # Only the convolutions are built: the classifier's 120M weights would cost 0.5 GB, even
     # for a moment, on Binder's 2 GB. The skeleton's classifier lives on the meta device.
     with torch.device("meta"):
@@ -464,7 +482,7 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
                     nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                     nn.init.zeros_(module.bias)
         name = "vgg19_random"
-    layers = OrderedDict((k, v) for k, v in _vgg_layers(net).items() if not k.startswith("fc"))  # before avg pooling
+    layers = OrderedDict((k, v) for k, v in vgg_layers(net).items() if not k.startswith("fc"))  # before avg pooling
     for index, module in enumerate(net.features):
         if isinstance(module, nn.ReLU):
             module.inplace = False  # hooks must see each layer's own output
@@ -473,29 +491,16 @@ def vgg19(weights="random", pooling="max", seed=0, device=None):
     model = ImageNetModel(name + ("_avgpool" if pooling == "avg" else ""), net, layers, imagenet_categories(),
                           IMAGENET_MEAN, IMAGENET_STD)
     model.eval().requires_grad_(False)
-    # channels_last weights: a forward and backward pass at 256 px takes 0.40 s instead of 0.58 s
-    # on this project's 2-core CPU (oneDNN's preferred layout); inputs stay (N, 3, H, W).
+    # channels_last weights: oneDNN's preferred layout, faster on the CPU (benchmarks/RESULTS.md);
+    # inputs stay (N, 3, H, W).
     model.to(memory_format=torch.channels_last)
-    return model.to(device if device is not None else _default_device())
+    return model.to(device)
 
 
 # --- checks --------------------------------------------------------------------------------------
 
-def _check_image(image, what):
-    if not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
-        raise ValueError(f"the {what} must be a tensor (1, 3, H, W) in [0, 1] (load_image gives one); "
-                         f"got {getattr(image, 'shape', type(image).__name__)}")
-
-
-def _check_weight(value, name):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)
-
-
 def _check_optimizer(optimizer, lr):
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    _checks.one_of(optimizer, "optimizer", OPTIMIZERS)
     return optimizer, DEFAULT_LR[optimizer] if lr is None else lr
 
 
@@ -513,15 +518,13 @@ def _normalised(weights, count, name, accepted):
     weights = list(weights) if not isinstance(weights, numbers.Real) else [weights]
     if len(weights) != count:
         raise ValueError(f"{name}: need {accepted}, got {len(weights)} value(s)")
-    weights = [_check_weight(w, name) for w in weights]
+    weights = [_checks.number(w, name, low=0) for w in weights]
     if not sum(weights) > 0:
         raise ValueError(f"{name}: at least one must be > 0; got {weights}")
     return [w / sum(weights) for w in weights]
 
 
 def fit(image, side):
-    """Resize an image (N, 3, H, W) so its longer side is `side` pixels, keeping its aspect ratio
-    (the size convention of `texture` and `style_transfer`)."""
-    h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+    """Deprecated name of `images.resize_longer_side` (which says what it does)."""
+    warnings.warn("style.fit is now lecture_utils.images.resize_longer_side", DeprecationWarning, stacklevel=2)
+    return resize_longer_side(image, side)

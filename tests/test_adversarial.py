@@ -290,19 +290,41 @@ def test_stopping_keeps_the_best_so_far():
     model = tiny_model()
     images = torch.rand(6, 3, 32, 32)
     seen = []
+    for step in A.iterate_patch(model, images, 2, size=8, steps=50, generator=torch.Generator().manual_seed(0)):
+        seen.append(step)
+        if step.step == 3:
+            break
+    assert [s.step for s in seen] == [1, 2, 3] and all(s.total == 50 for s in seen)
+    best = max(seen, key=lambda s: (s.losses["success"], s.step))
+    assert torch.equal(step.image, best.image) and step.image.shape == (1, 3, 8, 8)
+    assert step.losses["best success"] == best.losses["success"]
+    assert hook_count(model) == 0 and not model.training  # tiny_model is in eval mode
 
-    def stop_at_three(progress):
-        seen.append(progress)
-        return progress.step < 3
-
-    patch = A.train_patch(model, images, 2, size=8, steps=50, callback=stop_at_three,
-                          generator=torch.Generator().manual_seed(0))
-    assert [p.step for p in seen] == [1, 2, 3] and all(p.steps == 50 for p in seen)
-    best = max(seen, key=lambda p: (p.success, p.step))
-    assert torch.equal(patch, best.best) and patch.shape == (1, 3, 8, 8)
-    delta = A.universal_perturbation(model, images, eps=0.1, steps=50, callback=stop_at_three)
-    assert len(seen) == 6 and seen[-1].step == 3
+    run = A.iterate_universal(model, images, eps=0.1, steps=50)
+    steps = [next(run) for _ in range(3)]
+    run.close()
+    delta = steps[-1].result
     assert delta.shape == (1, 3, 32, 32) and delta.abs().max() <= 0.1 + 1e-7
+    assert torch.allclose(steps[-1].image, 0.5 + delta / 0.2)  # the preview: grey is no change
+    assert 0 <= float(steps[-1].image.min()) and float(steps[-1].image.max()) <= 1
+
+
+def test_the_long_runs_equal_their_iterators_run_to_the_end():
+    model, images = tiny_model(), torch.rand(6, 3, 32, 32)
+    patch = A.train_patch(model, images, 2, size=8, steps=5, generator=torch.Generator().manual_seed(0))
+    for step in A.iterate_patch(model, images, 2, size=8, steps=5, generator=torch.Generator().manual_seed(0)):
+        pass
+    assert step.step == 5 and torch.equal(patch, step.result) and torch.equal(patch, step.image)
+    delta = A.universal_perturbation(model, images, eps=0.1, steps=5, generator=torch.Generator().manual_seed(0))
+    *_, last = A.iterate_universal(model, images, eps=0.1, steps=5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(delta, last.result)
+
+
+def test_bad_settings_of_a_long_run_raise_at_the_call_not_at_the_first_step():
+    with pytest.raises(ValueError, match="steps"):
+        A.iterate_patch(tiny_model(), torch.rand(2, 3, 32, 32), 1, size=8, steps=0)
+    with pytest.raises(ValueError, match="eps"):
+        A.iterate_universal(tiny_model(), torch.rand(2, 3, 32, 32), eps=2.0)
 
 
 # ---------------------------------------------------------------- universal perturbation
@@ -343,6 +365,13 @@ def test_universal_perturbation_flips_held_out_crops(model, training_crops, held
     (lambda m, x: A.apply_patch(x, torch.rand(1, 3, 4, 5)), "square"),
     (lambda m, x: A.universal_perturbation(m, x, eps=-0.1), "eps"),
     (lambda m, x: random_crops([x], 2, scale=(0.5, 2)), "scale"),
+    (lambda m, x: A.fgsm(m, x, [0.5]), "labels must be a class name from model.categories or an integer index"),
+    (lambda m, x: A.fgsm(m, x, torch.tensor([0.5])), "labels must hold integer class indices"),
+    (lambda m, x: A.fgsm(m, x, True), "labels must be a class name"),
+    (lambda m, x: A.fgsm(m, x, "class"), "unknown class 'class'; similar: class0, class1"),
+    (lambda m, x: A.fgsm(m, x.clone().fill_(float("nan")), [0]), "images holds 3072 NaN/inf values"),
+    (lambda m, x: A.train_patch(m, x, 7, size=8), "target must be a class name"),
+    (lambda m, x: A.l2_budget(0, x), "eps must be a positive number"),
 ])
 def test_bad_arguments_raise_value_errors_that_say_what_is_accepted(call, message):
     with pytest.raises(ValueError, match=message):
@@ -351,12 +380,45 @@ def test_bad_arguments_raise_value_errors_that_say_what_is_accepted(call, messag
 
 @pytest.mark.parametrize("call", [
     lambda m, x: A.fgsm(m, (x * 255).byte(), [0]),
-    lambda m, x: A.fgsm(m, x, [0.5]),
-    lambda m, x: A.train_patch(m, x, 1, size=8, callback="print"),
+    lambda m, x: A.fgsm(m, x.numpy(), [0]),
+    lambda m, x: A.train_patch(m, x, 1, size=8, callback=print),  # the Step iterator replaced callbacks
 ])
 def test_bad_types_raise_type_errors(call):
     with pytest.raises(TypeError):
         call(tiny_model(), torch.rand(1, 3, 32, 32))
+
+
+def test_classes_by_name_equal_classes_by_index():
+    model = tiny_model()
+    x = torch.rand(3, 3, 9, 9)
+    assert torch.equal(A.fgsm(model, x, ["class0", "Class1", 2]), A.fgsm(model, x, torch.tensor([0, 1, 2])))
+    assert torch.equal(A.fgsm(model, x, None, target="class3"), A.fgsm(model, x, None, target=3))
+    assert torch.equal(A.fooling_image(model, x, "class2", max_steps=3), A.fooling_image(model, x, 2, max_steps=3))
+
+
+def test_target_class_keyword_still_works_with_a_warning():
+    model = tiny_model()
+    x = torch.rand(1, 3, 9, 9)
+    with pytest.warns(DeprecationWarning, match=r"fooling_image\(target_class=...\) is now fooling_image\(target=...\)"):
+        old = A.fooling_image(model, x, target_class=2, max_steps=3)
+    assert torch.equal(old, A.fooling_image(model, x, target=2, max_steps=3))
+    with pytest.warns(DeprecationWarning, match="train_patch"):
+        A.train_patch(model, torch.rand(2, 3, 16, 16), target_class=1, size=4, steps=1)
+    with pytest.raises(TypeError, match="use target= only"):
+        A.fooling_image(model, x, target=2, target_class=2)
+
+
+def test_l2_budget_is_eps_on_every_value():
+    image = torch.rand(1, 3, 224, 224)
+    assert A.l2_budget(2 / 255, image) == pytest.approx(2 / 255 * (3 * 224 * 224) ** 0.5)
+    assert A.l2_budget(1 / 255, torch.rand(4, 3, 10, 20)) == pytest.approx(600 ** 0.5 / 255)  # per image
+    # a change of eps on every value has exactly that L2 norm
+    change = torch.full_like(image, 2 / 255, dtype=torch.float64)
+    assert float(change.norm()) == pytest.approx(A.l2_budget(2 / 255, image), rel=1e-5)
+    model = tiny_model()
+    x = torch.rand(2, 3, 9, 9)
+    out = A.pgd(model, x, [0, 1], eps=A.l2_budget(2 / 255, x), steps=3, norm="l2")
+    assert ((out - x).flatten(1).norm(dim=1) <= A.l2_budget(2 / 255, x) * (1 + 1e-5)).all()
 
 
 def test_model_state_is_left_as_it_was():

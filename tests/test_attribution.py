@@ -150,6 +150,42 @@ def test_bad_targets_raise_and_leave_no_hooks(model, cat, name):
     assert hook_count(model) == hook_count(folded(model)) == 0  # the methods run the folded copy
 
 
+@pytest.mark.parametrize("name", list(A.METHODS))
+def test_non_finite_images_raise_naming_them(model, cat, name):
+    image = cat.clone()
+    image[0, 0, :3, 0] = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    with pytest.raises(ValueError, match="image holds 3 NaN/inf values"):
+        A.METHODS[name](model, image, 1)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        A.METHODS[name](model, cat * 2, 1)
+    assert hook_count(model) == hook_count(folded(model)) == 0
+
+
+def test_a_class_can_be_named(model, cat):
+    by_index = A.grad_cam(model, cat, 281)
+    assert model.categories[281] == "tabby"  # torchvision's name of ImageNet's "tabby, tabby cat"
+    assert torch.equal(A.grad_cam(model, cat, "tabby"), by_index)
+    assert torch.equal(A.grad_cam(model, cat, "Tabby"), by_index)  # case does not matter when unambiguous
+    assert torch.equal(A.grad_cam(model, cat, torch.tensor(281)), by_index)
+    two = torch.cat([cat, cat])
+    assert torch.equal(A.saliency(model, two, ["Egyptian cat", 281]), A.saliency(model, two, [285, 281]))
+    with pytest.raises(ValueError, match="unknown class 'tabby cat'; similar: tabby, tiger cat"):
+        A.grad_cam(model, cat, "tabby cat")
+
+
+def test_attribute_passes_each_method_only_its_settings(model, cat):
+    settings = dict(layer="stage4", window=112, stride=112)
+    assert torch.equal(A.attribute("grad_cam", model, cat, 281, **settings),
+                       A.grad_cam(model, cat, 281, layer="stage4"))
+    assert torch.equal(A.attribute("occlusion", model, cat, 281, **settings),
+                       A.occlusion(model, cat, 281, window=112, stride=112))
+    assert torch.equal(A.attribute("saliency", model, cat, "tabby", **settings), A.saliency(model, cat, 281))
+    with pytest.raises(ValueError, match="unknown attribution method 'gradcam'; accepted: gradient, saliency"):
+        A.attribute("gradcam", model, cat, 281)
+    with pytest.raises(ValueError, match="no attribution method takes windw"):
+        A.attribute("occlusion", model, cat, 281, windw=48)
+
+
 def test_hooks_are_removed_when_the_backward_pass_fails(model, cat, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("backward failed")
@@ -211,7 +247,9 @@ def test_relu6_rule_by_hand():
     lin1, lin2 = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 2, 1)
     net = nn.Sequential(OrderedDict(a=lin1, act=nn.ReLU6(), b=lin2, pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten()))
     model = ImageNetModel("relu6", net, {"a": "a"}, ["x", "y"], (0, 0, 0), (1, 1, 1)).eval()
-    image = torch.rand(1, 3, 2, 2) * 4
+    with torch.no_grad():
+        lin1.weight.mul_(4)  # activations beyond the cap at 6, from pixels in [0, 1]
+    image = torch.rand(1, 3, 2, 2)
     pre = lin1(image)
     grad_out = lin2.weight[1, :, 0, 0].view(1, 4, 1, 1).expand_as(pre) / 4  # d score / d act
     for guided, method in [(True, A.guided_backprop), (False, A.deconvnet)]:

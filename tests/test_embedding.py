@@ -296,7 +296,7 @@ def test_fashion_mnist_missing_names_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setenv(datasets.FASHION_MNIST_ENV, str(tmp_path))
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         datasets.fashion_mnist()
-    with pytest.raises(ValueError, match="per_class must be a positive int"):
+    with pytest.raises(ValueError, match="per_class must be an int >= 1"):
         monkeypatch.delenv(datasets.FASHION_MNIST_ENV)
         datasets.fashion_mnist(per_class=0)
 

@@ -1,6 +1,7 @@
 """Fast feed-forward style transfer: the network, training (resumable, atomic), the command,
 and the claims of the shipped networks."""
 
+import contextlib
 import socket
 
 import pytest
@@ -10,7 +11,7 @@ from lecture_utils import __main__ as cli
 from lecture_utils import fast_style as fs
 from lecture_utils import load_image
 from lecture_utils import style as st
-from lecture_utils.images import save_image
+from lecture_utils.images import resize_longer_side, save_image
 from lecture_utils.optimize import finish
 from tests.conftest import hook_count
 
@@ -70,9 +71,12 @@ def test_batch_loss_is_the_mean_of_the_images_losses(model, style):
 def test_training_lowers_the_loss_and_resumes_exactly(model, photos, style, tmp_path):
     straight = fs.train(style, photos, tmp_path / "a.ckpt", model=model, steps=12, lr=1e-2, **TINY)
     seen = []
-    interrupted = fs.train(style, photos, tmp_path / "b.ckpt", model=model, steps=12, lr=1e-2,
-                           progress=lambda step, steps, losses: seen.append(losses["total"]) or step < 5, **TINY)
-    assert interrupted.steps_trained == 5 and len(seen) == 5
+    for step in fs.iterate_training(style, photos, tmp_path / "b.ckpt", model=model, steps=12, lr=1e-2, **TINY):
+        seen.append(step.losses["total"])
+        if step.step == 5:
+            break  # stopping closes the run when the generator goes: it saves
+    interrupted = step.result
+    assert interrupted.steps_trained == 5 and len(seen) == 5 and not interrupted.training
     resumed = fs.train(style, photos, tmp_path / "b.ckpt", model=model, steps=12, lr=1e-2, **TINY)
     assert resumed.steps_trained == 12
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
@@ -88,12 +92,11 @@ def test_training_lowers_the_loss_and_resumes_exactly(model, photos, style, tmp_
 
 
 def test_an_interrupted_training_saves_and_resumes(model, photos, style, tmp_path):
-    def interrupt(step, steps, losses):
-        if step == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fs.train(style, photos, tmp_path / "i.ckpt", model=model, steps=6, progress=interrupt, **TINY)
+    run = fs.iterate_training(style, photos, tmp_path / "i.ckpt", model=model, steps=6, **TINY)
+    with pytest.raises(KeyboardInterrupt), contextlib.closing(run):  # Ctrl-C while the caller loops
+        for step in run:
+            if step.step == 3:
+                raise KeyboardInterrupt
     assert fs.load_style_network(tmp_path / "i.ckpt").steps_trained == 3
     resumed = fs.train(style, photos, tmp_path / "i.ckpt", model=model, steps=6, **TINY)
     straight = fs.train(style, photos, tmp_path / "j.ckpt", model=model, steps=6, **TINY)
@@ -209,7 +212,7 @@ def test_shipped_network_beats_a_few_gatys_steps_on_unseen_photos(model, name):
     grams, settings = fs.loss_targets(model, style, size, **weights)
     ours, theirs = [], []
     for photo in UNSEEN:
-        content = st.fit(load_image(photo), size)
+        content = resize_longer_side(load_image(photo), size)
         ours.append(fs.batch_loss(model, fs.stylize(net, content), content, grams, settings)[0].item())
         unchanged = fs.batch_loss(model, content, content, grams, settings)[0].item()
         assert ours[-1] < unchanged, (photo, ours[-1], unchanged)

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from lecture_utils import ImageError, bundled_images, load_image, save_image, to_pil
-from lecture_utils.images import MAX_PIXELS, center_square, random_crops
+from lecture_utils.images import MAX_PIXELS, center_square, random_crops, resize_longer_side
 
 
 def encode(image, fmt, **kwargs):
@@ -295,11 +295,29 @@ def test_random_crops_are_reproducible_and_check_their_input():
     again = random_crops(photos, 5, size=64, generator=torch.Generator().manual_seed(0))
     assert crops.shape == (5, 3, 64, 64) and torch.equal(crops, again)
     assert 0 <= crops.min() and crops.max() <= 1
-    with pytest.raises(ValueError, match=r"each image must be a float tensor \(1, 3, H, W\)"):
+    with pytest.raises(ValueError, match=r"each image must be a tensor \(1, 3, H, W\)"):
         random_crops([torch.rand(3, 32, 32)], 2)
-    with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"each image must hold values in \[0, 1\] \(pixel space, not normalised\)"):
         random_crops([2 * photos[0]], 2)
-    with pytest.raises(ValueError, match="n must be a positive int; got 0"):
+    with pytest.raises(TypeError, match="each image must be a float tensor"):
+        random_crops([(photos[0] * 255).byte()], 2)
+    with pytest.raises(ValueError, match="n must be an int >= 1; got 0"):
         random_crops(photos, 0)
     with pytest.raises(ValueError, match="needs at least one image"):
         random_crops([], 2)
+
+
+def test_resize_longer_side_keeps_the_aspect_ratio():
+    image = torch.rand(1, 3, 30, 60)
+    assert resize_longer_side(image, 20).shape == (1, 3, 10, 20)
+    assert resize_longer_side(image.transpose(2, 3), 20).shape == (1, 3, 20, 10)
+    assert resize_longer_side(image, 60) is image
+    with pytest.raises(ValueError, match="side must be an int >= 1; got 0"):
+        resize_longer_side(image, 0)
+
+
+def test_a_non_finite_tensor_is_refused_naming_the_count():
+    image = torch.rand(1, 3, 4, 4)
+    image[0, 1, 2, :2] = float("nan")
+    with pytest.raises(ImageError, match="the image tensor holds 2 NaN/inf values"):
+        load_image(image)

@@ -115,6 +115,28 @@ def test_unknown_model_name_lists_the_accepted_ones():
         load_model("alexnet2")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_cuda_without_a_gpu_says_so_and_names_the_cpu():
+    with pytest.raises(ValueError, match='device="cuda": there is no CUDA GPU here .*use device="cpu"'):
+        load_model(device="cuda")
+
+
+def test_device_is_checked_before_anything_is_loaded(monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("weights were read before the device was checked")
+
+    monkeypatch.setattr(torch, "load", no_loading)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match='PyTorch sees no CUDA device.*use device="cpu"'):
+        load_model(device="cuda:0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match='device="cuda:2": this machine has 2 CUDA device.*cuda:0 to cuda:1'):
+        load_model(device="cuda:2")
+    with pytest.raises(ValueError, match="device must be cpu, cuda or cuda:N; got 'gpu'"):
+        load_model(device="gpu")
+
+
 # ---------------------------------------------------------------- torchvision, offline
 
 

@@ -6,7 +6,8 @@ import torchvision
 
 from lecture_utils import load_image
 from lecture_utils import style as st
-from lecture_utils.optimize import finish
+from lecture_utils.images import resize_longer_side
+from lecture_utils.optimize import IMAGE, finish
 from tests.conftest import hook_count
 from tests.helpers import ForwardCounter
 
@@ -52,7 +53,7 @@ def test_style_loss_falls_by_90_percent(model, images):
     """Gatys et al.'s setting: from white noise, L-BFGS, default weights (content 1, style 20, TV 1)."""
     content, style = images["palace"], images["cafe_terrace"]
     steps = list(st.style_transfer(model, content, style, size=96, steps=40, init="noise"))
-    targets = st.style_targets(model, st.fit(style, 96), st.default_layers(model)[1])
+    targets = st.style_targets(model, resize_longer_side(style, 96), st.default_layers(model)[1])
     start = sum(steps[0].losses[f"style[{layer}]"] for layer in targets) / len(targets)  # on the noise
     end = st.style_distance(model, steps[-1].image, targets)
     assert start > 0.5 and end <= 0.1 * start, (start, end)
@@ -63,7 +64,7 @@ def test_texture_gram_distance_falls_by_90_percent(model, images):
     layers = ["stem", "stage1", "stage2", "stage3"]
     steps = list(st.texture(model, images["bricks"], layers=layers, size=SIZE, steps=40))
     start = -steps[0].losses["objective"]  # measured on the starting noise
-    targets = st.style_targets(model, st.fit(images["bricks"], SIZE), layers)
+    targets = st.style_targets(model, resize_longer_side(images["bricks"], SIZE), layers)
     end = st.style_distance(model, steps[-1].image, targets)
     assert end <= 0.1 * start, (start, end)
 
@@ -82,10 +83,10 @@ def test_colour_preservation_keeps_the_contents_chroma(model, images):
     free = finish(st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam")).image
     assert st.chroma_error(kept, content) <= 0.01
     assert st.chroma_error(free, content) > 0.03  # without it the style's colours come in
-    kept_iq, content_iq = st.rgb_to_yiq(kept)[:, 1:], st.rgb_to_yiq(st.fit(content, SIZE))[:, 1:]
+    kept_iq, content_iq = st.rgb_to_yiq(kept)[:, 1:], st.rgb_to_yiq(resize_longer_side(content, SIZE))[:, 1:]
     assert torch.allclose(kept_iq.mean((0, 2, 3)), content_iq.mean((0, 2, 3)), atol=0.005)
     assert torch.allclose(kept_iq.std((0, 2, 3)), content_iq.std((0, 2, 3)), atol=0.005)
-    assert (st.luminance(kept) - st.luminance(st.fit(content, SIZE))).abs().mean() > 0.01  # it did stylise
+    assert (st.luminance(kept) - st.luminance(resize_longer_side(content, SIZE))).abs().mean() > 0.01  # it did stylise
 
 
 def test_yiq_round_trip_and_keep_colors_is_exact_inside_the_gamut():
@@ -206,8 +207,8 @@ def test_imagenet_vgg19_without_cached_weights_names_the_fetch_command(tmp_path,
     (dict(layer_weights=[0, 0, 0, 0, 0]), "at least one"),
     (dict(layer_weights={"stage7": 1.0}), "name no style layer"),
     (dict(blend=[1.0, 1.0]), "one per style image"),
-    (dict(init="zeros"), "init must be"),
-    (dict(optimizer="sgd"), "optimizer must be"),
+    (dict(init="zeros"), "unknown init 'zeros'; accepted: content, noise"),
+    (dict(optimizer="sgd"), "unknown optimizer 'sgd'; accepted: lbfgs, adam"),
     (dict(size=0), "size"),
     (dict(scales=0), "scales"),
 ])
@@ -224,8 +225,38 @@ def test_bad_images_and_features_raise(model, images):
         st.style_transfer(model, images["palace"], [images["bricks"], torch.rand(1, 1, 8, 8)])
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         st.gram_matrix(torch.rand(4, 4))
-    with pytest.raises(ValueError, match="weights must be"):
+    with pytest.raises(ValueError, match="content image holds 1 NaN/inf value;"):
+        bad = images["palace"].clone()
+        bad[0, 0, 0, 0] = float("nan")
+        st.style_transfer(model, bad, images["cafe_terrace"])
+    with pytest.raises(ValueError, match="unknown weights 'pretrained'; accepted: imagenet, random"):
         st.vgg19(weights="pretrained")
+
+
+def test_renamed_keywords_still_work_with_a_warning(model, images):
+    grams = st.style_targets(model, images["bricks"], ["stem"])
+    features = st.layer_targets(model, images["palace"], ["stage2"])["stage2"]
+    acts = {"stem": torch.zeros(1, 32, 48, 48), "stage2": features, IMAGE: images["palace"]}
+    with pytest.warns(DeprecationWarning, match=r"content_loss\(target=...\) is now content_loss\(target_features=...\)"):
+        assert float(st.content_loss("stage2", target=features)(acts)[0]) == 0.0
+    with pytest.warns(DeprecationWarning, match=r"style_loss\(targets=...\) is now style_loss\(target_grams=...\)"):
+        old = st.style_loss(targets=grams)
+    assert float(old(acts)[0]) == float(st.style_loss(grams)(acts)[0]) == pytest.approx(1.0)
+    with pytest.warns(DeprecationWarning, match="style_distance"):
+        assert st.style_distance(model, images["bricks"], targets=grams) == pytest.approx(0.0, abs=1e-6)
+    with pytest.warns(DeprecationWarning, match=r"perceptual_loss\(content_target=...\)"):
+        old = st.perceptual_loss(content_target=features, target_grams=grams, content_layer="stage2")
+    new = st.perceptual_loss(features, grams, content_layer="stage2")
+    assert float(old(acts)[0]) == float(new(acts)[0])
+    image = load_image("bricks", 64)
+    with pytest.warns(DeprecationWarning, match="resize_longer_side"):
+        assert torch.equal(st.fit(image, 32), resize_longer_side(image, 32))  # the resize's old name
+
+
+def test_loss_features_smooth_only_with_swag():
+    features = 7 * torch.randn(1, 4, 5, 5)
+    assert st.loss_features(features) is features
+    assert torch.equal(st.loss_features(features, swag=True), st.softmax_smoothing(features))
 
 
 def test_no_hook_is_left_when_a_run_fails(model, images, monkeypatch):

@@ -18,7 +18,7 @@ def counting_steps(total, image, gate=None, fail_at=None, message_at=None):
         if i == fail_at:
             raise RuntimeError("the model fell over")
         shade = image * (1 - i / (total + 1))
-        yield Step(i, total, 0, {"objective": float(i)}, shade,
+        yield Step(i, total, {"objective": float(i)}, shade,
                    message="stopped: NaN" if i == message_at else None)
         if i == message_at:
             return
@@ -72,13 +72,13 @@ def test_errors_show_in_the_status_line(grey):
     runner.run_button.click()
     assert not runner.running and "steps must be an int" in runner.status.text
 
-    runner.make_steps = lambda: counting_steps(10, grey, fail_at=4)
+    runner.make_run = lambda: counting_steps(10, grey, fail_at=4)
     runner.run_button.click()
     runner.join(10)
     assert "RuntimeError: the model fell over" in runner.status.text
     assert runner.last.step == 3 and not runner.run_button.disabled
 
-    runner.make_steps = lambda: counting_steps(10, grey, message_at=2)
+    runner.make_run = lambda: counting_steps(10, grey, message_at=2)
     runner.run_button.click()
     runner.join(10)
     assert "stopped: NaN" in runner.status.text and runner.last.step == 2

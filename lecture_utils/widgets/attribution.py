@@ -1,0 +1,88 @@
+"""Where the network looks (notebook 03): every attribution method on one picture."""
+
+import inspect
+
+import ipywidgets as w
+
+from .. import attribution
+from ..activations import predict
+from ..plotting import gradient_image, heatmap_image, overlay
+from .common import ImagePicker, Panel, Status, array_png, image_view, layer_picker
+
+
+class AttributionPanel(Panel):
+    """Where the network looks (notebook 03): method, target class (one of the top 5, or any
+    class by name), Grad-CAM layer, occlusion window and stride, overlay opacity.
+
+    Per-pixel maps are drawn over the picture, per-channel results as a signed gradient image.
+    Results are cached per setting, so the opacity slider (and going back to an earlier
+    setting) answers without recomputing. The image is used whole, its shorter side 224 px.
+    """
+
+    def __init__(self, model, image="cat", method="grad_cam"):
+        self.model = model
+        self.picker = ImagePicker(image)
+        self.method = w.Dropdown(options=list(attribution.METHODS), value=method, description="method")
+        self.target = w.Dropdown(description="target")
+        self.other = w.Combobox(options=model.categories, placeholder="or type any class name",
+                                ensure_option=True, description="any class")
+        self.layer = layer_picker(model, attribution.LAST_CONV.get(model.name), "CAM layer")
+        self.window = w.IntSlider(value=48, min=8, max=112, step=8, description="window",
+                                  continuous_update=False)
+        self.stride = w.IntSlider(value=24, min=4, max=56, step=4, description="stride",
+                                  continuous_update=False)
+        self.opacity = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
+        self.view = image_view()
+        self.status = Status()
+        self.widget = w.VBox([
+            self.picker.widget, w.HBox([self.method, self.target, self.other]),
+            w.HBox([self.layer, self.window, self.stride]), self.opacity, self.view, self.status.widget,
+        ])
+        self._cache = {}
+        self._render = self.status.callback(self.render)  # kept: set_image unhooks it for a moment
+        self.picker.on_change(self.status.callback(self.set_image))
+        self.other.observe(self.status.callback(self._on_other), "value")
+        for control in (self.method, self.target, self.layer, self.window, self.stride, self.opacity):
+            control.observe(self._render, "value")
+        self.set_image(self.picker.image)
+
+    def set_image(self, image):
+        self.image = image
+        self._cache.clear()
+        top = predict(self.model, self.image, k=5)
+        self.target.unobserve(self._render, "value")  # one render below, not one per option change
+        self.target.options = [(f"{name} ({p:.0%})", index) for index, name, p in top]
+        self.target.value = top[0][0]
+        self.target.observe(self._render, "value")
+        self.render()
+
+    def _on_other(self, change):
+        if change["new"] in self.model.categories:
+            index = self.model.categories.index(change["new"])
+            if index not in [value for _, value in self.target.options]:
+                self.target.options = [*self.target.options, (change["new"], index)]
+            self.target.value = index  # renders through the target observer
+
+    def settings(self):
+        """Every setting a method may take; `attribution.attribute` gives each only its own."""
+        return {"layer": self.layer.value, "window": self.window.value, "stride": self.stride.value}
+
+    def result(self):
+        """The current method's result for the current settings (cached)."""
+        name, settings = self.method.value, self.settings()
+        # the key holds only the settings this method takes: moving the occlusion window
+        # while Grad-CAM is shown recomputes nothing
+        taken = inspect.signature(attribution.METHODS[name]).parameters
+        key = (name, self.target.value, tuple((k, v) for k, v in settings.items() if k in taken))
+        if key not in self._cache:
+            self._cache[key] = attribution.attribute(name, self.model, self.image, self.target.value, **settings).cpu()
+        return self._cache[key]
+
+    def render(self, change=None):
+        result = self.result()  # before any drawing: if it fails, the last picture stays
+        self.status.clear()
+        if result.ndim == 4:  # per channel: a signed gradient image
+            picture = gradient_image(result)
+        else:
+            picture = overlay(self.image, heatmap_image(result[0], "gray")[..., 0], self.opacity.value)
+        self.view.value = array_png(picture)

@@ -1,0 +1,101 @@
+"""Images made by gradient ascent or descent: class and channel images (notebook 04),
+DeepDream (notebook 06) and feature inversion (notebook 07). Each runs with a `Runner`."""
+
+import ipywidgets as w
+
+from .. import optimize as opt
+from ..images import center_square
+from .common import ImagePicker, Panel, image_png, image_view, layer_picker, slider
+from .runner import Runner
+
+
+class ClassImagePanel(Panel):
+    """Images that a class or a channel likes (notebook 04): what to maximise, step size,
+    jitter, L2 weight, blur and iterations; Run, Stop, progress and live preview."""
+
+    def __init__(self, model, target="dumbbell", layer="stage4"):
+        self.model = model
+        self.mode = w.ToggleButtons(options=["class", "channel"], value="class")
+        self.target = w.Combobox(value=target, options=model.categories, ensure_option=True,
+                                 description="class")
+        self.layer = layer_picker(model, layer)
+        self.channel = w.BoundedIntText(value=0, min=0, max=10_000, description="channel")
+        self.lr = slider(w.FloatLogSlider, 0.02, -3, -0.5, 0.1, "step size", base=10)
+        self.jitter = slider(w.IntSlider, 8, 0, 32, 1, "jitter (px)")
+        self.l2_weight = slider(w.FloatSlider, 0.1, 0.0, 2.0, 0.05, "L2 weight")
+        self.blur = slider(w.FloatSlider, 0.5, 0.0, 2.0, 0.1, "blur sigma")
+        self.steps = slider(w.IntSlider, 100, 10, 400, 10, "iterations")
+        self.runner = Runner(self.make_run)
+        self.status = self.runner.status
+        self.widget = w.VBox([
+            self.mode, w.HBox([self.target, self.layer, self.channel]),
+            w.HBox([self.lr, self.jitter, self.l2_weight]), w.HBox([self.blur, self.steps]),
+            self.runner.widget,
+        ])
+
+    def make_run(self):
+        settings = dict(steps=self.steps.value, lr=self.lr.value, l2_weight=self.l2_weight.value,
+                        jitter_px=self.jitter.value, blur=self.blur.value)
+        if self.mode.value == "class":
+            if self.target.value not in self.model.categories:
+                raise ValueError(f"pick a class from the list; {self.target.value!r} is not one of the 1000")
+            return opt.class_image(self.model, self.target.value, **settings)
+        return opt.channel_image(self.model, self.layer.value, self.channel.value, **settings)
+
+
+class DeepDreamPanel(Panel):
+    """DeepDream on a bundled or uploaded photo (notebook 06): layer, step size, jitter,
+    octaves, octave scale, iterations per octave; the preview starts as the photo."""
+
+    def __init__(self, model, image="palace", layer="stage4", size=256):
+        self.model = model
+        self.picker = ImagePicker(image, size=size)
+        self.layer = layer_picker(model, layer)
+        self.lr = slider(w.FloatLogSlider, 0.01, -3, -1, 0.1, "step size", base=10)
+        self.jitter = slider(w.IntSlider, 32, 0, 64, 1, "jitter (px)")
+        self.octaves = slider(w.IntSlider, 3, 1, 6, 1, "octaves")
+        self.octave_scale = slider(w.FloatSlider, 1.4, 1.1, 2.0, 0.05, "octave scale")
+        self.steps = slider(w.IntSlider, 10, 1, 50, 1, "iterations per octave")
+        self.runner = Runner(self.make_run, preview_every=2)
+        self.status = self.runner.status
+        self.widget = w.VBox([
+            self.picker.widget, self.layer, w.HBox([self.lr, self.jitter]),
+            w.HBox([self.octaves, self.octave_scale, self.steps]), self.runner.widget,
+        ])
+        self.picker.on_change(self.runner.show)
+        self.runner.show(self.picker.image)
+
+    def make_run(self):
+        return opt.deepdream(self.model, self.picker.image, self.layer.value, steps=self.steps.value,
+                             lr=self.lr.value, jitter_px=self.jitter.value, octaves=self.octaves.value,
+                             octave_scale=self.octave_scale.value)
+
+
+class InversionPanel(Panel):
+    """Feature inversion (notebook 07): the photo beside its reconstruction from one layer's
+    features, with the total-variation weight as a slider."""
+
+    def __init__(self, model, image="espresso", layer="stage4", size=160):
+        self.model, self.size = model, size
+        self.picker = ImagePicker(image, size=size)
+        self.layer = layer_picker(model, layer)
+        self.tv_weight = slider(w.FloatLogSlider, 0.5, -4, 0, 0.25, "TV weight", base=10)
+        self.steps = slider(w.IntSlider, 300, 10, 2000, 10, "iterations")
+        self.original = image_view()
+        self.runner = Runner(self.make_run, preview_every=5)
+        self.status = self.runner.status
+        self.widget = w.VBox([
+            self.picker.widget, w.HBox([self.layer, self.tv_weight, self.steps]),
+            w.HBox([self.original, self.runner.widget]),
+        ])
+        self.picker.on_change(self._show_original)
+        self._show_original(self.picker.image)
+
+    def _show_original(self, image):
+        self.image = center_square(image, self.size)
+        self.original.value = image_png(self.image)
+
+    def make_run(self):
+        steps, _ = opt.invert(self.model, self.image, self.layer.value, tv_weight=self.tv_weight.value,
+                              steps=self.steps.value)
+        return steps

@@ -1,0 +1,48 @@
+"""The panels' Runner drives every long run of the package, not only the image optimisations:
+the adversarial patch, the universal perturbation and fast-style training yield the same Steps."""
+
+import torch
+
+from lecture_utils import adversarial as A
+from lecture_utils import fast_style as fs
+from lecture_utils import load_image
+from lecture_utils.widgets import Runner
+from tests.helpers import tiny_model
+from tests.test_widgets import pixels
+
+
+def test_the_runner_drives_a_patch_to_its_end():
+    model, crops = tiny_model(), torch.rand(6, 3, 32, 32)
+    runner = Runner(lambda: A.iterate_patch(model, crops, 2, size=8, steps=6,
+                                            generator=torch.Generator().manual_seed(0)), preview_every=2)
+    runner.run_button.click()
+    runner.join(30)
+    assert runner.last.step == 6 and "best success" in runner.last.losses
+    assert "done, 6 steps" in runner.status.text
+    expected = (runner.last.image[0].permute(1, 2, 0) * 255).round().numpy()
+    shown = pixels(runner.preview.value)  # the preview is the best patch, scaled up
+    assert abs(shown.mean() - expected.mean()) < 3
+
+
+def test_stop_ends_a_universal_perturbation_and_keeps_its_best():
+    model, crops = tiny_model(), torch.rand(6, 3, 32, 32)
+    runner = Runner(lambda: A.iterate_universal(model, crops, eps=0.1, steps=500))
+    runner.run_button.click()
+    runner.stop()  # heard after the first step
+    runner.join(30)
+    assert runner.last.step == 1 and "stopped at step 1" in runner.status.text
+    assert runner.last.result.abs().max() <= 0.1 + 1e-7 and not runner.run_button.disabled
+
+
+def test_stop_ends_a_fast_style_training_and_saves_it(model, tmp_path):
+    photos = [load_image(name, 64) for name in ("cat", "rocket")]
+    runner = Runner(lambda: fs.iterate_training(load_image("cafe_terrace", 64), photos, tmp_path / "run.ckpt",
+                                                model=model, steps=200, size=32, batch=1, width=4, blocks=1))
+    runner.run_button.click()
+    runner.stop()
+    runner.join(60)
+    net = runner.last.result
+    assert runner.last.step == 1 and "total" in runner.last.losses
+    assert not net.training and net.steps_trained == 1  # closing the run ended it properly
+    assert fs.load_style_network(tmp_path / "run.ckpt").steps_trained == 1  # and saved it
+    assert runner.last.image.shape == (1, 3, 32, 32)
