@@ -49,7 +49,7 @@ plotting.show_images(list(images.values()), titles=classes, ncols=3, size=3)
 # (shifted by up to 16 px, zoomed by 0.9–1.1, rotated by up to 5°) and averages the
 # probability the network gives the class:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for c, image in images.items():
     print(f"{c:>15}: {opt.view_probability(model, image, c):.2f} over 20 random views")
 
@@ -90,7 +90,7 @@ for layer, channels in layers.items():
         gains.append((steps[0].losses[f"{layer}[{c}]"], steps[-1].losses[f"{layer}[{c}]"]))
 plotting.show_images(grid, titles=titles, ncols=4, size=2.2)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for title, (first, last) in zip(titles, gains):
     print(f"{title:>11}: mean activation {first:6.2f} -> {last:6.2f}")
 

@@ -97,7 +97,7 @@ attack_curves(eps_values, success, confidence)
 # length, stopping as soon as the model is 90% sure: the smallest change this greedy path finds.
 # Change `TARGET` to any ImageNet class name (`model.categories`).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 TARGET = "school bus"
 daisy = photos[names.index("daisy")][None]
 fooled = A.fooling_image(model, daisy, model.categories.index(TARGET), confidence=0.9)
@@ -119,7 +119,7 @@ adversarial_triptych(daisy, fooled, predict(model, daisy), predict(model, fooled
 # which training never sees. Few photos: read the numbers as a demonstration, not a measurement.
 # The patch is 70 x 70 pixels: 9.8% of a 224 x 224 image.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 TRAIN, HELD_OUT = ("cat", "espresso", "cat_and_espresso"), ("astronaut", "daisy", "grace_hopper", "palace", "rocket")
 training = random_crops([load_image(n, 512) for n in TRAIN], 24, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(0))
 held_out = random_crops([load_image(n, 512) for n in HELD_OUT], 40, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(1))
@@ -133,8 +133,10 @@ def answers(images):
 
 
 log = []
-patch = A.train_patch(model, training, TOASTER, size=70, steps=300, lr=0.05, batch_size=2,
-                      generator=torch.Generator().manual_seed(0), callback=lambda p: log.append(p.loss))
+for step in A.iterate_patch(model, training, TOASTER, size=70, steps=300, lr=0.05, batch_size=2,
+                            generator=torch.Generator().manual_seed(0)):
+    log.append(step.losses["loss"])
+patch = step.result  # the patch with the best success on its step
 print(f"loss: first 10 steps {sum(log[:10]) / 10:.2f}, last 10 steps {sum(log[-10:]) / 10:.2f}")
 
 # %%

@@ -50,7 +50,7 @@ plotting.show_images(dreams, titles=depths, ncols=5, size=2.8)
 # start of each octave we read the layer's mean squared activation, and measure it again on the
 # octave's last image:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def norm_at(image, layer):
     with torch.no_grad():
         return float(get_activations(model, image, [layer])[layer].pow(2).mean())

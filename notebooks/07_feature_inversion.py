@@ -18,7 +18,6 @@
 
 # %%
 # %matplotlib inline
-import torch
 from lecture_utils import load_model, load_image
 from lecture_utils import optimize as opt, plotting
 from lecture_utils.images import center_square
@@ -40,13 +39,13 @@ photo = center_square(load_image("espresso"), SIZE)
 layers = ["stem", "stage2", "stage4", "stage6", "head"]
 inverted, errors = {}, {}
 for layer in layers:
-    steps, target = opt.invert(model, photo, layer, tv_weight=TV, steps=STEPS)
-    inverted[layer] = opt.finish(steps).image
-    errors[layer] = opt.relative_error(model, inverted[layer], layer, target)
+    run, target_features = opt.invert(model, photo, layer, tv_weight=TV, steps=STEPS)
+    inverted[layer] = opt.finish(run).image
+    errors[layer] = opt.relative_error(model, inverted[layer], layer, target_features)
 plotting.show_images([photo, *inverted.values()],
                      titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=6, size=2.4)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for layer in layers:
     print(f"{layer:>6}: relative feature error {errors[layer]:.3f}")
 
@@ -68,10 +67,10 @@ for layer in layers:
 # is covered in high-frequency noise: many images share a layer's features, and without the
 # prior the optimiser has no reason to pick a smooth, natural-looking one.
 
-# %%
-steps, target = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
-no_tv = opt.finish(steps).image
-print(f"stage4 without TV: relative feature error {opt.relative_error(model, no_tv, 'stage4', target):.3f}")
+# %% tags=["nbval-ignore-output"]
+run, target_features = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
+no_tv = opt.finish(run).image
+print(f"stage4 without TV: relative feature error {opt.relative_error(model, no_tv, 'stage4', target_features):.3f}")
 plotting.show_images([inverted["stage4"], no_tv], titles=[f"TV weight {TV}", "TV weight 0"], size=3)
 
 # %% [markdown]

@@ -15,6 +15,7 @@
 import torch
 from lecture_utils import load_model, load_image
 from lecture_utils import style as st
+from lecture_utils.images import resize_longer_side
 from lecture_utils.optimize import finish
 from lecture_utils.plotting import show_images
 
@@ -31,7 +32,7 @@ church = load_image("church_auvers")
 
 # %%
 with torch.no_grad():
-    acts = st.layer_targets(model, st.fit(bricks, 128), ["stage2"])["stage2"]
+    acts = st.layer_targets(model, resize_longer_side(bricks, 128), ["stage2"])["stage2"]
 shuffled = acts.flatten(2)[..., torch.randperm(acts[0, 0].numel(), generator=torch.Generator().manual_seed(0))]
 shuffled = shuffled.reshape(acts.shape)
 gram, gram_shuffled = st.gram_matrix(acts), st.gram_matrix(shuffled)
@@ -50,7 +51,7 @@ print("same Gram after shuffling:", torch.allclose(gram, gram_shuffled, rtol=1e-
 # %%
 sets = st.texture_layer_sets(model)
 textures = [finish(st.texture(model, bricks, layers=layers, size=80, steps=30)).image for layers in sets]
-show_images([st.fit(bricks, 80)] + textures, ["texture"] + ["up to " + s[-1] for s in sets], ncols=6, size=2.2)
+show_images([resize_longer_side(bricks, 80)] + textures, ["texture"] + ["up to " + s[-1] for s in sets], ncols=6, size=2.2)
 
 # %% [markdown]
 # ## Texture = artwork
@@ -61,7 +62,7 @@ show_images([st.fit(bricks, 80)] + textures, ["texture"] + ["up to " + s[-1] for
 
 # %%
 painting = finish(st.texture(model, church, size=112, steps=40)).image
-show_images([st.fit(church, 112), painting], ["Van Gogh, The Church at Auvers", "its texture"], ncols=2, size=3)
+show_images([resize_longer_side(church, 112), painting], ["Van Gogh, The Church at Auvers", "its texture"], ncols=2, size=3)
 
 # %% [markdown]
 # ## Try it

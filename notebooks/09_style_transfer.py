@@ -17,9 +17,9 @@
 
 # %%
 # %matplotlib inline
-import torch
 from lecture_utils import load_image, load_model
 from lecture_utils import style as st
+from lecture_utils.images import resize_longer_side
 from lecture_utils.models import is_cached
 from lecture_utils.optimize import finish
 from lecture_utils.plotting import show_images
@@ -36,7 +36,7 @@ print("content layer and style layers:", st.default_layers(model))
 
 # %%
 result = finish(st.style_transfer(model, palace, cafe, size=256, steps=40))
-show_images([st.fit(palace, 256), st.fit(cafe, 256), result.image], ["content", "style", "result"], ncols=3, size=3.6)
+show_images([resize_longer_side(palace, 256), resize_longer_side(cafe, 256), result.image], ["content", "style", "result"], ncols=3, size=3.6)
 
 # %% [markdown]
 # ## The weights decide

@@ -17,11 +17,10 @@
 # %%
 # %matplotlib inline
 import time
-import torch
 from lecture_utils import load_image, load_model
 from lecture_utils import fast_style as fs
 from lecture_utils import style as st
-from lecture_utils.optimize import finish
+from lecture_utils.images import resize_longer_side
 from lecture_utils.plotting import show_images
 
 model = load_model(device="cpu")        # the loss network: the bundled EfficientNet-Lite0
@@ -59,7 +58,7 @@ print(networks[styles[0]].decoder)  # the way back up: resize, then convolve
 # both networks: one forward pass each.
 
 # %%
-photos = {name: st.fit(load_image(name), 256) for name in ("palace", "grace_hopper", "daisy", "astronaut")}
+photos = {name: resize_longer_side(load_image(name), 256) for name in ("palace", "grace_hopper", "daisy", "astronaut")}
 rows, titles = [], []
 for name, photo in photos.items():
     rows += [photo] + [fs.stylize(net, photo) for net in networks.values()]

@@ -33,3 +33,23 @@ def test_readme_links_use_one_repository():
     named = notebook_table.re.search(r"<!-- BINDER_REPO: (\S+) -->", readme).group(1)
     linked = set(notebook_table.re.findall(r"https://mybinder\.org/v2/gh/([^/\s]+/[^/\s]+)/", readme))
     assert linked == {named}
+
+
+def test_the_slide_to_code_table_names_real_functions_and_tests():
+    import importlib
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Where a slide's code lives", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    notebooks = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")}
+    assert {row.split("`")[1] for row in rows} == notebooks  # one row per notebook
+    for row in rows:
+        _, modules, functions, tests = [notebook_table.re.findall(r"`([\w.]+)`", cell)
+                                        for cell in row.strip("|").split("|")]
+        found = [importlib.import_module(f"lecture_utils.{m}") for m in modules]
+        for name in functions:
+            owner, _, attribute = name.rpartition(".")
+            places = [importlib.import_module(f"lecture_utils.{owner}")] if owner else found
+            assert any(hasattr(module, attribute) for module in places), (row.split("`")[1], name)
+        for test in tests:
+            assert (ROOT / "tests" / test).is_file(), test
