@@ -37,14 +37,15 @@ NORMS = ("linf", "l2")
 
 
 @contextlib.contextmanager
-def _eval_mode(model):
+def _eval_mode(model, grad=True):
     """Put the model in eval mode (batch norm with its running statistics), then restore; with
-    gradients on, also when the caller is inside `torch.no_grad()`. Yields the network to run:
-    the model with its batch norms folded."""
+    `grad`, gradients on, also when the caller is inside `torch.no_grad()` (the long runs turn
+    them on for each step instead: their caller's code runs between the steps). Yields the
+    network to run: the model with its batch norms folded."""
     training = model.training
     model.eval()
     try:
-        with torch.enable_grad():
+        with torch.enable_grad() if grad else contextlib.nullcontext():
             yield folded(model)
     finally:
         model.train(training)
@@ -312,12 +313,13 @@ def _best_so_far(total, step_fn, picture):
     message, keeping the best result before it."""
     best, best_success = None, -1.0
     for i in range(1, total + 1):
-        loss, success, current = step_fn()
+        with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
+            loss, success, current = step_fn()
         if not math.isfinite(loss):
             if best is None:
                 raise FloatingPointError("the first step gave a loss that is not finite; try a smaller step size")
-            yield Step(i, total, {}, picture(best), result=best,
-                       message=f"step {i}: the loss became {loss}; the result is the best before it")
+            yield Step(i, total, {"loss": loss, "success": success, "best success": best_success}, picture(best),
+                       result=best, message=f"step {i}: the loss became {loss}; the result is the best before it")
             return
         if success >= best_success:
             best, best_success = current.detach().clone(), success
@@ -390,21 +392,21 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
         return loss.item(), (logits.argmax(1) == target).float().mean().item(), measured
 
     def run():  # a generator: the checks above raise at the call, the work starts at the first step
-        with _eval_mode(model) as net:
+        with _eval_mode(model, grad=False) as net:
             yield from _best_so_far(steps, lambda: step(net), lambda best: best.cpu())
 
     return run()
 
 
 @_checks.renamed_keyword("target_class", "target")
-def train_patch(model, images, target, **options):
+def train_patch(model, images, target, *args, **options):
     """`iterate_patch` run to its end: the patch (1, 3, size, size) in [0, 1] with the best
     success on its step. Same arguments as `iterate_patch`.
 
     Example:
         >>> patch = train_patch(model, images.random_crops(photos, 32), 859, size=70, steps=100)
     """
-    return finish(iterate_patch(model, images, target, **options)).result
+    return finish(iterate_patch(model, images, target, *args, **options)).result
 
 
 def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
@@ -464,7 +466,7 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
         return loss.item(), success, measured
 
     def run():  # a generator: the checks above raise at the call, the work starts at the first step
-        with _eval_mode(model) as net:
+        with _eval_mode(model, grad=False) as net:
             known = labels
             if known is None:
                 with torch.no_grad():
@@ -474,11 +476,11 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
     return run()
 
 
-def universal_perturbation(model, images, labels=None, **options):
+def universal_perturbation(model, images, labels=None, *args, **options):
     """`iterate_universal` run to its end: the perturbation (1, 3, H, W) in [-eps, eps] with the
     best success on its step. Same arguments as `iterate_universal`.
 
     Example:
         >>> delta = universal_perturbation(model, images.random_crops(photos, 32), eps=10/255, steps=100)
     """
-    return finish(iterate_universal(model, images, labels, **options)).result
+    return finish(iterate_universal(model, images, labels, *args, **options)).result

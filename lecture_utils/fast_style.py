@@ -322,10 +322,11 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
         """One Adam step on one batch; this step's losses and the first crop's stylisation."""
         nonlocal done, updating
         contents = _batch(photos, settings, done, model.device)
-        outputs = net(contents)
-        total, losses = batch_loss(model, outputs, contents, grams, loss_settings)
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
+            outputs = net(contents)
+            total, losses = batch_loss(model, outputs, contents, grams, loss_settings)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
         updating = True
         optimizer.step()
         done += 1

@@ -460,8 +460,9 @@ def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=1300, lr=0.005
     Returns (iterator of `Step`, the image's features at `layer`: the target features).
 
     The optimiser is L1-normalised gradient descent with heavy momentum and a cosine schedule:
-    with these defaults every layer of notebook 07 ends under a relative feature error of 0.1
-    (`relative_error`), which neither Adam nor L-BFGS reached (benchmarks/RESULTS.md)."""
+    with these defaults the layers of notebook 07 end at a relative feature error of about 0.1
+    or less (`relative_error`; the deepest, head, depends most on the CPU's float rounding),
+    which neither Adam nor L-BFGS reached (benchmarks/RESULTS.md)."""
     image = _checks.images(image, "image", single=True)
     with torch.no_grad():
         target_features = get_activations(model, image.to(model.device), [layer])[layer]

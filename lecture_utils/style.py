@@ -163,7 +163,7 @@ def style_loss(target_grams, weights=None, swag=False):
     Args:
         target_grams: {layer: Gram target (1, C, C)}, e.g. from `style_targets` (called
             `targets` before; that keyword still works, with a warning).
-        weights: per-layer weights, a list in the order of `targets` or a {layer: w} dict
+        weights: per-layer weights, a list in the order of `target_grams` or a {layer: w} dict
             (normalised to sum 1; None: equal, as Gatys et al.). Layers of weight 0 are skipped.
 
     Gatys et al.'s E_l = ||G_l - A_l||^2 / (4 N_l^2 M_l^2) is the same up to a constant per
@@ -286,7 +286,7 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
             down: use "adam" with it (benchmarks/RESULTS.md has the comparison).
 
     Returns:
-        An iterator of `optimize.Step` (`octave` is the scale), its images with the colours
+        An iterator of `runs.Step` (`octave` is the scale), its images with the colours
         already restored when `preserve_colors`. Settings are checked before the first step.
 
     Limits: memory and time grow with size^2, and a step of VGG-19 costs far more than one of

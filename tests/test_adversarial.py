@@ -320,6 +320,16 @@ def test_the_long_runs_equal_their_iterators_run_to_the_end():
     assert torch.equal(delta, last.result)
 
 
+def test_a_long_run_steps_inside_no_grad_and_leaves_the_callers_grad_mode_alone():
+    model, images = tiny_model(), torch.rand(6, 3, 32, 32)
+    for make in (lambda: A.iterate_patch(model, images, 2, size=8, steps=3),
+                 lambda: A.iterate_universal(model, images, eps=0.1, steps=3)):
+        with torch.no_grad():
+            for step in make():  # each step still differentiates ...
+                assert not torch.is_grad_enabled()  # ... and the caller's code runs as the caller asked
+        assert step.step == 3 and torch.is_grad_enabled()
+
+
 def test_bad_settings_of_a_long_run_raise_at_the_call_not_at_the_first_step():
     with pytest.raises(ValueError, match="steps"):
         A.iterate_patch(tiny_model(), torch.rand(2, 3, 32, 32), 1, size=8, steps=0)

@@ -2,7 +2,7 @@
 picker, picture views, sliders and the `Panel` base.
 
 Callbacks only assign widget values and never print: output printed from a callback lands in
-the browser, not in the notebook file (see ../shared/NOTES-tools.md).
+the browser, not in the notebook file (nbval and the browser see them differently).
 """
 
 import contextlib

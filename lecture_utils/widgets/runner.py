@@ -13,7 +13,7 @@ class Runner:
 
     `make_run()` (set by the panel) builds the run when Run is pressed: an iterator of
     steps, each with `.step`, `.total`, `.losses` (name -> float), `.image` (1, 3, h, w) and
-    `.message` (None, or why the run ended early), as `optimize.Step` has. Nothing else of a
+    `.message` (None, or why the run ended early), as `runs.Step` has. Nothing else of a
     step is used; the iterator's `close()` is called at the end if it has one (a generator
     does). Errors of `make_run` (bad settings) show in the status line at once.
 
