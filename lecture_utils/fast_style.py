@@ -312,9 +312,13 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
     grams, loss_settings = loss_targets(model, style, size, settings["content_weight"], settings["style_weight"],
                                         settings["tv_weight"])
 
+    saved = None  # the step last written, so the end of a run does not write it twice
+
     def save():
+        nonlocal saved
         _checks.save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": done,
                              "net": net.state_dict(), "optimizer": optimizer.state_dict()}, checkpoint)
+        saved = done
 
     updating = False  # True while the weights may have moved but `done` does not yet say so
 
@@ -343,11 +347,11 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
                 yield Step(done, steps, {}, picture, result=net)
             while done < steps:
                 values, picture = update()
-                if done % save_every == 0 or done == steps:
+                if done % save_every == 0:
                     save()
                 yield Step(done, steps, values, picture, result=net)
         finally:  # the end, a stop (the generator closed) or an interrupt: keep the state
-            if not updating:  # else the last periodic save stands: never a half-applied step
+            if not updating and saved != done:  # mid-update, the last save stands: never a half-applied step
                 save()
             net.eval().requires_grad_(False)
             net.settings, net.steps_trained = settings, done
