@@ -7,17 +7,19 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 HELD_OUT := /usr/share/backgrounds/mate/nature
 
-.PHONY: setup data chromium heldout lab test bench bench-gpu notebooks readme clean
+.PHONY: setup data chromium heldout lab test bench bench-gpu notebooks solutions readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the dependency list changes. torchattacks (a test-only peer of the adversarial
 # module) pins an old requests that clashes with JupyterLab's; it needs only torch: no deps.
+# torch-lucent (the feature-visualisation peer) pins kornia<=0.4.1, which needs an old torch; it
+# runs on a current kornia (tests/lucent_peer.py), listed in the test extras with its imports.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
-	$(PY) -m pip install --no-deps 'torchattacks>=3.5'
+	$(PY) -m pip install --no-deps 'torchattacks>=3.5' 'torch-lucent==0.1.8'
 	touch $(STAMP)
 
 # Notebook 02's photo collection: Debian's Fashion-MNIST package (or a folder you name).
@@ -66,9 +68,15 @@ bench-gpu: setup
 	$(PY) benchmarks/gpu.py
 
 # Re-execute the notebooks from their text sources (notebooks/NN_topic.py) and store the
-# outputs in the .ipynb files: all of them, or NB=03 (any prefix of the names).
+# outputs in the .ipynb files: all of them, or NB=03 (any prefix of the names). These are the
+# student versions: the exercises' solutions are stripped.
 notebooks: $(STAMP)
 	$(PY) tools/notebooks.py build $(NB)
+
+# The instructor versions, solutions included, executed into solutions/ (git-ignored); fails
+# unless every exercise's check passes there.
+solutions: $(STAMP)
+	$(PY) tools/notebooks.py solutions $(NB)
 
 # The README's table of notebooks, its Binder links and its pictures (docs/thumbnails/).
 readme: $(STAMP)

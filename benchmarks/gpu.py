@@ -44,13 +44,15 @@ def cold_and_warm(action):
     return seconds(action)[0], seconds(action)[0]
 
 
-def optimisation_rows(model, steps=200):
+def optimisation_rows(model, steps=128):
     photo = load_image("palace", size=384)
     cold, warm = cold_and_warm(lambda: opt.finish(opt.class_image(model, "dumbbell", steps=steps, size=224)))
-    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.deepdream(model, photo, "stage4", steps=steps // 20,
+    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.deepdream(model, photo, "stage4", steps=10,
                                                                         octaves=3)))
-    return [("class image recipe, 224 px, 200 steps, first run in the process (s)", cold, None, "", True),
-            ("class image recipe, 224 px, 200 steps, warm (s)", warm, None, "<= 20 (CPU target)", warm <= 20),
+    import optimize as peer  # benchmarks/optimize.py: the Lucent rows
+    return [(f"class image recipe, 224 px, {steps} steps, first run in the process (s)", cold, None, "", True),
+            (f"class image recipe, 224 px, {steps} steps, warm (s)", warm, None, "<= 20 (CPU target)", warm <= 20),
+            *peer.lucent_rows(model),
             ("DeepDream, 384 px, 3 octaves x 10 steps, first run at these sizes (s)", dream_cold, None, "", True),
             ("DeepDream, 384 px, 3 octaves x 10 steps, warm (s)", dream, None, "<= 40 (CPU target)", dream <= 40)]
 

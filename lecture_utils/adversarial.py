@@ -129,10 +129,18 @@ def fgsm(model, images, labels, eps=2 / 255, target=None):
     """
     images = _device_of(model, _checks.images(images))
     eps = _check_eps(eps)
+    return (images + eps * gradient_sign(model, images, labels, target)).clamp(0, 1)
+
+
+def gradient_sign(model, images, labels, target=None):
+    """sign(grad_x loss), the direction FGSM steps in: a tensor of -1, 0 and +1 of the images'
+    shape (the lecture's middle picture of the panda, shown as `0.5 + 0.5 * sign`). Arguments
+    as in `fgsm`: untargeted, the loss of `labels` rises along it; with `target`, that of the
+    target falls. `fgsm(...) == (images + eps * gradient_sign(...)).clamp(0, 1)`."""
+    images = _device_of(model, _checks.images(images))
     classes, targeted = _labels_and_goal(model, images, labels, target)
     with _eval_mode(model) as net:
-        grad = _gradient(net, images, classes, targeted)
-    return (images + eps * grad.sign()).clamp(0, 1)
+        return _gradient(net, images, classes, targeted).sign()
 
 
 def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
@@ -233,6 +241,38 @@ def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200
             move = step * grad / (_l2_norms(grad) + 1e-12)
             x[active] = (x[active] + move[active]).clamp(0, 1)
     return x.detach()
+
+
+# ---------------------------------------------------------------- measuring an attack
+
+
+def top1(model, images, batch_size=8):
+    """The model's top class and its probability for each image, `batch_size` at a time (keeps
+    the memory low on large sets), without gradients.
+
+    Returns:
+        (classes, probabilities): an integer tensor (N,) and a float tensor (N,) in [0, 1].
+
+    Example:
+        >>> before, confidence = top1(model, photos)
+        >>> sure = photos[confidence >= 0.3]      # the photos the model is fairly sure of
+        >>> flipped = (top1(model, (sure + delta).clamp(0, 1))[0] != before[confidence >= 0.3]).float().mean()
+    """
+    images = _device_of(model, _checks.images(images))
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    with _eval_mode(model, grad=False) as net, torch.no_grad():
+        p = torch.cat([net(images[i:i + batch_size]).softmax(1) for i in range(0, len(images), batch_size)])
+    confidence, classes = p.max(1)
+    return classes, confidence
+
+
+def sign_noise(like, eps, generator=None):
+    """Random sign noise: every value +eps or -eps at random, the shape of `like`'s one image
+    (1, C, H, W): the baseline an attack of L-inf budget eps must beat (it has the same budget,
+    and no direction)."""
+    eps = _check_eps(eps)
+    shape = (1, *_checks.images(like).shape[1:])
+    return eps * torch.randint(0, 2, shape, generator=generator).mul(2).sub(1).float()
 
 
 # ---------------------------------------------------------------- long runs: patch and universal

@@ -7,6 +7,9 @@
 - per channel, (N, 3, H, W): gradient, deconvnet, guided_backprop, guided_grad_cam, integrated_gradients
   (show them as images, or reduce with `as_heatmap`).
 
+Two helpers look past the class score: `unit_guided_backprop` explains one unit of an inner
+layer instead of a class, and `path_scores` gives the score along integrated gradients' path.
+
 No method changes the model: they run `models.folded(model)` (the same function with its batch
 norms folded into its convolutions, faster to differentiate), and backward rules for ReLUs live in
 forward hooks that are removed when the call returns, also when it raises.
@@ -22,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
-from .activations import forward_hooks, forward_with_activations
+from .activations import forward_hooks, forward_with_activations, get_activations
 from .models import folded
 
 # The last layer with a spatial map, where CAM and Grad-CAM look by default.
@@ -277,6 +280,33 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
     return (image - baseline) * result / steps
 
 
+def path_scores(model, image, target, alphas, baseline=None, batch_size=8):
+    """The target's score (logit) at points of the straight path from `baseline` (default: black)
+    to the image, `baseline + alpha * (image - baseline)` for each alpha in `alphas` (1-D, in
+    [0, 1]): the curve whose slope integrated gradients integrates. Forward passes only,
+    `batch_size` points per pass.
+
+    Returns (N, len(alphas)) float. Integrated gradients' attributions sum to
+    scores at alpha 1 minus scores at alpha 0, in the limit of many steps.
+
+    Example:
+        >>> path_scores(model, cat, "tabby", torch.linspace(0, 1, 11)).shape
+        torch.Size([1, 11])
+    """
+    net, image, targets = _prepare(model, image, target)
+    alphas = torch.as_tensor(alphas, dtype=image.dtype).flatten().to(image.device)
+    if len(alphas) == 0 or not bool(((alphas >= 0) & (alphas <= 1)).all()):
+        raise ValueError(f"alphas must be a non-empty 1-D list of numbers in [0, 1]; got {alphas.tolist()}")
+    baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
+    scores = image.new_zeros(len(image), len(alphas))
+    with torch.no_grad():
+        for i, (img, base, tgt) in enumerate(zip(image, baseline, targets)):
+            for start, stop in _batches(len(alphas), batch_size, image.device, cpu_default=8):
+                a = alphas[start:stop].view(-1, 1, 1, 1)
+                scores[i, start:stop] = net(base + a * (img - base))[:, tgt]
+    return scores
+
+
 METHODS = {"gradient": gradient, "saliency": saliency, "smoothgrad": smoothgrad, "deconvnet": deconvnet,
            "guided_backprop": guided_backprop, "integrated_gradients": integrated_gradients,
            "cam": cam, "grad_cam": grad_cam, "guided_grad_cam": guided_grad_cam, "occlusion": occlusion}
@@ -300,6 +330,49 @@ def attribute(method, model, image, target, **settings):
         raise ValueError(f"no attribution method takes {', '.join(unknown)}; settings: {', '.join(sorted(known))}")
     accepted = inspect.signature(METHODS[method]).parameters
     return METHODS[method](model, image, target, **{k: v for k, v in settings.items() if k in accepted})
+
+
+# ---------------------------------------------------------------- one unit of an inner layer
+
+
+def unit_guided_backprop(model, image, layer, channel, positions=None):
+    """Guided backprop of one unit of an inner layer (Springenberg et al. 2015, their "image
+    crops" figure): which pixels drive `channel` of `layer` at one position of its map.
+
+    Args:
+        layer: a short layer name (see `model.layers`); channel: a channel index of it.
+        positions: one (row, col) of the layer's map per image, e.g. `Patch.position` from
+            `embedding.top_patches` (computed at the same image size); None takes each image's
+            strongest position of the channel.
+
+    Returns:
+        Per channel, (N, 3, H, W), signed; zero outside the unit's receptive field
+        (`embedding.receptive_field`). The forward pass stops at `layer`.
+
+    Example:
+        >>> unit_guided_backprop(model, images, "stage3", 5, positions=[(3, 4)] * len(images))
+    """
+    image = _checks.images(image, "image")
+    net = folded(model)
+    x = image.to(model.device).clone().requires_grad_(True)
+    with relu_rule(net, guided=True):
+        acts = get_activations(net, x, [layer])[layer]
+        channel = _checks.integer(channel, "channel", 0, acts.shape[1] - 1)
+        maps = acts[:, channel]  # (N, h, w)
+        h, w = maps.shape[1:]
+        if positions is None:
+            flat = maps.flatten(1).argmax(1)
+        else:
+            positions = [tuple(p) for p in positions]
+            if len(positions) != len(image) or any(len(p) != 2 for p in positions):
+                raise ValueError(f"positions must hold one (row, col) per image ({len(image)}); "
+                                 f"got {positions!r}")
+            rows = [_checks.integer(r, "row of a position", 0, h - 1) for r, _ in positions]
+            cols = [_checks.integer(c, "column of a position", 0, w - 1) for _, c in positions]
+            flat = torch.tensor([r * w + c for r, c in zip(rows, cols)], device=x.device)
+        score = maps.flatten(1).gather(1, flat[:, None]).sum()
+        (grad,) = torch.autograd.grad(score, x)
+    return grad
 
 
 # ---------------------------------------------------------------- sanity check

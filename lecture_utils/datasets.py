@@ -170,6 +170,30 @@ def fashion_mnist(per_class=60, split="test"):
                       source="Fashion-MNIST (Zalando SE, MIT licence), Debian package dataset-fashion-mnist")
 
 
+# ---------------------------------------------------------------- held-out nature photos
+
+NATURE_DIR = Path("/usr/share/backgrounds/mate/nature")  # Debian's mate-backgrounds (GPL-2+)
+NATURE_INSTALL = "sudo apt-get install mate-backgrounds  (or: make heldout)"
+
+
+def nature_photos():
+    """The 12 nature photos of Debian's `mate-backgrounds` (flowers, a meadow, a dune, rain
+    drops, ...): photos no one in this project chose, for judging an attack or a network on
+    photos it was not made from (notebook 05, the adversarial tests, notebook 10's networks).
+
+    Returns:
+        Their paths, sorted by name (load one with `load_image(path)`).
+
+    Raises:
+        FileNotFoundError naming the install command when they are not there.
+    """
+    photos = sorted(NATURE_DIR.glob("*.jpg"))
+    if not photos:
+        raise FileNotFoundError(f"the held-out nature photos are not installed (no *.jpg in "
+                                f"{NATURE_DIR}). Install them with:  {NATURE_INSTALL}")
+    return photos
+
+
 # ---------------------------------------------------------------- Imagenette
 
 

@@ -432,17 +432,30 @@ def top_patches(model, collection, codes, layer, channels, n=8):
             row, col = lc.position(index, channel)
             box = rf.box(row, col)
             patches.append(Patch(index, (row, col), float(lc.max[index, channel]), box))
-            crops.append(_crop(image, rf, row, col))
+            crops.append(crop_patch(image, rf, row, col))
         out[channel] = (patches, torch.stack(crops))
     return out
 
 
-def _crop(image, rf, row, col):
-    """The receptive field's window of one image (3, H, W), grey (0.5) outside the image."""
+def crop_patch(image, rf, row, col, size=None, fill=0.5):
+    """The window of one image (C, H, W) that the unit at (row, col) of `rf`'s layer sees.
+
+    size: None for the whole receptive field; an int for a square of that side centred on the
+    receptive field's centre (units see the middle of their window far more than its edges).
+    Where the window lies outside the image it holds `fill` (grey for photos; 0 for gradients).
+    Returns (C, S, S) (or the receptive field's (C, h, w)).
+    """
     top, left, bottom, right = rf.box(row, col, clip=False)
-    canvas = torch.full((3, rf.size[0], rf.size[1]), 0.5)
-    t, l, b, r = rf.box(row, col)
-    canvas[:, t - top: b - top, l - left: r - left] = image[:, t:b, l:r]
+    if size is not None:
+        size = _checks.positive_int(size, "size")
+        top, left = (top + bottom - size) // 2, (left + right - size) // 2
+        bottom, right = top + size, left + size
+    canvas = torch.full((image.shape[0], bottom - top, right - left), float(fill), dtype=image.dtype)
+    inside = rf.box(row, col)  # the part of the whole window that lies in the image
+    t, l = max(top, inside[0]), max(left, inside[1])
+    b, r = min(bottom, inside[2]), min(right, inside[3])
+    if b > t and r > l:
+        canvas[:, t - top: b - top, l - left: r - left] = image[:, t:b, l:r]
     return canvas
 
 

@@ -24,6 +24,7 @@ from torchvision.transforms.functional import gaussian_blur
 from . import _checks
 from .activations import forward_with_activations, get_activations, resolve_layers
 from .models import folded
+from .parameterize import PARAMETERIZATIONS, parameterization as _parameterization
 from .runs import Step, finish  # noqa: F401 (finish: part of this module's interface)
 
 LOGITS, IMAGE = "logits", "image"  # pseudo-layers: the model's output and the image itself
@@ -118,7 +119,19 @@ def channels(model, layer):
 
 
 def class_logit(model, target):
-    """The logit of a class (name or index): Simonyan et al.'s score, before the softmax."""
+    """The logit of a class (name or index): Simonyan et al.'s score, before the softmax.
+    A list of classes gives one per image of a batch (`iterate(..., batch=len(target))`)."""
+    if isinstance(target, (list, tuple)):
+        indices = [_checks.class_index(model, t) for t in target]
+        rows = torch.arange(len(indices))
+
+        def value(a):
+            if len(a[LOGITS]) != len(indices):
+                raise ValueError(f"{len(indices)} classes need a batch of {len(indices)} images; "
+                                 f"got {len(a[LOGITS])}")
+            return a[LOGITS][rows, indices].mean()
+
+        return Objective(f"logit[{len(indices)} classes]", value, [LOGITS])
     index = _checks.class_index(model, target)
     return Objective(f"logit[{model.categories[index]}]", lambda a: a[LOGITS][:, index].mean(), [LOGITS])
 
@@ -131,7 +144,19 @@ def class_probability(model, target):
 
 
 def channel(model, layer, index):
-    """The mean activation of one channel of a layer over all positions."""
+    """The mean activation of one channel of a layer over all positions. A list of channels
+    gives one per image of a batch (`iterate(..., batch=len(index))`)."""
+    if isinstance(index, (list, tuple)):
+        indices = [_check_channel(model, layer, i) for i in index]
+        rows = torch.arange(len(indices))
+
+        def value(a):
+            if len(a[layer]) != len(indices):
+                raise ValueError(f"{len(indices)} channels need a batch of {len(indices)} images; "
+                                 f"got {len(a[layer])}")
+            return a[layer][rows, indices].mean()
+
+        return Objective(f"{layer}[{len(indices)} channels]", value, [layer])
     _check_channel(model, layer, index)
     return Objective(f"{layer}[{index}]", lambda a: a[layer][:, index].mean(), [layer])
 
@@ -153,6 +178,23 @@ def layer_l2(model, layer):
     """DeepDream's objective: the mean squared activation of a whole layer ("more of whatever is there")."""
     resolve_layers(model, layer)
     return Objective(f"l2[{layer}]", lambda a: a[layer].pow(2).mean(), [layer])
+
+
+def gram_similarity(layer):
+    """How alike a batch of images looks at `layer`: the mean cosine similarity of their Gram
+    matrices over all pairs. Subtracted, it is the diversity term of Olah et al. (2017): it
+    pushes the images apart, so each excites the objective with a different style of features."""
+
+    def value(a):
+        features = a[layer].flatten(2)
+        grams = F.normalize((features @ features.transpose(1, 2)).flatten(1), dim=1)
+        n = grams.shape[0]
+        if n < 2:
+            raise ValueError("gram_similarity needs a batch of at least 2 images (iterate(..., batch=4))")
+        similarity = grams @ grams.T
+        return (similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1))
+
+    return Objective(f"similarity[{layer}]", value, [layer])
 
 
 @_checks.renamed_keyword("target", "target_features")
@@ -209,6 +251,18 @@ def jitter(pixels):
     return transform
 
 
+def pad(pixels, value=0.5):
+    """Surround the image with a border of `pixels` of grey: the image's edge becomes a seen
+    border, not a wrap-around, and jitter moves it without rolling content from the far side."""
+    pixels = _checks.integer(pixels, "pad pixels", low=0)
+    value = _checks.number(value, "pad value", 0, 1)
+
+    def transform(image, generator):
+        return F.pad(image, (pixels,) * 4, value=value)
+
+    return transform
+
+
 def random_scale(low=0.9, high=1.1):
     """Zoom by a random factor in [low, high], keeping the size (crop or reflect-pad)."""
     low = _checks.positive_number(low, "low")
@@ -238,7 +292,7 @@ def _affine(draw):
 
 def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optimizer="ascent",
             normalize_grad=True, momentum=0.0, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
-            blur=0.0, blur_every=4, seed=0):
+            blur=0.0, blur_every=4, parameterization="pixels", batch=1, seed=0):
     """Maximise `objective` over an image; yields a `Step` after every update.
 
     Args:
@@ -248,6 +302,11 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
             subtract regularisers such as `0.01 * total_variation()`).
         image: the start, (1, 3, H, W) in [0, 1]; None starts from faint noise of `size`
             (an int for a square, or (H, W)).
+        parameterization: what the optimiser changes (`parameterize`): "pixels", "fourier"
+            (the 1/f-scaled spectrum) or "fourier_decorrelated" (also decorrelated colours).
+            Every yielded image is in [0, 1] whichever is chosen.
+        batch: optimise this many images at once (each objective averages over them; see
+            `gram_similarity` for pushing them apart); a start `image` is repeated.
         steps: updates per octave. lr: step size (pixel units for "ascent" with
             `normalize_grad`, whose step moves the mean pixel by `lr`).
         optimizer: "ascent" (plain gradient ascent), "adam", or "lbfgs" (deterministic
@@ -288,6 +347,8 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
     lr = _checks.positive_number(lr, "lr")
     octave_scale = _checks.positive_number(octave_scale, "octave_scale")
     blur = _checks.number(blur, "blur (a sigma in pixels)", low=0)
+    _checks.one_of(parameterization, "parameterization", PARAMETERIZATIONS)
+    batch = _checks.positive_int(batch, "batch")
     transforms = list(transforms)
     if optimizer == "lbfgs" and transforms:
         raise ValueError("L-BFGS needs the same function at every step: use transforms=() with it, "
@@ -299,13 +360,15 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise ValueError(f"size must be an int or (height, width); got {size!r}")
         height, width = (_checks.positive_int(n, "size") for n in size)
-        image = (0.5 + 0.05 * torch.randn(1, 3, height, width, generator=generator)).clamp(0, 1)
+        start = _parameterization(parameterization, height, width)
+        with torch.no_grad():
+            base = start.decode(start.noise(batch, generator, model.device))
     else:
         image = _checks.images(image, "image", single=True)
-    base = image.to(model.device, torch.float32)
+        base = image.to(model.device, torch.float32).repeat(batch, 1, 1, 1)
     run = _Run(folded(model), objective, layers, transforms, generator)  # same function, faster
-    return run.updates(base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
-                     blur, blur_every)
+    return run.updates(base, parameterization, steps, lr, optimizer, normalize_grad, momentum, schedule,
+                       octaves, octave_scale, blur, blur_every)
 
 
 def optimize(model, objective, image=None, **options):
@@ -334,8 +397,8 @@ class _Run:
         acts[IMAGE] = x
         return self.objective(acts)
 
-    def updates(self, base, steps, lr, optimizer, normalize_grad, momentum, schedule, octaves, octave_scale,
-              blur, blur_every):
+    def updates(self, base, parameterization, steps, lr, optimizer, normalize_grad, momentum, schedule,
+                octaves, octave_scale, blur, blur_every):
         height, width = base.shape[-2:]
         # the smallest octaves stop at 8 px (or the image's own size, if smaller)
         sizes = [(max(min(8, height), round(height / octave_scale ** k)),
@@ -344,28 +407,32 @@ class _Run:
         total, count = steps * octaves, 0
         for octave, size in enumerate(sizes):
             start = _resize(base, size)
-            x = (start + _resize(detail, size)).clamp(0, 1).requires_grad_(True)
-            update = _updater(x, lr, optimizer, normalize_grad, momentum, self.evaluate)
+            variables = _parameterization(parameterization, *size)
+            params = variables.encode((start + _resize(detail, size)).clamp(0, 1)).requires_grad_(True)
+            update = _updater(params, variables.decode, lr, optimizer, normalize_grad, momentum, self.evaluate)
+            x = variables.decode(params).detach()
             for i in range(steps):
                 count += 1
-                before_update = x.detach().clone()  # kept if this update goes NaN or inf
+                before_update = x  # kept if this update goes NaN or inf
                 factor = 0.05 + 0.475 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0
                 losses = update(lr * factor)
-                if losses is None or not torch.isfinite(x).all():
+                if losses is None or not torch.isfinite(params).all():
                     yield Step(count, total, {}, before_update.cpu(), octave=octave, message=(
                         f"stopped at step {count}: the objective or its gradient became NaN or "
                         f"inf; kept the image of step {count - 1}. Try a smaller lr or weights."))
                     return
                 with torch.no_grad():
                     if blur and count % blur_every == 0:
-                        x.copy_(_blur(x, blur))
-                    x.clamp_(0, 1)
-                yield Step(count, total, losses, x.detach().cpu().clone(), octave=octave)
-            detail = x.detach() - start
+                        params.copy_(variables.encode(_blur(variables.decode(params), blur)))
+                    variables.clip(params)
+                    x = variables.decode(params).detach().clone()
+                yield Step(count, total, losses, x.cpu(), octave=octave)
+            detail = x - start
 
 
-def _updater(x, lr, optimizer, normalize_grad, momentum, evaluate):
-    """A function `update(step_size) -> {loss name: value}` that takes one step on x (None: non-finite)."""
+def _updater(x, decode, lr, optimizer, normalize_grad, momentum, evaluate):
+    """A function `update(step_size) -> {loss name: value}` that takes one step on the parameters x
+    of the image `decode(x)` (None: non-finite)."""
     if optimizer == "lbfgs":
         # One evaluation per step, as in Johnson's neural-style and PyTorch's tutorial. A line search
         # evaluates the point it steps to, and the next step evaluates it again after clipping.
@@ -379,7 +446,7 @@ def _updater(x, lr, optimizer, normalize_grad, momentum, evaluate):
         opt = torch.optim.SGD([x], lr=lr, momentum=momentum)
 
     def closure(record):
-        total, values = evaluate(x)
+        total, values = evaluate(decode(x))
         loss = -total
         x.grad = None
         loss.backward()
@@ -423,26 +490,42 @@ def relative_error(model, image, layer, target_features):
 
 # --- the lecture's recipes: each returns the iterator of `iterate` ---------------------------
 
-def robust_views(pixels=8, scale=(0.95, 1.05), degrees=5.0):
-    """Jitter, a small random zoom and rotation: an image must work from every such view."""
-    return [jitter(pixels), random_scale(*scale), random_rotation(degrees)]
+def robust_views(pad_px=12, jitter_px=8, scale=(0.9, 1.1), degrees=10.0, fine_px=4):
+    """The transformation-robustness set of Lucid (Olah et al. 2017), as one list: pad with grey,
+    jitter, zoom by a random factor in `scale`, rotate by up to `degrees`, jitter a little again.
+    An image optimised through them must work from every such view, which rules out patterns
+    that live in the exact pixel grid."""
+    low, high = scale
+    views = [pad(pad_px)] if pad_px else []
+    views += [jitter(jitter_px), random_scale(low, high), random_rotation(degrees)]
+    return views + ([jitter(fine_px)] if fine_px else [])
 
 
-def class_image(model, target, *, steps=200, lr=0.02, l2_weight=0.1, jitter_px=8, blur=0.5,
-                size=224, seed=0):
-    """An image the model takes for class `target` (Simonyan et al. 2013), from faint noise:
-    Adam on the class logit minus an L2 penalty, through random views, blurred now and then."""
-    objective = class_logit(model, target) - l2_weight * l2()
+def class_image(model, target, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
+                transforms=None, seed=0):
+    """An image the model takes for class `target` (Simonyan et al. 2013): Adam on the class
+    logit, in decorrelated Fourier space, through Lucid's random views (`transforms=None`:
+    `robust_views()`; `()` for none). A list of classes makes one image of each, in one batch."""
+    views = robust_views() if transforms is None else transforms
+    batch = len(target) if isinstance(target, (list, tuple)) else 1
+    return iterate(model, class_logit(model, target), size=size, steps=steps, lr=lr, optimizer="adam",
+                   transforms=views, parameterization=parameterization, batch=batch, seed=seed)
+
+
+def channel_image(model, layer, index, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
+                  transforms=None, batch=1, diversity_weight=0.0, seed=0):
+    """An image that excites one channel of a layer everywhere (its mean activation), made as
+    `class_image` is. A list of channels makes one image of each, in one batch. With `batch` > 1
+    and a `diversity_weight`, several images of one channel, pushed apart by `gram_similarity`
+    at the same layer (Olah et al. 2017)."""
+    objective = channel(model, layer, index)
+    if isinstance(index, (list, tuple)):
+        batch = len(index)
+    if diversity_weight:
+        objective = objective - diversity_weight * gram_similarity(layer)
+    views = robust_views() if transforms is None else transforms
     return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer="adam",
-                   transforms=robust_views(jitter_px), blur=blur, seed=seed)
-
-
-def channel_image(model, layer, index, *, steps=100, lr=0.05, l2_weight=0.1, jitter_px=4, blur=0.5,
-                  size=128, seed=0):
-    """An image that excites one channel of a layer everywhere (its mean activation)."""
-    objective = channel(model, layer, index) - l2_weight * l2()
-    return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer="adam",
-                   transforms=[jitter(jitter_px)] if jitter_px else [], blur=blur, seed=seed)
+                   transforms=views, parameterization=parameterization, batch=batch, seed=seed)
 
 
 def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4, octave_scale=1.4, seed=0):
@@ -472,20 +555,20 @@ def invert(model, image, layer, *, tv_weight=0.5, beta=2.0, steps=1300, lr=0.005
     return run, target_features
 
 
-def view_probability(model, image, target, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):
-    """Mean probability of class `target` over random views of `image` (shifted by up to
-    `shift` px, zoomed by a factor in `scale`, rotated by up to `degrees`): an image that only
-    fools the exact pixel grid scores low here."""
-    index = _checks.class_index(model, target)
+def view_score(model, image, objective, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):
+    """Mean of `objective` over random views of `image` (shifted by up to `shift` px, zoomed by a
+    factor in `scale`, rotated by up to `degrees`): what an image reaches from any view, not
+    only in its exact pixel grid."""
     views = _checks.positive_int(views, "views")
-    image = _checks.images(image, "image", single=True)
-    generator = torch.Generator().manual_seed(seed)
-    transforms = robust_views(shift, scale, degrees)
-    total = 0.0
+    image = _checks.images(image, "image").to(model.device)
+    layers = [n for n in objective.layers if n not in (LOGITS, IMAGE)]
+    transforms = [jitter(shift), random_scale(*scale), random_rotation(degrees)]
+    run = _Run(model, objective, layers, transforms, torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        for _ in range(views):
-            view = image.to(model.device)
-            for transform in transforms:
-                view = transform(view, generator)
-            total += float(model(view).softmax(dim=1)[0, index])
-    return total / views
+        return sum(float(run.evaluate(image)[0]) for _ in range(views)) / views
+
+
+def view_probability(model, image, target, **views):
+    """Mean probability of class `target` over random views of `image` (see `view_score`): an
+    image that only fools the exact pixel grid scores low here."""
+    return view_score(model, image, class_probability(model, target), **views)

@@ -70,54 +70,201 @@ def png_bytes(array, height=None):
     return buffer.getvalue()
 
 
-def _axes_grid(n, ncols, size=2.0, title=None):
+def _axes_grid(n, ncols, size=2.0, title=None, aspect=1.0, fontsize=None):
+    """`aspect`: a panel's height over its width (the images' own, to leave no blank rows)."""
     ncols = min(n, ncols)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(size * ncols, size * nrows + (0.4 if title else 0)), layout="constrained")
+    extra = 0.4 if title else 0
+    if fontsize:  # room for one line of panel titles per row
+        extra += nrows * fontsize / 50
+    fig = Figure(figsize=(size * ncols, size * aspect * nrows + extra), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes:
         ax.set_axis_off()
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=fontsize and fontsize + 2)
     return fig, axes
 
 
-def show_images(images, titles=None, ncols=4, size=2.5, title=None):
-    """A figure with one image (tensor (1, 3, H, W) or (H, W, 3) array) per panel."""
-    fig, axes = _axes_grid(len(images), ncols, size, title)
+def _aspect(image):
+    """Height over width of an image tensor (…, H, W) or array (H, W, …)."""
+    shape = tuple(image.shape)
+    h, w = shape[-2:] if isinstance(image, torch.Tensor) else shape[:2]
+    return h / w
+
+
+def show_images(images, titles=None, ncols=4, size=2.5, title=None, fontsize=None, aspect=1.0):
+    """A figure with one image (tensor (1, 3, H, W) or (H, W, 3) array) per panel.
+
+    size: a panel's width in inches; aspect: a panel's height over its width ("image": the first
+    image's own, so that rows of wide images leave no blank bands); fontsize: of the titles
+    (None: 9 points, small; 12 or more reads on a projector).
+    """
+    aspect = _aspect(images[0]) if aspect == "image" else aspect
+    fig, axes = _axes_grid(len(images), ncols, size, title, aspect, fontsize)
     for i, image in enumerate(images):
         axes[i].imshow(_rgb_array(image))
         if titles:
-            axes[i].set_title(titles[i], fontsize=9)
+            axes[i].set_title(titles[i], fontsize=fontsize or 9)
+    return fig
+
+
+def image_table(rows, row_labels=None, col_labels=None, titles=None, size=2.4, fontsize=13):
+    """A table of pictures: `rows` is a list of rows, each a list of images (tensors or arrays).
+
+    Row labels go on the left, column labels above the first row, and `titles` (a list of rows
+    of str, or None) above each picture (under the column label in the first row). size: a
+    column's width in inches; a row is as high as its first picture needs.
+    """
+    nrows, ncols = len(rows), max(len(r) for r in rows)
+    aspect = _aspect(rows[0][0])
+    lines = (1 if col_labels else 0) + (max(t.count("\n") + 1 for r in titles for t in r) if titles else 0)
+    fig = Figure(figsize=(size * ncols + (1.2 if row_labels else 0),
+                          nrows * (size * aspect + lines * fontsize / 60) + 0.2), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(ncols):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c >= len(row):
+                continue
+            ax.imshow(_rgb_array(row[c]))
+            heading = [col_labels[c]] if r == 0 and col_labels else []
+            if titles and titles[r][c]:
+                heading.append(titles[r][c])
+            if heading:
+                ax.set_title("\n".join(heading), fontsize=fontsize)
+        if row_labels:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=fontsize)
+    return fig
+
+
+def heatmap_grid(maps, images=None, titles=None, ncols=3, size=3.2, cmap="inferno", alpha=0.55,
+                 shared=False, centered=False, percentile=100.0, label=None, photo=None, fontsize=13):
+    """Per-pixel maps, each with a colour bar that gives its values; over the images if given.
+
+    maps: a list of (H, W) or (1, H, W) tensors; images: None, one image for all maps, or one per
+    map (tensors (1, 3, H', W'); a map is stretched over its image). shared: one colour scale
+    (and one colour bar) for all; centered: the scale is symmetric around zero (use a
+    diverging cmap such as "RdBu_r", so white is zero); percentile: values above this
+    percentile saturate (100: none). label: what the colour bars measure. photo: an image
+    drawn first, in a panel of its own titled "photo".
+    """
+    maps = [torch.as_tensor(m).detach().float().cpu().reshape(m.shape[-2:]) for m in maps]
+    if images is not None and not isinstance(images, (list, tuple)):
+        images = [images] * len(maps)
+
+    def limits(values):
+        values = values.abs() if centered else values
+        top = float(torch.quantile(values.flatten(), percentile / 100)) if percentile < 100 else float(values.max())
+        low = -top if centered else min(float(values.min()), 0.0)
+        return low, max(top, low + 1e-12)
+
+    common = limits(torch.cat([m.flatten() for m in maps])) if shared else None
+    panels = ([None] if photo is not None else []) + list(range(len(maps)))
+    aspect = _aspect(maps[0] if images is None else images[0])
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    width = size * ncols + (0.7 if shared else 0.6 * ncols)
+    fig = Figure(figsize=(width, nrows * (size * aspect + (fontsize / 45 if titles else 0.1))),
+                 layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    shown = []
+    for ax, i in zip(axes, panels):
+        if i is None:
+            ax.imshow(_rgb_array(photo))
+            ax.set_title("photo", fontsize=fontsize)
+            continue
+        heat = maps[i]
+        vmin, vmax = common or limits(heat)
+        if images is not None:
+            rgb = _rgb_array(images[i])
+            ax.imshow(rgb)
+            extent = (-0.5, rgb.shape[1] - 0.5, rgb.shape[0] - 0.5, -0.5)
+            image = ax.imshow(heat.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, alpha=alpha, extent=extent,
+                              interpolation="bilinear")
+        else:
+            image = ax.imshow(heat.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
+        shown.append(image)
+        if titles:
+            ax.set_title(titles[i], fontsize=fontsize)
+        if not shared:
+            bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+            bar.formatter.set_powerlimits((-2, 3))
+            bar.ax.tick_params(labelsize=fontsize - 2)
+            bar.ax.yaxis.get_offset_text().set_fontsize(fontsize - 2)
+            bar.solids.set_alpha(1)
+    if shared:
+        bar = fig.colorbar(shown[-1], ax=list(axes), shrink=0.9, pad=0.01)
+        bar.ax.tick_params(labelsize=fontsize - 2)
+        bar.solids.set_alpha(1)
+        if label:
+            bar.set_label(label, fontsize=fontsize)
+    elif label:
+        fig.suptitle(f"colour bars: {label}", fontsize=fontsize)
+    return fig
+
+
+def curves(x, series, xlabel=None, ylabel=None, title=None, lines=None, size=(8.5, 3.4), fontsize=13):
+    """Line plot of {label: values} against `x`; `lines` {label: y} draws dashed horizontal lines."""
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    x = torch.as_tensor(x).detach().float().cpu().numpy()
+    for name, values in series.items():
+        ax.plot(x, torch.as_tensor(values).detach().float().cpu().numpy(), marker=".", label=name)
+    for name, y in (lines or {}).items():
+        ax.axhline(float(y), linestyle="--", color="grey", label=name)
+    ax.set_xlabel(xlabel or "", fontsize=fontsize)
+    ax.set_ylabel(ylabel or "", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 2)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=fontsize - 2)
+    if title:
+        ax.set_title(title, fontsize=fontsize)
     return fig
 
 
 def filter_grid(weight, ncols=8, size=0.6, title=None):
-    """First-layer filters (C_out, 3, k, k) as small RGB images, each scaled to [0, 1] on its own."""
+    """First-layer filters (C_out, 3, k, k) as small RGB images, each scaled on its own and
+    symmetrically around zero: mid-grey (0.5, 0.5, 0.5) is a zero weight, and the filter's
+    largest |weight| reaches 0 or 1 in its channel."""
     weight = torch.as_tensor(weight).detach().float().cpu()
     if weight.ndim != 4 or weight.shape[1] != 3:
         raise ValueError(f"expected RGB filters of shape (C_out, 3, k, k); got {tuple(weight.shape)}")
-    filters = normalize(weight, per_item=True).permute(0, 2, 3, 1).numpy()
+    scale = weight.abs().amax(dim=(1, 2, 3), keepdim=True).clamp(min=1e-12)
+    filters = (0.5 + 0.5 * weight / scale).permute(0, 2, 3, 1).numpy()
     fig, axes = _axes_grid(len(filters), ncols, size, title)
     for ax, f in zip(axes, filters):
         ax.imshow(f, interpolation="nearest")
     return fig
 
 
-def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis", title=None):
+def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis", title=None,
+                    image=None, fontsize=None):
     """Channel maps of one image's activation (1, C, h, w) or (C, h, w), each scaled on its own.
 
     `channels` picks which to show (default: the first 2 * ncols). Each panel is titled with
-    its channel index.
+    its channel index. `image`: the input, drawn first (titled "input") to compare with.
+    Panels have the maps' own aspect; fontsize: of the titles (None: 7 points).
     """
     activation = torch.as_tensor(activation).detach().float().cpu()
     if activation.ndim == 4:
         activation = activation[0]
     channels = list(range(min(len(activation), 2 * ncols))) if channels is None else list(channels)
-    fig, axes = _axes_grid(len(channels), ncols, size, title)
-    for ax, c in zip(axes, channels):
+    panels = ([None] if image is not None else []) + channels
+    aspect = activation.shape[1] / activation.shape[2]
+    fig, axes = _axes_grid(len(panels), ncols, size, title, aspect, fontsize)
+    for ax, c in zip(axes, panels):
+        if c is None:
+            ax.imshow(_rgb_array(image), aspect="auto")
+            ax.set_title("input", fontsize=fontsize or 7, pad=2)
+            continue
         ax.imshow(activation[c].numpy(), cmap=cmap, interpolation="nearest")
-        ax.set_title(str(c), fontsize=7, pad=2)
+        ax.set_title(f"ch {c}", fontsize=fontsize or 7, pad=2)
     return fig
 
 
@@ -131,17 +278,17 @@ def overlay(image, heatmap, alpha=0.5, cmap="jet"):
     return (1.0 - alpha) * rgb + alpha * colored
 
 
-def _bars(ax, predictions):
+def _bars(ax, predictions, fontsize=8):
     """Horizontal probability bars, most probable on top, each labelled with its percentage."""
     names = [name for _, name, _ in predictions][::-1]
     probs = [p for _, _, p in predictions][::-1]
     ax.barh(range(len(names)), probs, color="tab:blue")
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=fontsize)
     ax.set_xlim(0, 1)
-    ax.tick_params(axis="x", labelsize=7)
+    ax.tick_params(axis="x", labelsize=fontsize - 1)
     for y, p in enumerate(probs):
         inside = p > 0.85  # a long bar carries its label inside, in white
-        ax.text(p - 0.02 if inside else p + 0.02, y, f"{p:.0%}", va="center", fontsize=7,
+        ax.text(p - 0.02 if inside else p + 0.02, y, f"{p:.0%}", va="center", fontsize=fontsize - 1,
                 ha="right" if inside else "left", color="white" if inside else "black")
 
 
@@ -163,16 +310,20 @@ def figure_png(fig, dpi=80):
     return buffer.getvalue()
 
 
-def show_predictions(images, predictions, size=2.2):
-    """One row per image: the image, then bars of its top-k [(index, name, probability), ...]."""
+def show_predictions(images, predictions, size=2.2, fontsize=8):
+    """One row per image: the image, then bars of its top-k [(index, name, probability), ...].
+
+    size: the height of a row in inches (the figure is 3.2 times as wide); fontsize: of the
+    class names (12 or more reads on a projector).
+    """
     n = len(images)
     fig = Figure(figsize=(3.2 * size, size * n), layout="constrained")
     axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 1.6])
     for (ax_image, ax_bars), image, preds in zip(axes, images, predictions):
         ax_image.imshow(_rgb_array(image))
         ax_image.set_axis_off()
-        _bars(ax_bars, preds)
-    axes[-1, 1].set_xlabel("probability", fontsize=8)
+        _bars(ax_bars, preds, fontsize)
+    axes[-1, 1].set_xlabel("probability", fontsize=fontsize)
     return fig
 
 
@@ -207,7 +358,8 @@ def _uint8_images(images):
     return images.permute(0, 2, 3, 1).numpy()
 
 
-def thumbnail_map(points, images, labels=None, classes=None, canvas=1100, thumb=30, size=7.5, title=None):
+def thumbnail_map(points, images, labels=None, classes=None, canvas=1100, thumb=30, size=7.5, title=None,
+                  fontsize=8):
     """The lecture's t-SNE picture: every image drawn as a thumbnail at its 2-D point.
 
     Args:
@@ -216,6 +368,7 @@ def thumbnail_map(points, images, labels=None, classes=None, canvas=1100, thumb=
         labels, classes: optional class per image and class names: each thumbnail gets a frame
             in its class's colour and a legend names them.
         canvas: side of the painted picture in pixels; thumb: side of a thumbnail.
+        fontsize: of the legend (the title is 2 points larger).
     """
     points = torch.as_tensor(points).float()
     pictures = _uint8_images(torch.nn.functional.interpolate(
@@ -241,21 +394,24 @@ def thumbnail_map(points, images, labels=None, classes=None, canvas=1100, thumb=
 
         present = sorted(set(int(label) for label in labels))
         ax.legend(handles=[Patch(color=colors(c % 10), label=classes[c]) for c in present],
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=fontsize, frameon=False)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=fontsize + 2)
     return fig
 
 
-def neighbor_rows(query, rows, size=1.3, title=None):
+def neighbor_rows(query, rows, size=1.3, title=None, fontsize=None):
     """A grid: one row per space, the query first, then its neighbours with captions.
 
     Args:
         query: the query image (tensor (1, 3, H, W) / (3, H, W)).
         rows: list of (row title, images (k, 3, H, W), captions list of k str).
+        fontsize: of the captions (None: 7 points; row titles and the title are larger).
     """
+    small = fontsize or 7
     k = max(len(images) for _, images, _ in rows)
-    fig = Figure(figsize=(size * (k + 1) + 0.6, size * len(rows) + (0.4 if title else 0.1)),
+    extra = small / 20 if fontsize else 0.0  # room for larger captions and row titles
+    fig = Figure(figsize=(size * (k + 1) + 0.6 + extra, (size + extra / 1.5) * len(rows) + (0.4 if title else 0.1)),
                  layout="constrained")
     axes = fig.subplots(len(rows), k + 1, squeeze=False)
     query = _uint8_images(torch.as_tensor(query).reshape(1, *query.shape[-3:]))[0]
@@ -265,41 +421,46 @@ def neighbor_rows(query, rows, size=1.3, title=None):
             for spine in ax.spines.values():
                 spine.set_visible(False)
         row_axes[0].imshow(query)
-        row_axes[0].set_ylabel(row_title, fontsize=9)
-        row_axes[0].set_title("query", fontsize=8)
+        row_axes[0].set_ylabel(row_title, fontsize=small + 2)
+        row_axes[0].set_title("query", fontsize=small + 1)
         for ax, picture, caption in zip(row_axes[1:], _uint8_images(images), captions):
             ax.imshow(picture)
-            ax.set_title(caption, fontsize=7)
+            ax.set_title(caption, fontsize=small)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=small + 3 if fontsize else None)
     return fig
 
 
-def patch_grid(crops_by_channel, display=48, size=None, title=None):
+def patch_grid(crops_by_channel, display=48, size=None, title=None, fontsize=12):
     """Maximally activating patches of one layer: a row per channel, strongest patch first.
 
     Args:
-        crops_by_channel: {channel: float tensor (n, 3, S, S)}, e.g. from `embedding.top_patches`.
-        display: pixels per patch in the picture (patches are scaled to it).
+        crops_by_channel: {channel: float tensor (n, 3, S, S)}, e.g. from `embedding.top_patches`,
+            or a list of (row label, crops) pairs; an int label reads "ch N", a str label as it is.
+        display: pixels per patch in the picture (patches are scaled to it); the figure is
+            sized so that a patch takes about `display` pixels at 100 dpi.
     """
+    items = list(crops_by_channel.items() if isinstance(crops_by_channel, dict) else crops_by_channel)
     rows = []
-    for crops in crops_by_channel.values():
+    for _, crops in items:
         scaled = torch.nn.functional.interpolate(crops.float(), size=(display, display), mode="bilinear",
                                                  antialias=crops.shape[-1] > display, align_corners=False)
         rows.append(_uint8_images(scaled))
     n = max(len(r) for r in rows)
     grid = tile([p for r in rows for p in r], ncols=n, pad=2, fill=255)
-    size = size or (0.55 * n + 0.6, 0.55 * len(rows) + 0.5)
+    side = (display + 2) / 100
+    size = size or (side * n + 0.2 + fontsize / 10, side * len(rows) + (0.5 if title else 0.1))
     fig = Figure(figsize=size, layout="constrained")
     ax = fig.subplots()
     ax.imshow(grid)
     ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
     ax.set_yticks([2 + display / 2 + i * (display + 2) for i in range(len(rows))],
-                  [f"ch {c}" for c in crops_by_channel], fontsize=8)
+                  [c if isinstance(c, str) else f"ch {c}" for c, _ in items], fontsize=fontsize)
     for spine in ax.spines.values():
         spine.set_visible(False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=fontsize + 1)
     return fig
 
 
@@ -319,30 +480,38 @@ def perturbation_image(delta, scale=None):
     return (0.5 + scale * values).clamp(0, 1).permute(1, 2, 0).numpy(), scale
 
 
-def adversarial_triptych(image, adversarial, before, after, titles=("image", "adversarial"), size=2.6):
-    """Image, magnified change, adversarial image; under the two images their top-k bars.
+def adversarial_triptych(image, adversarial, before, after, titles=("image", "adversarial"), size=3.0,
+                         change=None, change_title=None, fontsize=12):
+    """Image, change, adversarial image; under the two images their top-k bars.
 
-    `before` and `after` are `predict` results, [(index, name, probability), ...].
+    `before` and `after` are `predict` results, [(index, name, probability), ...]; the titles
+    name each image's top class and its probability. `change` None shows adversarial - image,
+    magnified so that its largest value is black or white; or give the middle picture (an
+    image, e.g. the gradient's sign as the lecture's panda figure shows it) and its title.
     """
-    change, scale = perturbation_image(adversarial - image)
-    linf = float((adversarial - image).abs().max()) * 255
-    fig = Figure(figsize=(3 * size * 1.25, size * 1.75), layout="constrained")
-    axes = fig.subplots(2, 3, height_ratios=[1.4, 1])
+    if change is None:
+        change, scale = perturbation_image(adversarial - image)
+        linf = float((adversarial - image).abs().max()) * 255
+        change_title = change_title or f"change x {scale:.0f}\n(at most {linf:.1f}/255)"
+    else:
+        change = _rgb_array(change)
+    fig = Figure(figsize=(3 * size * 1.15, size * 1.35), layout="constrained")
+    axes = fig.subplots(2, 3, height_ratios=[2, 1])
     pictures = [_rgb_array(image), change, _rgb_array(adversarial)]
-    names = [f"{titles[0]}: {before[0][1]}", f"change x {scale:.0f} (max {linf:.1f}/255)",
-             f"{titles[1]}: {after[0][1]}"]
+    names = [f"{titles[0]}:\n{before[0][1]} ({before[0][2]:.0%})", change_title or "",
+             f"{titles[1]}:\n{after[0][1]} ({after[0][2]:.0%})"]
     for ax, picture, name in zip(axes[0], pictures, names):
         ax.imshow(picture)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=fontsize)
         ax.set_axis_off()
-    _bars(axes[1, 0], before)
-    _bars(axes[1, 2], after)
+    _bars(axes[1, 0], before, fontsize - 1)
+    _bars(axes[1, 2], after, fontsize - 1)
     axes[1, 1].set_axis_off()
     return fig
 
 
-def attack_curves(eps_values, success, confidence, title=None, size=(7.5, 2.8)):
-    """Success rate and confidence against eps, one line per attack.
+def attack_curves(eps_values, success, confidence, title=None, size=(9.0, 3.4), fontsize=12):
+    """Success rate and confidence against eps (a log axis), one line per attack.
 
     `eps_values`: budgets in pixel units; `success`/`confidence`: {attack name: [value per eps]}.
     """
@@ -352,13 +521,17 @@ def attack_curves(eps_values, success, confidence, title=None, size=(7.5, 2.8)):
     for name in success:
         ax_success.plot(grey, success[name], marker="o", label=name)
         ax_conf.plot(grey, confidence[name], marker="o", label=name)
-    ax_success.set_ylabel("predictions flipped")
-    ax_conf.set_ylabel("mean probability of the\noriginal class")
+    ax_success.set_ylabel("predictions flipped", fontsize=fontsize)
+    ax_conf.set_ylabel("mean probability of the\noriginal class", fontsize=fontsize)
     for ax in (ax_success, ax_conf):
-        ax.set_xlabel("eps (grey levels of 255)")
+        ax.set_xscale("log")
+        ax.set_xticks(grey, [f"{g:g}" for g in grey])
+        ax.minorticks_off()
+        ax.set_xlabel("eps (grey levels of 255)", fontsize=fontsize)
+        ax.tick_params(labelsize=fontsize - 2)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    ax_success.legend(fontsize=8)
+    ax_success.legend(fontsize=fontsize - 2)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=fontsize + 1)
     return fig

@@ -8,9 +8,17 @@
 #
 # | notebook | topic |
 # | --- | --- |
-# | `00_start_here` | the models, the images, preprocessing, CPU/GPU, how the panels work |
-# | `01_filters_and_activations` | first-layer filters, activation maps of any layer and channel |
-# | `03_what_the_network_looks_at` | saliency, guided backprop, CAM/Grad-CAM, occlusion, integrated gradients, a sanity check |
+# | [`00_start_here`](00_start_here.ipynb) | the models, the images, preprocessing, CPU/GPU, how the panels work |
+# | [`01_filters_and_activations`](01_filters_and_activations.ipynb) | first-layer filters, activation maps of any layer and channel |
+# | [`02_feature_space`](02_feature_space.ipynb) | CNN codes, nearest neighbours in pixel and feature space, t-SNE maps, maximally activating patches |
+# | [`03_what_the_network_looks_at`](03_what_the_network_looks_at.ipynb) | saliency, SmoothGrad, deconvnet, guided backprop, CAM/Grad-CAM, occlusion, integrated gradients, a sanity check |
+# | [`04_class_and_neuron_images`](04_class_and_neuron_images.ipynb) | images that maximise a class or a neuron: gradient ascent with regularisers |
+# | [`05_adversarial_examples`](05_adversarial_examples.ipynb) | FGSM, iterative attacks, fooling images, an adversarial patch, a universal perturbation |
+# | [`06_deepdream`](06_deepdream.ipynb) | DeepDream: jitter, the normalised step, clipping, octaves |
+# | [`07_feature_inversion`](07_feature_inversion.ipynb) | reconstructing a photo from one layer's features |
+# | [`08_texture_synthesis`](08_texture_synthesis.ipynb) | Gram matrices and texture synthesis |
+# | [`09_style_transfer`](09_style_transfer.ipynb) | Gatys style transfer: content, style and smoothness weights, layers, colour |
+# | [`10_fast_style_transfer`](10_fast_style_transfer.ipynb) | feed-forward style transfer: one pass through a trained network |
 #
 # Every algorithm lives in the small package `lecture_utils`; the notebooks only call it.
 
@@ -26,7 +34,7 @@ from lecture_utils import plotting
 # ## The model
 #
 # The default network is **EfficientNet-Lite0**, trained on ImageNet's 1000 classes. Its weights
-# ship inside a Python package, so it works offline, on Binder and in class without downloads.
+# come with the course's software, so it works offline, on Binder and in class without downloads.
 # It is small (4.7 million parameters) and fast on a laptop CPU.
 #
 # `load_model()` returns a wrapper whose input is an RGB image with values in [0, 1]; the
@@ -66,7 +74,7 @@ for name in MODEL_NAMES:
 names = bundled_images()
 images = [load_image(name, size=160) for name in names]
 print(names)
-plotting.show_images(images, titles=names, ncols=4, size=2.2)
+plotting.show_images(images, titles=names, ncols=4, size=2.4, fontsize=14)
 
 # %% [markdown]
 # ## Preprocessing
@@ -93,7 +101,7 @@ squares = [center_square(load_image(name)) for name in shown]
 predictions = [predict(model, s, k=5) for s in squares]
 for name, preds in zip(shown, predictions):
     print(f"{name:13s}", ", ".join(f"{label} {p:.0%}" for _, label, p in preds[:2]))
-plotting.show_predictions(squares, predictions)
+plotting.show_predictions(squares, predictions, size=2.7, fontsize=14)
 
 # %% [markdown]
 # The cat is split between three kinds of cat, a sign that ImageNet's fine-grained classes are
@@ -134,3 +142,34 @@ for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import PredictionPanel
 PredictionPanel(model, image="cat")
+
+# %% [markdown]
+# ## Exercises
+#
+# Notebooks 01 to 10 ask you to write the lecture's methods yourself, a few lines each: a
+# function with its docstring and `# YOUR CODE HERE`. Replace `raise NotImplementedError()` with
+# your code and run the cell after it: `check` calls your function on inputs it chooses (bundled
+# photos, small networks with fixed weights), compares with a reference solution and answers in
+# one line. Until you write something it says "not done yet"; when something is wrong it names
+# the likely mistake (a wrong sign, a missing absolute value, a forgotten `zero_grad`, an input
+# changed in place, a hook left on the model...). After some figures, a **Question** has its
+# answer in the collapsed cell below it: think first, then click it open. Here is a check of
+# a first try at an exercise of notebook 05, which keeps each pixel within `eps` of the photo
+# but forgets something:
+
+# %%
+from lecture_utils.exercises import check
+
+
+def project(x_adv, x, eps):
+    return torch.clamp(x_adv, x - eps, x + eps)
+
+
+check("project", project)
+
+# %% [markdown]
+# ## How this notebook is checked
+#
+# Before it is stored, this notebook is run top to bottom on a CPU; the tests run it again and
+# compare every printed output (cells whose numbers differ between machines are left out), and
+# `tests/test_models.py` and `tests/test_images.py` test the functions it calls.

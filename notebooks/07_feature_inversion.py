@@ -61,6 +61,16 @@ for layer in layers:
 # matter for naming the object: the lecture's figure tells the same story.
 
 # %% [markdown]
+# **Question.** Why do the colours drift at the deeper layers, while the shapes stay?
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** The loss asks only that the features match. Deep features were trained to name
+# objects, and a cup is a cup in any colour (training often varies colours on purpose), so the
+# deep layers keep little about colour: many differently coloured images have nearly the same
+# features there, and the optimiser, starting from noise, ends at one of them. Shapes matter for
+# the name, so the features keep them, and the reconstruction must get them right.
+
+# %% [markdown]
 # ## Ablation: without the TV prior
 #
 # The same middle-layer inversion with λ = 0. The features match about as well, but the image
@@ -72,6 +82,57 @@ run, target_features = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=S
 no_tv = opt.finish(run).image
 print(f"stage4 without TV: relative feature error {opt.relative_error(model, no_tv, 'stage4', target_features):.3f}")
 plotting.show_images([inverted["stage4"], no_tv], titles=[f"TV weight {TV}", "TV weight 0"], size=3)
+
+# %% [markdown]
+# ### Exercise: the total-variation regulariser
+#
+# Mahendran and Vedaldi's prior, as on the slide: for every pixel that has a right and a lower
+# neighbour, the squared differences to both, added, raised to the power β/2, and summed over
+# pixels, channels and images. Differences run along the last two axes (rows and columns), and
+# the result must stay a tensor that gradients can follow.
+
+# %%
+def total_variation(image, beta=2.0):
+    """Sum of ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2) ** (beta / 2) over the pixels
+    with both neighbours, all channels and images. image (N, C, H, W); returns a 0-dim tensor."""
+    ### BEGIN SOLUTION
+    dx = image[..., :-1, 1:] - image[..., :-1, :-1]
+    dy = image[..., 1:, :-1] - image[..., :-1, :-1]
+    return (dx.pow(2) + dy.pow(2)).pow(beta / 2).sum()
+    ### END SOLUTION
+
+
+# %%
+from lecture_utils.exercises import check
+check("total_variation", total_variation)
+
+# %% [markdown]
+# ### Exercise: the feature-inversion loss
+#
+# The loss the reconstructions above minimise: the squared distance between the image's
+# features at `layer` and the target features, relative to the target's squared norm, plus
+# `tv_weight` times your `total_variation` (β = 2). Take the features with a forward hook and
+# keep everything a tensor: the optimiser follows this loss's gradient.
+
+# %%
+def inversion_loss(model, image, layer, target_features, tv_weight):
+    """||phi(image) - target||^2 / ||target||^2 + tv_weight * total_variation(image), a 0-dim tensor."""
+    ### BEGIN SOLUTION
+    module = model.get_submodule(model.layers[layer])
+    kept = {}
+    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(features=output))
+    try:
+        model(image)
+    finally:
+        handle.remove()
+    features = kept["features"]
+    match = (features - target_features).pow(2).sum() / target_features.pow(2).sum()
+    return match + tv_weight * total_variation(image)
+    ### END SOLUTION
+
+
+# %%
+check("inversion_loss", inversion_loss)
 
 # %% [markdown]
 # ## Try it

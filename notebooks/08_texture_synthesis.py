@@ -40,6 +40,27 @@ print("activations", tuple(acts.shape), "-> Gram", tuple(gram.shape))
 print("same Gram after shuffling:", torch.allclose(gram, gram_shuffled, rtol=1e-4, atol=1e-4))
 
 # %% [markdown]
+# ### Exercise: the Gram matrix
+#
+# Flatten each image's features to a C x HW matrix F; the Gram matrix is F Fᵀ (C x C: for every
+# pair of channels, the sum over positions of their product), divided by the number of positions
+# H·W. Keep one matrix per image of the batch.
+
+# %%
+def gram_matrix(features):
+    """(N, C, H, W) -> (N, C, C): G[n, c, d] = sum over positions p of F[n, c, p] F[n, d, p] / (H W)."""
+    ### BEGIN SOLUTION
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+    ### END SOLUTION
+
+
+# %%
+from lecture_utils.exercises import check
+check("gram_matrix", gram_matrix)
+
+# %% [markdown]
 # ## Shallow layers copy small things, deeper layers larger structures
 #
 # The lecture's figure: synthesise from the shallowest style layer alone, then add one deeper
@@ -54,6 +75,28 @@ textures = [finish(st.texture(model, bricks, layers=layers, size=80, steps=30)).
 show_images([resize_longer_side(bricks, 80)] + textures, ["texture"] + ["up to " + s[-1] for s in sets], ncols=6, size=2.2)
 
 # %% [markdown]
+# ### Exercise: the texture loss over layers
+#
+# Texture synthesis minimises, over the chosen layers, the weighted squared distance between the
+# image's Gram matrices (your `gram_matrix`) and the texture's. (The library divides each layer's
+# term by ‖A‖² as well, so that every layer starts near 1; here, the plain form.)
+
+# %%
+def texture_loss(features, target_grams, weights):
+    """Sum over layers of weights[layer] * ||gram_matrix(features[layer]) - target_grams[layer]||^2
+    (the sum of squared differences). All three are dicts keyed by layer; returns a 0-dim tensor."""
+    ### BEGIN SOLUTION
+    loss = 0
+    for layer, a in target_grams.items():
+        loss = loss + weights[layer] * (gram_matrix(features[layer]) - a).pow(2).sum()
+    return loss
+    ### END SOLUTION
+
+
+# %%
+check("texture_loss", texture_loss)
+
+# %% [markdown]
 # ## Texture = artwork
 #
 # A painting's brush strokes are a texture too. Synthesising from the sky and fields of
@@ -63,6 +106,17 @@ show_images([resize_longer_side(bricks, 80)] + textures, ["texture"] + ["up to "
 # %%
 painting = finish(st.texture(model, church, size=112, steps=40)).image
 show_images([resize_longer_side(church, 112), painting], ["Van Gogh, The Church at Auvers", "its texture"], ncols=2, size=3)
+
+# %% [markdown]
+# **Question.** The texture of the painting keeps Van Gogh's strokes and colours but loses the
+# church. Why?
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** A Gram matrix sums over all positions, so it records which features occur together
+# and how strongly, but not where. Strokes and colours are local patterns that occur all over the
+# painting: their statistics survive. The church is one arrangement of features at one place:
+# any image with the same mix of features, scattered anywhere, has the same Gram matrices. Style
+# transfer (notebook 09) adds a content loss, which keeps the places.
 
 # %% [markdown]
 # ## Try it

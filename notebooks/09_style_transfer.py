@@ -52,6 +52,50 @@ smooth = finish(st.style_transfer(model, palace, cafe, tv_weight=100.0, **small)
 show_images(sweep + [smooth], [f"style weight {w:g}" for w in weights] + ["style 20, TV weight 100"], ncols=4, size=2.6)
 
 # %% [markdown]
+# ### Exercise: the content loss
+#
+# CS231n's form: the content weight times the sum of the squared differences between the
+# image's features at the content layer and the content photo's.
+
+# %%
+import torch
+
+
+def content_loss(content_weight, features, target_features):
+    """content_weight * sum((features - target_features) ** 2); both (1, C, H, W). A 0-dim tensor."""
+    ### BEGIN SOLUTION
+    return content_weight * (features - target_features).pow(2).sum()
+    ### END SOLUTION
+
+
+# %%
+from lecture_utils.exercises import check
+check("content_loss", content_loss)
+
+# %% [markdown]
+# ### Exercise: Gatys et al.'s style loss of one layer
+#
+# Gatys et al. write a layer's style loss with the plain Gram matrices G = F Fᵀ of the image's
+# features F and A = S Sᵀ of the painting's S (each flattened to N channels x M = H·W
+# positions), and a factor that makes layers of different sizes comparable:
+# E = ‖G − A‖² / (4 N² M²). (This project divides by ‖A‖² instead, see above; both keep the
+# layers in balance.)
+
+# %%
+def style_loss(features, style_features):
+    """||G - A||^2 / (4 N^2 M^2) with G = F F^T and A = S S^T (no averaging), both (1, N, H, W)."""
+    ### BEGIN SOLUTION
+    _, n, h, w = features.shape
+    f, s = features.reshape(n, h * w), style_features.reshape(n, h * w)
+    g, a = f @ f.T, s @ s.T
+    return (g - a).pow(2).sum() / (4 * n ** 2 * (h * w) ** 2)
+    ### END SOLUTION
+
+
+# %%
+check("style_loss", style_loss)
+
+# %% [markdown]
 # ## Keeping the content's colours; blending two styles; starting from noise
 #
 # *Colour preservation* (Gatys et al. 2016, "Preserving color in neural artistic style
@@ -73,6 +117,26 @@ noise = finish(st.style_transfer(model, palace, cafe, init="noise", **small)).im
 print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(sweep[1], palace), 3))
 show_images([sweep[1], kept, blend, noise],
             ["colours of the style", "colours of the content", "café + church, 50/50", "started from noise"], ncols=4, size=2.6)
+
+# %% [markdown]
+# ### Exercise: colour preservation
+#
+# The last step of luminance-only transfer: keep the stylised image's luminance (Y of YIQ) and
+# put back the content's colours (I and Q). `st.rgb_to_yiq` and `st.yiq_to_rgb` convert
+# (N, 3, H, W) images; YIQ mixtures can leave the RGB cube, so clip.
+
+# %%
+def preserve_colors(stylized, content):
+    """Y of `stylized` with I and Q of `content`, back to RGB and clipped to [0, 1]; both (1, 3, H, W)."""
+    ### BEGIN SOLUTION
+    y = st.rgb_to_yiq(stylized)[:, :1]
+    iq = st.rgb_to_yiq(content)[:, 1:]
+    return st.yiq_to_rgb(torch.cat([y, iq], dim=1)).clamp(0, 1)
+    ### END SOLUTION
+
+
+# %%
+check("preserve_colors", preserve_colors)
 
 # %% [markdown]
 # ## Coarse to fine
@@ -111,6 +175,18 @@ networks["EfficientNet-Lite0 + SWAG"] = (model, True)
 side_by_side = {name: finish(st.style_transfer(net, palace, cafe, size=112, steps=40, optimizer="adam", swag=swag)).image
                 for name, (net, swag) in networks.items()}
 show_images(list(side_by_side.values()), list(side_by_side), ncols=4, size=2.6)
+
+# %% [markdown]
+# **Question.** Why does a VGG-19 with random weights still stylise?
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** The style loss needs statistics of local patterns, not knowledge of objects. Even
+# random 3x3 filters respond differently to different colours, edges and textures, and stacking
+# them with ReLUs and pooling gives features of ever larger windows; their Gram matrices then
+# describe which local patterns occur together, at several scales, which is what a style is.
+# What training adds is mostly the content side: features that keep a palace a palace while its
+# textures change. That is why the random network takes the palette and the strokes but blurs
+# the shapes.
 
 # %% [markdown]
 # What to look for: the random VGG-19 takes the painting's palette and a fine, grainy stroke

@@ -52,6 +52,42 @@ print("parameters per network:", sum(p.numel() for p in networks[styles[0]].para
 print(networks[styles[0]].decoder)  # the way back up: resize, then convolve
 
 # %% [markdown]
+# ### Exercise: instance normalisation
+#
+# The normalisation inside every block of the network, without its learned scale and shift:
+# for each image and each channel on its own, subtract the mean over the positions and divide by
+# the square root of the variance (the biased one, as `nn.InstanceNorm2d`) plus `eps`.
+
+# %%
+import torch
+
+
+def instance_norm(x, eps=1e-5):
+    """(x - mean) / sqrt(var + eps), mean and variance over the positions (H, W) of each image's
+    each channel. x (N, C, H, W); returns the same shape."""
+    ### BEGIN SOLUTION
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(var + eps)
+    ### END SOLUTION
+
+
+# %%
+from lecture_utils.exercises import check
+check("instance_norm", instance_norm)
+
+# %% [markdown]
+# **Question.** Why instance normalisation and not batch normalisation in a style network?
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** Batch norm normalises each channel with statistics of the whole batch, so an
+# image's output depends on the other images in it, and at test time on averages from training.
+# Instance norm uses each image's own statistics: it removes the photo's own contrast and
+# brightness in every layer, which a stylisation should not depend on (Ulyanov et al. 2016), and
+# the result is the same for an image alone or in any batch. The learned scale and shift after it
+# are where the style lives; conditional instance norm (below) swaps them to switch styles.
+
+# %% [markdown]
 # ## One forward pass per photo
 #
 # Photos the networks never saw in training (they trained on other photos), each stylised by

@@ -340,19 +340,63 @@ def test_bad_settings_of_a_long_run_raise_at_the_call_not_at_the_first_step():
 # ---------------------------------------------------------------- universal perturbation
 
 
+@pytest.fixture(scope="module")
+def confident_held_out_crops(model):
+    """Notebook 05's judges: 96 crops of the 12 held-out photos, those the model gives a top
+    class of probability at least 0.3 (31 of them here). An unsure answer flips under any change."""
+    photos = sorted(HELD_OUT_DIR.glob("*.jpg"))
+    if len(photos) < 7:
+        pytest.skip(f"the held-out photos are missing from {HELD_OUT_DIR}: sudo apt-get install mate-backgrounds")
+    crops = random_crops([load_image(p, 512) for p in photos], 96, scale=(0.5, 1.0),
+                         generator=torch.Generator().manual_seed(1))
+    classes, confidence = A.top1(model, crops)
+    return crops[confidence >= 0.3], classes[confidence >= 0.3]
+
+
 @pytest.mark.slow
-def test_universal_perturbation_flips_held_out_crops(model, training_crops, held_out_crops):
-    eps = 10 / 255
-    delta = A.universal_perturbation(model, training_crops, eps=eps, steps=150, batch_size=8,
+def test_universal_perturbation_flips_confident_held_out_crops(model, training_crops, confident_held_out_crops):
+    """Notebook 05's claim, with its settings: at 6/255, trained on crops of the bundled photos,
+    it changes at least half of the confident held-out answers, and 2.5 times as many as noise."""
+    eps = 6 / 255
+    crops, clean = confident_held_out_crops
+    assert len(crops) >= 20
+    delta = A.universal_perturbation(model, training_crops, eps=eps, steps=100, batch_size=4,
                                      generator=torch.Generator().manual_seed(0))
     assert delta.shape == (1, 3, 224, 224) and delta.abs().max() <= eps + 1e-7
-    noise = eps * torch.randint(0, 2, (1, 3, 224, 224), generator=torch.Generator().manual_seed(3)).mul(2).sub(1)
-    ours = flipped(model, held_out_crops, (held_out_crops + delta).clamp(0, 1))
-    by_noise = flipped(model, held_out_crops, (held_out_crops + noise).clamp(0, 1))
-    assert ours >= 0.8  # measured: 0.90
-    # This model is fragile to noise: random signs of the same budget flip 56-60% of these crops
-    # (on half of them its top class has probability under 0.2), so "twice as many" cannot hold.
-    assert ours >= by_noise + 0.2
+    ours = (A.top1(model, (crops + delta).clamp(0, 1))[0] != clean).float().mean().item()
+    by_noise = sum((A.top1(model, (crops + A.sign_noise(crops, eps, torch.Generator().manual_seed(s))).clamp(0, 1))[0]
+                    != clean).float().mean().item() for s in range(4)) / 4
+    assert ours >= 0.5  # measured: 0.77
+    assert ours >= 2.5 * by_noise  # measured: noise 0.27 (0.23-0.29 over the 4 draws)
+
+
+def test_targeted_pgd_makes_the_espresso_a_confident_gibbon_within_2_of_255(model):
+    """Notebook 05's panda figure: 20 steps, no random start, target probability >= 0.9."""
+    espresso = center_square(load_image("espresso"), 224)
+    out = A.pgd(model, espresso, None, eps=2 / 255, steps=20, random_start=False, target="gibbon")
+    assert linf(out, espresso).max() <= 2 / 255 + 1e-6
+    with torch.no_grad():
+        assert model(out).softmax(1)[0, 368] >= 0.9  # measured: 0.9996
+
+
+def test_fgsm_is_a_step_along_the_gradient_sign(model, photos, labels):
+    sign = A.gradient_sign(model, photos[:2], labels[:2])
+    assert set(sign.unique().tolist()) <= {-1.0, 0.0, 1.0}
+    torch.testing.assert_close(A.fgsm(model, photos[:2], labels[:2], eps=2 / 255),
+                               (photos[:2] + 2 / 255 * sign).clamp(0, 1), atol=0, rtol=0)
+
+
+def test_top1_in_batches_equals_one_pass_and_sign_noise_has_the_budget():
+    model = tiny_model()
+    x = torch.rand(7, 3, 9, 9)
+    classes, p = A.top1(model, x, batch_size=3)
+    with torch.no_grad():
+        whole = model(x).softmax(1)
+    assert torch.equal(classes, whole.argmax(1))
+    torch.testing.assert_close(p, whole.max(1).values)
+    noise = A.sign_noise(x, 4 / 255, torch.Generator().manual_seed(0))
+    assert noise.shape == (1, 3, 9, 9) and set(noise.unique().tolist()) == {-4 / 255, 4 / 255}
+    assert torch.equal(noise, A.sign_noise(x, 4 / 255, torch.Generator().manual_seed(0)))
 
 
 # ---------------------------------------------------------------- errors and clean-up

@@ -251,6 +251,22 @@ def test_patches_lie_inside_their_images_and_are_the_receptive_field(model, cach
                 assert (crop == 0.5).all(0).sum() >= crop[0].numel() - inside[0].numel()
 
 
+def test_a_centred_crop_is_the_middle_of_the_receptive_field(model):
+    rf = E.receptive_field(model, "stage3", 64)  # 67 px: more than the image
+    image = torch.arange(64 * 64, dtype=torch.float32).view(1, 64, 64) / 4096
+    whole = E.crop_patch(image, rf, 3, 3)
+    middle = E.crop_patch(image, rf, 3, 3, size=21, fill=-1.0)
+    assert whole.shape == (1, 67, 67) and middle.shape == (1, 21, 21)
+    assert torch.equal(middle, whole[:, 23:44, 23:44])  # (67 - 21) / 2 = 23 from each side
+    corner = E.crop_patch(image, rf, 0, 0, size=21, fill=-1.0)  # reaches over the top left
+    top, left, _, _ = rf.box(0, 0, clip=False)
+    start = (2 * top + 67 - 21) // 2, (2 * left + 67 - 21) // 2
+    assert start[0] < 0 and (corner[:, :-start[0]] == -1).all()
+    assert torch.equal(corner[:, -start[0]:, -start[1]:], image[:, :21 + start[0], :21 + start[1]])
+    with pytest.raises(ValueError, match="size must be an int >= 1"):
+        E.crop_patch(image, rf, 0, 0, size=0)
+
+
 # ---------------------------------------------------------------- the claims on real photos
 
 
@@ -299,6 +315,16 @@ def test_fashion_mnist_missing_names_the_install_command(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="per_class must be an int >= 1"):
         monkeypatch.delenv(datasets.FASHION_MNIST_ENV)
         datasets.fashion_mnist(per_class=0)
+
+
+def test_nature_photos_are_sorted_paths_or_name_the_install_command(tmp_path, monkeypatch):
+    for name in ("b.jpg", "a.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(datasets, "NATURE_DIR", tmp_path)
+    assert [p.name for p in datasets.nature_photos()] == ["a.jpg", "b.jpg"]
+    monkeypatch.setattr(datasets, "NATURE_DIR", tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="apt-get install mate-backgrounds"):
+        datasets.nature_photos()
 
 
 def make_imagenette_archive(path, per_class=3, extra=None):

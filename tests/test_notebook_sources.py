@@ -1,11 +1,14 @@
-"""Every notebook agrees with its jupytext text source (tools/notebooks.py), and the check sees
-a disagreement in a cell's source, its tags, or the order of cells."""
+"""Every notebook agrees with its jupytext text source with the solutions stripped
+(tools/notebooks.py), and the check sees a disagreement in a cell's source, its tags, or the
+order of cells; the stripping of solutions; every exercise has its check cell, which says
+"not done yet" in the stored (student) notebook."""
 
 import importlib.util
 import shutil
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,12 +70,85 @@ def test_a_dropped_tag_is_seen(copy):
 
 
 def test_an_added_cell_is_seen(copy):
+    count = len(jupytext.read(copy / f"{NAME}.py").cells)
     edit_source(copy, lambda cells: cells.append(jupytext.reads("# %%\nprint(1)", fmt="py:percent").cells[0]))
     [problem] = notebook_tools.disagreements(copy)
-    assert "the notebook has 18 cells, its source 19" in problem
+    assert f"the notebook has {count} cells, its source {count + 1}" in problem
 
 
 def test_a_notebook_without_source_is_seen(copy):
     (copy / f"{NAME}.py").unlink()
     assert notebook_tools.disagreements(copy) == [
         f"{NAME}.ipynb has no text source {NAME}.py (jupytext --to py:percent)"]
+
+
+# --- solutions: stripped from the student notebooks -------------------------------------------
+
+SOLVED = """def double(x):
+    \"\"\"Twice x.\"\"\"
+    ### BEGIN SOLUTION
+    y = 2 * x
+    return y
+    ### END SOLUTION
+
+
+print(double)"""
+
+
+def test_a_solution_becomes_nbgraders_stub_with_the_indentation_of_its_marker():
+    assert notebook_tools.strip_solutions(SOLVED) == (
+        'def double(x):\n    """Twice x."""\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\n\nprint(double)')
+
+
+def test_a_markdown_answer_becomes_your_answer_here():
+    text = "Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    assert notebook_tools.strip_solutions(text, "markdown") == "Why?\n\nYOUR ANSWER HERE"
+
+
+def test_a_cell_without_solutions_is_left_as_it_is():
+    assert notebook_tools.strip_solutions("x = 1\n\n# a comment\n") == "x = 1\n\n# a comment\n"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("### BEGIN SOLUTION\nx = 1", "without '### END SOLUTION'"),
+    ("x = 1\n### END SOLUTION", "without '### BEGIN SOLUTION'"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "a second"),
+])
+def test_unbalanced_markers_are_an_error(text, problem):
+    with pytest.raises(notebook_tools.SolutionMarkError, match=problem):
+        notebook_tools.strip_solutions(text)
+
+
+def test_the_stored_notebook_is_the_stripped_source_and_one_with_solutions_is_seen(copy):
+    edit_source(copy, lambda cells: cells.append(jupytext.reads("# %%\n" + SOLVED, fmt="py:percent").cells[0]))
+    stored = nbformat.read(copy / f"{NAME}.ipynb", as_version=4)
+    stored.cells.append(nbformat.v4.new_code_cell(notebook_tools.strip_solutions(SOLVED)))
+    nbformat.write(stored, copy / f"{NAME}.ipynb")
+    assert notebook_tools.disagreements(copy) == []
+    stored.cells[-1].source = SOLVED  # the instructor's cell where the student's belongs
+    nbformat.write(stored, copy / f"{NAME}.ipynb")
+    [problem] = notebook_tools.disagreements(copy)
+    assert f"cell {len(stored.cells) - 1} differs in its source" in problem
+
+
+def test_no_stored_notebook_holds_a_solution():
+    for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
+
+
+NOTEBOOK_NAMES = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_NAMES)
+def test_every_exercise_has_a_check_that_says_not_done_yet_in_the_stored_notebook(stem):
+    wanted = notebook_tools.exercises_of(f"{stem}.py")
+    book = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    results = notebook_tools.check_results(book, wanted)
+    assert set(results) == wanted
+    assert set(results.values()) <= {"…"}, results  # a student notebook passes no check
+
+
+def test_notebook_00_shows_what_a_check_says_about_a_mistake():
+    book = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    assert notebook_tools.check_results(book) == {"project": "✗"}

@@ -86,12 +86,18 @@ def test_errors_show_in_the_status_line(grey):
 
 def test_class_image_panel_runs_the_chosen_class(model):
     panel = ClassImagePanel(model)
-    panel.steps.value = 10
+    panel.steps.value, panel.size.value = 8, 96
     panel.runner.run_button.click()
     panel.runner.join(120)
-    assert panel.runner.last.step == 10 and "logit[dumbbell]" in panel.runner.last.losses
-    assert pixels(panel.runner.preview.value).shape[0] == 224
+    assert panel.runner.last.step == 8 and "logit[dumbbell]" in panel.runner.last.losses
+    assert pixels(panel.runner.preview.value).shape[0] == 96
     assert hook_count(model) == 0
+    fourier = panel.runner.last.image
+
+    panel.parameterization.value, panel.views.value = "pixels", False
+    panel.runner.run_button.click()
+    panel.runner.join(120)
+    assert panel.runner.last.step == 8 and not torch.equal(panel.runner.last.image, fourier)
 
     panel.mode.value, panel.layer.value, panel.channel.value = "channel", "stage4", 500
     panel.runner.run_button.click()

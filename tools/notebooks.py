@@ -1,14 +1,26 @@
-"""The notebooks and their text sources (`make notebooks`, and the check CI runs).
+"""The notebooks and their text sources (`make notebooks`, `make solutions`, and the check CI runs).
 
-Every notebooks/NN_topic.ipynb is paired with notebooks/NN_topic.py, a jupytext percent-format
-source (pairing set in jupytext.toml). The .py is what people edit and review; the .ipynb holds
-the executed outputs that GitHub, nbval and Binder show.
+Every notebooks/NN_topic.py is a jupytext percent-format source: what people edit and review.
+It is the INSTRUCTOR version: each exercise's solution sits between `### BEGIN SOLUTION` and
+`### END SOLUTION`, as nbgrader marks them. Two notebooks are built from it:
 
-    python tools/notebooks.py build [NN ...]   # execute the sources (all, or those whose name
-                                               # starts with NN) and store the outputs
-    python tools/notebooks.py check            # exit 1 when a notebook and its source disagree
+- notebooks/NN_topic.ipynb, the STUDENT version: the solutions stripped (each region becomes
+  `# YOUR CODE HERE` / `raise NotImplementedError()`, as nbgrader's stubs), executed, outputs
+  stored (what GitHub, nbval and Binder show; every exercise's check says "not done yet");
+- solutions/NN_topic.ipynb (git-ignored), the instructor version, executed: every check passes.
+
+jupytext.toml pairs notebooks/NN_topic.py with solutions/NN_topic.ipynb, so JupyterLab edits
+the instructor version; the student notebooks are paired with nothing.
+
+    python tools/notebooks.py build [NN ...]      # the student notebooks (all, or those whose
+                                                  # name starts with NN), executed and stored
+    python tools/notebooks.py solutions [NN ...]  # the instructor notebooks into solutions/;
+                                                  # exit 1 unless every exercise check passes
+    python tools/notebooks.py check               # exit 1 when a notebook and its stripped
+                                                  # source disagree
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,8 +29,55 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = ROOT / "solutions"
 CELL_TIMEOUT = 600  # seconds; the slowest cell of any notebook takes about a minute
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's stubs
+TEXT_STUB = "YOUR ANSWER HERE"
+# How lecture_utils.exercises.Result shows itself: a mark, the exercise's name, a colon.
+RESULT = re.compile(r"^(?P<mark>[✓✗…]) (?P<name>\w+): ")
+
+
+class SolutionMarkError(ValueError):
+    """A BEGIN SOLUTION without its END (or the other way round)."""
+
+
+def strip_solutions(source, cell_type="code"):
+    """The cell's source with every solution region replaced by the student's stub.
+
+    In a code cell the region becomes `# YOUR CODE HERE` and `raise NotImplementedError()`,
+    indented like the BEGIN line; in a markdown cell, `YOUR ANSWER HERE`. Raises
+    SolutionMarkError for unbalanced or nested markers.
+    """
+    out, inside = [], None
+    for line in source.split("\n"):
+        mark = line.strip()
+        if mark == BEGIN:
+            if inside is not None:
+                raise SolutionMarkError(f"a second {BEGIN!r} before {END!r}")
+            inside = line[:len(line) - len(line.lstrip())]
+            out += [inside + stub for stub in CODE_STUB] if cell_type == "code" else [inside + TEXT_STUB]
+        elif mark == END:
+            if inside is None:
+                raise SolutionMarkError(f"{END!r} without {BEGIN!r}")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise SolutionMarkError(f"{BEGIN!r} without {END!r}")
+    return "\n".join(out)
+
+
+def student_version(book, name="notebook"):
+    """A copy of a notebook with every solution stripped (`strip_solutions` on each cell)."""
+    book = nbformat.from_dict(book)  # a deep copy
+    for index, cell in enumerate(book.cells):
+        try:
+            cell.source = strip_solutions(cell.source, cell.cell_type)
+        except SolutionMarkError as error:
+            raise SolutionMarkError(f"{name}, cell {index}: {error}") from None
+    return book
 
 
 def cells(book):
@@ -28,7 +87,10 @@ def cells(book):
 
 
 def disagreements(folder=NOTEBOOKS):
-    """One line for each notebook/source pair in `folder` that disagrees (empty: all agree)."""
+    """One line for each notebook/source pair in `folder` that disagrees (empty: all agree).
+
+    A stored notebook is the student version: it must equal its source with the solutions stripped.
+    """
     folder = Path(folder)
     problems = []
     notebooks = {p.stem for p in folder.glob("[0-9][0-9]_*.ipynb")}
@@ -39,7 +101,11 @@ def disagreements(folder=NOTEBOOKS):
         problems.append(f"{stem}.py has no executed notebook (make notebooks NB={stem[:2]})")
     for stem in sorted(notebooks & sources):
         stored = cells(nbformat.read(folder / f"{stem}.ipynb", as_version=4))
-        written = cells(jupytext.read(folder / f"{stem}.py"))
+        try:
+            written = cells(student_version(jupytext.read(folder / f"{stem}.py"), f"{stem}.py"))
+        except SolutionMarkError as error:
+            problems.append(str(error))
+            continue
         for index, (a, b) in enumerate(zip(stored, written)):
             if a != b:
                 part = "type" if a[0] != b[0] else "source" if a[1] != b[1] else "tags"
@@ -54,15 +120,61 @@ def disagreements(folder=NOTEBOOKS):
     return problems
 
 
-def build(source):
-    """Execute one text source top to bottom and store it, outputs included, as its .ipynb."""
+def check_results(book, names=None):
+    """{exercise name: mark} from the outputs of the check cells of an executed notebook
+    (✓ passed, ✗ failed, … not done yet); only the exercises in `names`, if given (notebook 00
+    shows a check of a mistaken function as an example)."""
+    found = {}
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain", "")
+            match = RESULT.match(text if isinstance(text, str) else "".join(text))
+            if match and (names is None or match["name"] in names):
+                found[match["name"]] = match["mark"]
+    return found
+
+
+def exercises_of(source):
+    """The names of the exercises that belong to the notebook of this text source."""
+    from lecture_utils.exercises import EXERCISES
+
+    return {name for name, ex in EXERCISES.items() if ex.notebook == Path(source).stem}
+
+
+def _execute(book, folder):
     from nbclient import NotebookClient
 
-    book = jupytext.read(source)
     book.metadata["kernelspec"] = KERNELSPEC
     NotebookClient(book, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
-                   store_widget_state=True, resources={"metadata": {"path": str(source.parent)}}).execute()
+                   store_widget_state=True, resources={"metadata": {"path": str(folder)}}).execute()
+    return book
+
+
+def build(source):
+    """Execute one text source's student version top to bottom and store it, outputs included,
+    as its .ipynb. Returns a list of problems (a check that passes means a solution leaked)."""
+    book = _execute(student_version(jupytext.read(source), source.name), source.parent)
     nbformat.write(book, source.with_suffix(".ipynb"))
+    return [f"{source.stem}: the check of {name} passes in the student notebook: is its solution "
+            f"marked ({BEGIN} / {END})?" for name, mark in check_results(book, exercises_of(source)).items()
+            if mark == "✓"]
+
+
+def build_solutions(source, folder=SOLUTIONS):
+    """Execute one text source as it is (the instructor version) into folder/NN_topic.ipynb.
+    Returns a list of problems: every exercise of this notebook must have a check that passes."""
+    from lecture_utils.exercises import EXERCISES
+
+    book = _execute(jupytext.read(source), source.parent)
+    folder.mkdir(exist_ok=True)
+    nbformat.write(book, folder / f"{source.stem}.ipynb")
+    wanted = exercises_of(source)
+    found = check_results(book, wanted)
+    problems = [f"{source.stem}: the check of {name} does not pass in the solutions ({mark})"
+                for name, mark in found.items() if mark != "✓"]
+    problems += [f"{source.stem}: exercise {name} has no check cell (check({name!r}, {EXERCISES[name].function}))"
+                 for name in sorted(wanted - set(found))]
+    return problems
 
 
 def main(argv):
@@ -70,17 +182,20 @@ def main(argv):
         problems = disagreements()
         print("\n".join(problems) or "every notebook agrees with its text source")
         return 1 if problems else 0
-    if argv[:1] == ["build"]:
+    if argv[:1] in (["build"], ["solutions"]):
         prefixes = argv[1:]
         sources = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
                    if not prefixes or any(p.name.startswith(x) for x in prefixes)]
         if not sources:
             print(f"no notebook source in notebooks/ starts with {' or '.join(prefixes)}")
             return 1
+        problems = []
         for source in sources:
-            print(f"executing {source.relative_to(ROOT)}", flush=True)
-            build(source)
-        return 0
+            where = "solutions/" if argv[0] == "solutions" else "notebooks/"
+            print(f"executing {source.relative_to(ROOT)} into {where}", flush=True)
+            problems += build_solutions(source) if argv[0] == "solutions" else build(source)
+        print("\n".join(problems) or ("every exercise check passes" if argv[0] == "solutions" else "done"))
+        return 1 if problems else 0
     print(__doc__)
     return 2
 

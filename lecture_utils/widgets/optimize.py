@@ -10,8 +10,9 @@ from .runner import Runner
 
 
 class ClassImagePanel(Panel):
-    """Images that a class or a channel likes (notebook 04): what to maximise, step size,
-    jitter, L2 weight, blur and iterations; Run, Stop, progress and live preview."""
+    """Images that a class or a channel likes (notebook 04): what to maximise, the
+    parameterisation, random views on or off, step size, size and iterations; Run, Stop,
+    progress and live preview."""
 
     def __init__(self, model, target="dumbbell", layer="stage4"):
         self.model = model
@@ -20,22 +21,23 @@ class ClassImagePanel(Panel):
                                  description="class")
         self.layer = layer_picker(model, layer)
         self.channel = w.BoundedIntText(value=0, min=0, max=10_000, description="channel")
-        self.lr = slider(w.FloatLogSlider, 0.02, -3, -0.5, 0.1, "step size", base=10)
-        self.jitter = slider(w.IntSlider, 8, 0, 32, 1, "jitter (px)")
-        self.l2_weight = slider(w.FloatSlider, 0.1, 0.0, 2.0, 0.05, "L2 weight")
-        self.blur = slider(w.FloatSlider, 0.5, 0.0, 2.0, 0.1, "blur sigma")
-        self.steps = slider(w.IntSlider, 100, 10, 400, 10, "iterations")
+        self.parameterization = w.ToggleButtons(options=list(opt.PARAMETERIZATIONS),
+                                                value="fourier_decorrelated", description="optimise")
+        self.views = w.Checkbox(value=True, description="random views (pad, jitter, zoom, rotate)")
+        self.lr = slider(w.FloatLogSlider, 0.05, -3, -0.5, 0.1, "step size", base=10)
+        self.size = slider(w.IntSlider, 160, 64, 320, 16, "size (px)")
+        self.steps = slider(w.IntSlider, 64, 8, 512, 8, "iterations")
         self.runner = Runner(self.make_run)
         self.status = self.runner.status
         self.widget = w.VBox([
-            self.mode, w.HBox([self.target, self.layer, self.channel]),
-            w.HBox([self.lr, self.jitter, self.l2_weight]), w.HBox([self.blur, self.steps]),
-            self.runner.widget,
+            self.mode, w.HBox([self.target, self.layer, self.channel]), self.parameterization,
+            w.HBox([self.views, self.lr]), w.HBox([self.size, self.steps]), self.runner.widget,
         ])
 
     def make_run(self):
-        settings = dict(steps=self.steps.value, lr=self.lr.value, l2_weight=self.l2_weight.value,
-                        jitter_px=self.jitter.value, blur=self.blur.value)
+        settings = dict(steps=self.steps.value, size=self.size.value, lr=self.lr.value,
+                        parameterization=self.parameterization.value,
+                        transforms=None if self.views.value else ())
         if self.mode.value == "class":
             if self.target.value not in self.model.categories:
                 raise ValueError(f"pick a class from the list; {self.target.value!r} is not one of the 1000")

@@ -1,0 +1,71 @@
+"""The lecture's DeepDream step, ported line for line from the slide's Caffe code to PyTorch.
+
+The slide (Mordvintsev, Olah and Tyka's `make_step`, in Google's deepdream notebook of 2015):
+
+    def make_step(net, step_size=1.5, end='inception_4c/output', jitter=32, clip=True):
+        src = net.blobs['data']                   # input image
+        dst = net.blobs[end]
+        ox, oy = np.random.randint(-jitter, jitter+1, 2)
+        src.data[0] = np.roll(np.roll(src.data[0], ox, -1), oy, -2)   # apply jitter shift
+        net.forward(end=end)
+        dst.diff[:] = dst.data                    # objective: L2 (gradient = activation)
+        net.backward(start=end)
+        g = src.diff[0]
+        src.data[:] += step_size/np.abs(g).mean() * g                 # L1-normalised step
+        src.data[0] = np.roll(np.roll(src.data[0], -ox, -1), -oy, -2) # unshift image
+        if clip:
+            bias = net.transformer.mean['data']
+            src.data[:] = np.clip(src.data, -bias, 255-bias)
+
+`make_step` below does the same on an RGB image in [0, 1] (so the step of 1.5 grey levels is
+1.5/255 and clipping is to [0, 1]). It is here to read beside the library's
+`optimize.deepdream`, which runs the same step on the shared optimisation loop (with octaves,
+a progress protocol and the other objectives): with no jitter, one step of each gives the same
+image (tests/test_deepdream.py).
+"""
+
+import torch
+
+from . import _checks
+from .activations import get_activations
+
+
+def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, generator=None):
+    """One DeepDream step, as on the slide: jitter, forward to `layer`, set the layer's gradient
+    to its activation, backward, an L1-normalised step, unjitter, clip.
+
+    Args:
+        model: a `load_model` model (RGB in [0, 1]); `layer`: one of `model.layers`.
+        image: (1, 3, H, W) in [0, 1] (or beyond, after unclipped steps).
+        step_size: how far the mean pixel moves, in pixel units (the slide's 1.5 of 255).
+        jitter: the largest random shift in pixels (0: none).
+        clip: clip the result to [0, 1] (the slide's clip to the valid pixel range).
+        generator: a torch.Generator for the shift (None: torch's global one).
+
+    Returns:
+        The next image, (1, 3, H, W), detached.
+
+    Example:
+        >>> x = load_image("palace", 256)
+        >>> for _ in range(20):
+        ...     x = make_step(model, x, "stage4")
+
+    Limit: one scale only; `optimize.deepdream` adds the octaves.
+    """
+    # not _checks.images: after unclipped steps the values leave [0, 1], and that is allowed here
+    if not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
+        raise ValueError(f"image must be a tensor (1, 3, H, W); got {getattr(image, 'shape', type(image).__name__)}")
+    step_size = _checks.positive_number(step_size, "step_size")
+    jitter = _checks.integer(jitter, "jitter", low=0)
+    ox, oy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+    x = torch.roll(image.detach(), shifts=(oy, ox), dims=(-2, -1))        # apply jitter shift
+    x.requires_grad_(True)
+    with torch.enable_grad():
+        activation = get_activations(model, x, [layer])[layer]           # forward to the layer
+        activation.backward(activation.detach())                         # gradient = activation
+    g = x.grad
+    x = x.detach() + step_size / g.abs().mean().clamp_min(1e-12) * g     # L1-normalised step
+    x = torch.roll(x, shifts=(-oy, -ox), dims=(-2, -1))                  # unshift image
+    if clip:
+        x = x.clamp(0, 1)
+    return x

@@ -1,0 +1,56 @@
+"""The slide's make_step against the library's DeepDream, on the bundled model."""
+
+import pytest
+import torch
+
+from lecture_utils import load_image
+from lecture_utils import optimize as opt
+from lecture_utils.activations import get_activations
+from lecture_utils.deepdream import make_step
+from lecture_utils.models import folded
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return load_image("palace", size=96)
+
+
+def test_one_step_without_jitter_equals_the_librarys_step(model, photo):
+    # the library's loop runs the folded network; on it the two steps are the same computation
+    ours = make_step(folded(model), photo, "stage4", step_size=0.01, jitter=0)
+    library = opt.finish(opt.deepdream(model, photo, "stage4", steps=1, lr=0.01, jitter_px=0, octaves=1)).image
+    torch.testing.assert_close(ours, library, atol=1e-5, rtol=0)
+    assert (ours - photo).abs().mean() == pytest.approx(0.01, rel=0.05)  # the mean pixel moved by the step
+
+
+def test_jitter_is_a_shift_before_and_after_the_step(model, photo):
+    g = torch.Generator().manual_seed(3)
+    dx, dy = (int(v) for v in torch.randint(-8, 9, (2,), generator=torch.Generator().manual_seed(3)))
+    jittered = make_step(model, photo, "stage3", jitter=8, generator=g)
+    shifted = torch.roll(photo, (dy, dx), (-2, -1))
+    by_hand = torch.roll(make_step(model, shifted, "stage3", jitter=0), (-dy, -dx), (-2, -1))
+    torch.testing.assert_close(jittered, by_hand, atol=1e-6, rtol=0)
+
+
+def test_steps_raise_the_layer_norm_and_clipping_keeps_pixels_valid(model, photo):
+    def norm(x):
+        with torch.no_grad():
+            return float(get_activations(model, x, ["stage4"])["stage4"].pow(2).mean())
+
+    clipped, free = photo, photo
+    for i in range(4):
+        clipped = make_step(model, clipped, "stage4", step_size=0.03, jitter=4, generator=torch.Generator().manual_seed(i))
+        free = make_step(model, free, "stage4", step_size=0.03, jitter=4, clip=False,
+                         generator=torch.Generator().manual_seed(i))
+    assert norm(clipped) > 1.5 * norm(photo)
+    assert clipped.min() >= 0 and clipped.max() <= 1
+    assert free.min() < 0 or free.max() > 1  # without the clip, values leave the pixel range
+
+
+def test_bad_arguments_say_what_is_accepted(model, photo):
+    with pytest.raises(ValueError, match=r"\(1, 3, H, W\)"):
+        make_step(model, photo[0], "stage4")
+    with pytest.raises(ValueError, match="step_size"):
+        make_step(model, photo, "stage4", step_size=0)
+    with pytest.raises(ValueError, match="stage4"):
+        make_step(model, photo, "no_such_layer")

@@ -1,0 +1,149 @@
+"""Image parameterisations: exact round trips, valid images, and their use in the one loop."""
+
+import math
+
+import pytest
+import torch
+
+from lecture_utils.activations import get_activations
+from lecture_utils.optimize import (
+    Objective, channel, class_image, class_logit, finish, gram_similarity, iterate, jitter, pad, robust_views,
+    view_score,
+)
+from lecture_utils.parameterize import COLOR_SQRT, PARAMETERIZATIONS, high_frequency_share, parameterization
+from tests.conftest import hook_count
+from tests.helpers import tiny_model
+
+
+@pytest.mark.parametrize("name", PARAMETERIZATIONS)
+@pytest.mark.parametrize("size", [(16, 16), (15, 22)])  # odd widths keep their last column
+def test_encode_then_decode_gives_the_image_back(name, size):
+    image = torch.rand(2, 3, *size).clamp(0.01, 0.99)
+    p = parameterization(name, *size)
+    assert torch.allclose(p.decode(p.encode(image)), image, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["fourier", "fourier_decorrelated"])
+def test_fourier_images_are_valid_for_any_parameters(name):
+    p = parameterization(name, 12, 12)
+    wild = 1e3 * torch.randn(*p.encode(torch.full((1, 3, 12, 12), 0.5)).shape)
+    image = p.decode(wild)
+    assert image.shape == (1, 3, 12, 12) and image.min() >= 0 and image.max() <= 1
+
+
+def test_the_fourier_scale_falls_with_frequency_as_a_power():
+    p = parameterization("fourier", 32, 32)
+    # frequency 1/32 (the lowest) and the cap at DC share a scale; 4/32 has (1/4)**1.25 of it
+    assert p.scale[0, 0] == p.scale[0, 1] == p.scale[1, 0]
+    assert float(p.scale[0, 4] / p.scale[0, 1]) == pytest.approx(0.25 ** 1.25)
+
+
+def test_decorrelated_colour_is_the_normalised_square_root_of_the_covariance():
+    assert float(COLOR_SQRT.norm(dim=0).max()) == pytest.approx(1.0)
+    # the first column is the brightness direction: all three channels move together
+    assert (COLOR_SQRT[:, 0] > 0).all()
+
+
+def test_unknown_parameterizations_are_named():
+    with pytest.raises(ValueError, match="pixels, fourier, fourier_decorrelated; got 'fft'"):
+        parameterization("fft", 8, 8)
+    with pytest.raises(ValueError, match="parameterization"):
+        iterate(tiny_model(), channel(tiny_model(), "relu", 0), size=8, parameterization="fft")
+
+
+@pytest.mark.parametrize("name", PARAMETERIZATIONS)
+def test_every_parameterization_raises_the_objective_within_the_valid_range(name):
+    model = tiny_model()
+    steps = list(iterate(model, channel(model, "relu", 1), size=16, steps=30, optimizer="adam",
+                         transforms=[jitter(2)], parameterization=name, blur=0.5, octaves=2))
+    assert all(0 <= s.image.min() and s.image.max() <= 1 for s in steps)
+    assert steps[-1].image.shape == (1, 3, 16, 16)
+    assert steps[-1].losses["relu[1]"] > steps[0].losses["relu[1]"] + 0.1
+    assert hook_count(model) == 0
+
+
+@pytest.mark.parametrize("name", PARAMETERIZATIONS)
+def test_runs_are_deterministic_for_a_seed(name):
+    model = tiny_model()
+    objective = channel(model, "relu", 1)
+
+    def run(seed):
+        return finish(iterate(model, objective, size=16, steps=5, optimizer="adam", seed=seed,
+                              transforms=robust_views(), parameterization=name)).image
+
+    assert torch.equal(run(3), run(3))
+    assert not torch.equal(run(3), run(4))
+
+
+def test_a_start_image_is_kept_by_a_fourier_run_with_no_steps_taken():
+    model = tiny_model()
+    photo = torch.rand(1, 3, 16, 16).clamp(0.05, 0.95)
+    zero = Objective("zero", lambda a: a["image"].sum() * 0, ["image"])
+    step = finish(iterate(model, zero, photo, steps=1, optimizer="adam", parameterization="fourier_decorrelated"))
+    assert torch.allclose(step.image, photo, atol=1e-4)  # a zero gradient leaves the photo as it was
+
+
+def test_gram_similarity_is_one_for_copies_and_lower_for_different_images():
+    torch.manual_seed(0)
+    same = gram_similarity("x")({"x": torch.rand(1, 4, 5, 5).repeat(3, 1, 1, 1)})[0]
+    different = gram_similarity("x")({"x": torch.randn(3, 4, 5, 5)})[0]
+    assert float(same) == pytest.approx(1.0, abs=1e-5)
+    assert float(different) < 0.9
+    with pytest.raises(ValueError, match="batch of at least 2"):
+        gram_similarity("x")({"x": torch.rand(1, 4, 5, 5)})
+
+
+def test_a_diversity_penalty_pushes_a_batch_apart():
+    model = tiny_model()
+    objective = channel(model, "relu", 1)
+
+    def similarity(weight):
+        run = iterate(model, objective - weight * gram_similarity("relu"), size=12, steps=40, batch=3,
+                      optimizer="adam", parameterization="fourier_decorrelated")
+        images = finish(run).image
+        assert images.shape == (3, 3, 12, 12)
+        with torch.no_grad():
+            return float(gram_similarity("relu")(get_activations(model, images, ["relu"]))[0])
+
+    assert similarity(5.0) < similarity(0.0) - 0.05
+
+
+def test_pad_surrounds_with_grey_and_robust_views_is_lucids_set():
+    image = torch.zeros(1, 3, 4, 4)
+    padded = pad(2)(image, torch.Generator())
+    assert padded.shape == (1, 3, 8, 8) and float(padded[0, 0, 0, 0]) == 0.5
+    assert len(robust_views()) == 5 and len(robust_views(pad_px=0, fine_px=0)) == 3
+
+
+def test_view_score_averages_the_objective_over_views():
+    model = tiny_model()
+    grey = torch.full((1, 3, 16, 16), 0.5)
+    objective = channel(model, "relu", 1)  # constant over a uniform image, whatever the view
+    with torch.no_grad():
+        expected = float(objective(get_activations(model, grey, ["relu"]))[0])
+    assert view_score(model, grey, objective, views=4) == pytest.approx(expected, rel=1e-5)
+
+
+def test_high_frequency_share_tells_noise_from_smooth_images():
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.rand(1, 3, 64, 64, generator=generator)
+    wave = 0.5 + 0.4 * torch.cos(2 * math.pi * 3 * torch.arange(64) / 64).view(1, 1, 1, 64).expand(1, 3, 64, 64)
+    # white noise spreads its power evenly: the share is the area outside radius 0.25
+    assert float(high_frequency_share(noise)[0]) == pytest.approx(1 - math.pi / 16, abs=0.03)
+    assert float(high_frequency_share(wave)[0]) < 1e-6  # 3 cycles in 64 px: 0.05 cycles per pixel
+
+
+def test_a_list_of_targets_gives_each_image_of_a_batch_its_own():
+    model = tiny_model()
+    logits = torch.tensor([[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]])
+    total, _ = class_logit(model, ["class3", 0])({"logits": logits})
+    assert float(total) == pytest.approx((4.0 + 10.0) / 2)
+    acts = torch.arange(2 * 2 * 3 * 3, dtype=torch.float32).view(2, 2, 3, 3)
+    total, _ = channel(model, "relu", [1, 0])({"relu": acts})
+    assert float(total) == pytest.approx((float(acts[0, 1].mean()) + float(acts[1, 0].mean())) / 2)
+    with pytest.raises(ValueError, match="2 classes need a batch of 2 images; got 1"):
+        class_logit(model, ["class3", 0])({"logits": logits[:1]})
+    images = finish(class_image(model, ["class1", "class2", "class3"], steps=2, size=8)).image
+    assert images.shape == (3, 3, 8, 8)
+    with pytest.raises(ValueError, match="channel must be an int from 0 to 1"):
+        channel(model, "relu", [0, 5])
