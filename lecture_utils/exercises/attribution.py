@@ -156,18 +156,9 @@ def grad_cam(model, image, target, layer):
     """Grad-CAM (Selvaraju et al. 2017) at the layer named `layer`: ReLU(sum_k w_k A_k), w_k the
     mean over positions of d score / d A_k. image (1, 3, H, W). Returns (1, h, w), the layer's
     own resolution (not upsampled)."""
-    module = model.get_submodule(model.layers[layer])
-    kept = {}
-    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(acts=output))
-    try:
-        # an input that asks for gradients: the weights do not, and without it there is no graph
-        score = model(image.clone().requires_grad_(True))[0, target]
-    finally:
-        handle.remove()
-    acts = kept["acts"]  # (1, K, h, w)
-    (grads,) = torch.autograd.grad(score, acts)
+    acts, grads = _acts_and_grads(model, image, target, layer)  # (1, K, h, w) each
     weights = grads.mean(dim=(2, 3), keepdim=True)  # one weight per channel
-    return F.relu((weights * acts).sum(dim=1)).detach()
+    return F.relu((weights * acts).sum(dim=1))
 
 
 def _acts_and_grads(model, image, target, layer):
@@ -175,6 +166,7 @@ def _acts_and_grads(model, image, target, layer):
     kept = {}
     handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(acts=output))
     try:
+        # an input that asks for gradients: the weights do not, and without it there is no graph
         score = model(image.clone().requires_grad_(True))[0, target]
     finally:
         handle.remove()
