@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
-from . import _checks
+from . import _checks, parameterize
 from .activations import forward_with_activations, get_activations, resolve_layers
 from .models import folded
-from .parameterize import PARAMETERIZATIONS, parameterization as _parameterization
 from .runs import Step, finish  # noqa: F401 (finish: part of this module's interface)
 
 LOGITS, IMAGE = "logits", "image"  # pseudo-layers: the model's output and the image itself
@@ -347,7 +346,7 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
     lr = _checks.positive_number(lr, "lr")
     octave_scale = _checks.positive_number(octave_scale, "octave_scale")
     blur = _checks.number(blur, "blur (a sigma in pixels)", low=0)
-    _checks.one_of(parameterization, "parameterization", PARAMETERIZATIONS)
+    _checks.one_of(parameterization, "parameterization", parameterize.PARAMETERIZATIONS)
     batch = _checks.positive_int(batch, "batch")
     transforms = list(transforms)
     if optimizer == "lbfgs" and transforms:
@@ -360,7 +359,7 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise ValueError(f"size must be an int or (height, width); got {size!r}")
         height, width = (_checks.positive_int(n, "size") for n in size)
-        start = _parameterization(parameterization, height, width)
+        start = parameterize.parameterization(parameterization, height, width)
         with torch.no_grad():
             base = start.decode(start.noise(batch, generator, model.device))
     else:
@@ -407,7 +406,7 @@ class _Run:
         total, count = steps * octaves, 0
         for octave, size in enumerate(sizes):
             start = _resize(base, size)
-            variables = _parameterization(parameterization, *size)
+            variables = parameterize.parameterization(parameterization, *size)
             params = variables.encode((start + _resize(detail, size)).clamp(0, 1)).requires_grad_(True)
             update = _updater(params, variables.decode, lr, optimizer, normalize_grad, momentum, self.evaluate)
             x = variables.decode(params).detach()

@@ -7,6 +7,7 @@ every module of the model it renders, so each call gets its own copy of the mode
 
 import copy
 
+import numpy as np
 import torch
 
 
@@ -25,10 +26,16 @@ def lucent_channel_image(model, layer, index, *, steps=128, size=224, seed=0):
     """Lucent's `render_vis` with its defaults (Fourier parameterisation, decorrelated colour,
     its standard transforms, Adam at 0.05) on channel `index` of our layer: (1, 3, size, size)."""
     param, render = _import_lucent()
-    torch.manual_seed(seed)
     own = copy.deepcopy(model).eval()
     name = model.layers[layer].replace(".", "_")  # Lucent names modules by their path, with "_"
-    images = render.render_vis(own, f"{name}:{index}", lambda: param.image(size, fft=True, decorrelate=True),
-                               thresholds=(steps,), preprocess=False,  # our model normalises itself
-                               progress=False, show_image=False)
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's generators untouched
+        torch.manual_seed(seed)
+        np.random.seed(seed)  # Lucent draws its random views from NumPy's global generator
+        try:
+            images = render.render_vis(own, f"{name}:{index}", lambda: param.image(size, fft=True, decorrelate=True),
+                                       thresholds=(steps,), preprocess=False,  # our model normalises itself
+                                       progress=False, show_image=False)
+        finally:
+            np.random.set_state(numpy_state)
     return torch.from_numpy(images[-1]).permute(0, 3, 1, 2).contiguous()

@@ -3,7 +3,7 @@ DeepDream (notebook 06) and feature inversion (notebook 07). Each runs with a `R
 
 import ipywidgets as w
 
-from .. import optimize as opt
+from .. import optimize as opt, parameterize
 from ..images import center_square
 from .common import ImagePicker, Panel, image_png, image_view, layer_picker, slider
 from .runner import Runner
@@ -21,7 +21,7 @@ class ClassImagePanel(Panel):
                                  description="class")
         self.layer = layer_picker(model, layer)
         self.channel = w.BoundedIntText(value=0, min=0, max=10_000, description="channel")
-        self.parameterization = w.ToggleButtons(options=list(opt.PARAMETERIZATIONS),
+        self.parameterization = w.ToggleButtons(options=list(parameterize.PARAMETERIZATIONS),
                                                 value="fourier_decorrelated", description="optimise")
         self.views = w.Checkbox(value=True, description="random views (pad, jitter, zoom, rotate)")
         self.lr = slider(w.FloatLogSlider, 0.05, -3, -0.5, 0.1, "step size", base=10)
