@@ -275,6 +275,19 @@ def random_rotation(degrees=5.0):
     return _affine(lambda g: (degrees * (2 * float(torch.rand((), generator=g)) - 1), 1.0))
 
 
+def random_resolution(low=0.5):
+    """Downscale by a random factor in [low, 1] (antialiased) and scale back to the size: the
+    result must survive the loss of its finest detail, as on a thumbnail or a projector."""
+    low = _checks.number(low, "low", 0.1, 1)
+
+    def transform(image, generator):
+        factor = low + (1 - low) * float(torch.rand((), generator=generator))
+        small = F.interpolate(image, scale_factor=factor, mode="bilinear", antialias=True)
+        return F.interpolate(small, size=image.shape[-2:], mode="bilinear", align_corners=False)
+
+    return transform
+
+
 def _affine(draw):
     def transform(image, generator):
         angle, scale = draw(generator)
@@ -489,11 +502,15 @@ def relative_error(model, image, layer, target_features):
 
 # --- the lecture's recipes: each returns the iterator of `iterate` ---------------------------
 
-def robust_views(pad_px=12, jitter_px=8, scale=(0.9, 1.1), degrees=10.0, fine_px=4):
+def robust_views(pad_px=12, jitter_px=8, scale=(0.9, 1.1), degrees=5.0, fine_px=4):
     """The transformation-robustness set of Lucid (Olah et al. 2017), as one list: pad with grey,
     jitter, zoom by a random factor in `scale`, rotate by up to `degrees`, jitter a little again.
     An image optimised through them must work from every such view, which rules out patterns
-    that live in the exact pixel grid."""
+    that live in the exact pixel grid.
+
+    Lucid rotates by up to 10 degrees; 5 is the default here: on six channels of the bundled
+    model it reached a higher activation over random views on four of them and left less fine
+    noise (benchmarks/RESULTS.md)."""
     low, high = scale
     views = [pad(pad_px)] if pad_px else []
     views += [jitter(jitter_px), random_scale(low, high), random_rotation(degrees)]
@@ -503,9 +520,13 @@ def robust_views(pad_px=12, jitter_px=8, scale=(0.9, 1.1), degrees=10.0, fine_px
 def class_image(model, target, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
                 transforms=None, seed=0):
     """An image the model takes for class `target` (Simonyan et al. 2013): Adam on the class
-    logit, in decorrelated Fourier space, through Lucid's random views (`transforms=None`:
-    `robust_views()`; `()` for none). A list of classes makes one image of each, in one batch."""
-    views = robust_views() if transforms is None else transforms
+    logit, in decorrelated Fourier space, through random views (`transforms=None`: Lucid's
+    `robust_views()` and then `random_resolution(0.5)`; `()` for none). A list of classes makes
+    one image of each, in one batch.
+
+    The random resolution is ours, not Lucid's: without it the class often rests on the finest
+    pixels and falls when the image is shown at half size (for "limousine", from 1.0 to 0.5)."""
+    views = robust_views() + [random_resolution(0.5)] if transforms is None else transforms
     batch = len(target) if isinstance(target, (list, tuple)) else 1
     return iterate(model, class_logit(model, target), size=size, steps=steps, lr=lr, optimizer="adam",
                    transforms=views, parameterization=parameterization, batch=batch, seed=seed)

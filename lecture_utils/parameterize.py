@@ -7,7 +7,7 @@ and Mordvintsev et al. ("Differentiable Image Parameterizations", Distill 2018) 
 variables instead of the objective:
 
 - "pixels": the image itself, clipped to [0, 1] after each step;
-- "fourier": the image's 2-D spectrum, each frequency f scaled by 1/f^1.25. A step of the same
+- "fourier": the image's 2-D spectrum, each frequency f scaled by 1/f^1.3. A step of the same
   size now moves every frequency by about what it has in a natural photo (whose amplitude
   spectrum falls as 1/f), so low frequencies, shapes, are learnt as fast as texture. The
   exponent is a little steeper than Lucid's 1: measured on six channels of the bundled model
@@ -40,7 +40,7 @@ COLOR_SQRT = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
 # Pre-sigmoid values are the inverse FFT divided by this: Lucid's constant. A larger one gives
 # less saturated colours early on.
 _FOURIER_DAMPING = 4.0
-_DECAY = 1.25  # amplitude falls as 1/f**1.25: a little steeper than photos (1/f), less fine noise
+_DECAY = 1.3  # amplitude falls as 1/f**1.3: a little steeper than photos (1/f), less fine noise
 _EDGE = 1e-4  # encoding clips the image to [_EDGE, 1 - _EDGE], where the logit is finite
 
 

@@ -7,8 +7,8 @@ import torch
 
 from lecture_utils.activations import get_activations
 from lecture_utils.optimize import (
-    Objective, channel, class_image, class_logit, finish, gram_similarity, iterate, jitter, pad, robust_views,
-    view_score,
+    Objective, channel, class_image, class_logit, finish, gram_similarity, iterate, jitter, pad, random_resolution,
+    robust_views, view_score,
 )
 from lecture_utils.parameterize import COLOR_SQRT, PARAMETERIZATIONS, high_frequency_share, parameterization
 from tests.conftest import hook_count
@@ -33,9 +33,9 @@ def test_fourier_images_are_valid_for_any_parameters(name):
 
 def test_the_fourier_scale_falls_with_frequency_as_a_power():
     p = parameterization("fourier", 32, 32)
-    # frequency 1/32 (the lowest) and the cap at DC share a scale; 4/32 has (1/4)**1.25 of it
+    # frequency 1/32 (the lowest) and the cap at DC share a scale; 4/32 has (1/4)**1.3 of it
     assert p.scale[0, 0] == p.scale[0, 1] == p.scale[1, 0]
-    assert float(p.scale[0, 4] / p.scale[0, 1]) == pytest.approx(0.25 ** 1.25)
+    assert float(p.scale[0, 4] / p.scale[0, 1]) == pytest.approx(0.25 ** 1.3)
 
 
 def test_decorrelated_colour_is_the_normalised_square_root_of_the_covariance():
@@ -113,6 +113,30 @@ def test_pad_surrounds_with_grey_and_robust_views_is_lucids_set():
     padded = pad(2)(image, torch.Generator())
     assert padded.shape == (1, 3, 8, 8) and float(padded[0, 0, 0, 0]) == 0.5
     assert len(robust_views()) == 5 and len(robust_views(pad_px=0, fine_px=0)) == 3
+
+
+def test_random_resolution_keeps_the_size_and_removes_only_fine_detail():
+    coarse = torch.linspace(0, 1, 32).expand(1, 3, 32, 32).contiguous()  # a smooth ramp
+    fine = torch.zeros(1, 3, 32, 32)
+    fine[..., ::2, :] = 1.0  # stripes one pixel wide: the finest detail there is
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        assert random_resolution(0.5)(coarse, generator).shape == coarse.shape
+        inside = (..., slice(4, -4), slice(4, -4))  # off the edges; the rounded size shifts it < 2 px
+        assert torch.allclose(random_resolution(0.5)(coarse, generator)[inside], coarse[inside], atol=0.06)
+        assert float(random_resolution(0.5)(fine, generator).std()) < 0.5 * float(fine.std())
+    assert torch.allclose(random_resolution(1.0)(fine, generator), fine)  # factor 1: the image itself
+    with pytest.raises(ValueError, match="low"):
+        random_resolution(0)
+
+
+def test_the_class_recipe_adds_random_resolution_to_lucids_views():
+    model = tiny_model()
+    recipe = finish(class_image(model, 1, steps=3, size=16)).image
+    views = finish(iterate(model, class_logit(model, 1), size=16, steps=3, lr=0.08, optimizer="adam",
+                           transforms=robust_views() + [random_resolution(0.5)],
+                           parameterization="fourier_decorrelated")).image
+    assert torch.equal(recipe, views)
 
 
 def test_view_score_averages_the_objective_over_views():
