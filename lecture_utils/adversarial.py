@@ -31,6 +31,7 @@ from .models import folded
 from .runs import Step, finish
 
 NORMS = ("linf", "l2")
+_CHUNK = 2  # images per forward and backward pass in iterate_universal (the memory it needs)
 
 
 # ---------------------------------------------------------------- checks and shared pieces
@@ -460,6 +461,8 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
     of a clamped margin loss (for each image, the true class's logit minus the largest other,
     floored at -5 so images already fooled stop pulling), and projects onto the L-inf ball of
     radius eps, as in stochastic-gradient versions of the method (Shafahi et al. 2020).
+    The gradient of a batch is summed over passes of two images each, so a larger batch costs
+    time, not memory.
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
@@ -494,16 +497,20 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
     def step(net, labels):
         nonlocal delta
         pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
-        x = (images[pick] + delta).clamp(0, 1).requires_grad_(True)
-        logits = net(x)
-        true = logits.gather(1, labels[pick, None])[:, 0]
-        other = logits.scatter(1, labels[pick, None], float("-inf")).amax(1)
-        loss = (true - other).clamp(min=-5).mean()
-        grad, = torch.autograd.grad(loss, x)
-        success = (logits.argmax(1) != labels[pick]).float().mean().item()
+        total, hits, grad = 0.0, 0, torch.zeros_like(delta)
+        for part in pick.split(_CHUNK):  # the memory of _CHUNK images, the step of the whole batch
+            x = (images[part] + delta).clamp(0, 1).requires_grad_(True)
+            logits = net(x)
+            true = logits.gather(1, labels[part, None])[:, 0]
+            other = logits.scatter(1, labels[part, None], float("-inf")).amax(1)
+            margins = (true - other).clamp(min=-5)
+            g, = torch.autograd.grad(margins.sum(), x)
+            grad += g.sum(0, keepdim=True)
+            total += margins.sum().item()
+            hits += int((logits.argmax(1) != labels[part]).sum())
         measured = delta  # the success above is that of the perturbation before this step
-        delta = (delta - alpha * grad.sum(0, keepdim=True).sign()).clamp(-eps, eps)
-        return loss.item(), success, measured
+        delta = (delta - alpha * grad.sign()).clamp(-eps, eps)
+        return total / batch_size, hits / batch_size, measured
 
     def run():  # a generator: the checks above raise at the call, the work starts at the first step
         with _eval_mode(model, grad=False) as net:
