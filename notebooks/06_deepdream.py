@@ -23,12 +23,14 @@ import torch
 from lecture_utils import load_model, load_image
 from lecture_utils import optimize as opt, plotting
 from lecture_utils.activations import get_activations
+from lecture_utils.deepdream import make_step as slide_step  # the slide's step, for the clipping ablation
 
 model = load_model(device="cpu")
 SIZE = 256   # shorter side of the photo, in pixels
 photo = load_image("palace", size=SIZE)
 dream = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3))
-plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"], ncols=2, size=4.5)
+plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"], ncols=2, size=4.8, fontsize=13,
+                     aspect="image")
 
 # %% [markdown]
 # ## From shallow to deep layers
@@ -40,8 +42,17 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
 # %%
 depths = ["stage2", "stage3", "stage4", "stage5", "stage6"]
 dreams = [opt.finish(opt.deepdream(model, photo, layer, steps=10, octaves=3)).image for layer in depths]
-plotting.show_images(dreams, titles=depths, ncols=5, size=2.8)
+plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=3.3, fontsize=13, aspect="image")
 
+# %% [markdown]
+# **Question.** Why do the deep layers of ImageNet networks dream up dog faces and eyes in
+# clouds and buildings?
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Answer.** DeepDream only amplifies what a layer already responds to a little. ImageNet has
+# about 120 dog breeds among its 1000 classes, so many deep units became detectors of dog parts
+# (eyes, snouts, fur); any patch that excites them slightly is pushed until it looks like what
+# they detect best. A network trained on other data (places, say) dreams of other things.
 
 # %% [markdown]
 # ## Every octave raises the layer's norm
@@ -65,29 +76,118 @@ for octave, steps in by_octave.items():
 # %% [markdown]
 # ## Ablations: the same run without each trick
 #
-# * **No jitter**: the ascent exploits the exact pixel grid and the layers' strides: a regular
-#   high-frequency lattice appears instead of shapes.
+# At the size of the whole photo the runs with and without jitter or octaves look much alike,
+# so the two lower rows zoom into the sky and the trees (4 times).
+#
+# * **No jitter**: the ascent can exploit the exact pixel grid and the layers' strides: in the
+#   trees the eyes and spirals give way to a mottled texture, and in the sky the strokes turn
+#   into loose loops.
 # * **No L1 normalisation**: a raw gradient step with the same step size barely moves the
 #   image, because the gradient's scale (printed below: a few hundredths per pixel, larger
 #   the deeper the layer, and changing as the run goes) has nothing to do with the step size
 #   we chose. Dividing by its mean absolute value makes the step size mean what it says:
 #   "move the average pixel by this much", at every layer and every moment.
-# * **No octaves**: all patterns come out at one small scale; octaves let them grow large.
+# * **No octaves** (30 steps at full size instead of 10 at each of three sizes): the strokes are
+#   thinner and the patterns smaller; octaves let them grow large.
 
 # %%
 no_jitter = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0)).image
 no_octaves = opt.finish(opt.deepdream(model, photo, "stage4", steps=30, octaves=1)).image
 raw = opt.finish(opt.iterate(model, opt.layer_l2(model, "stage4"), photo, steps=10, lr=0.01,
                              normalize_grad=False, transforms=[opt.jitter(32)], octaves=3)).image
-plotting.show_images([dream.image, no_jitter, raw, no_octaves],
-                     titles=["all tricks", "no jitter", "raw gradient step", "no octaves (30 steps)"],
-                     ncols=4, size=3.2)
+runs = [dream.image, no_jitter, raw, no_octaves]
+sky, trees = (slice(0, 64), slice(224, 320)), (slice(192, 256), slice(288, 384))  # rows, columns
+plotting.image_table([runs, [x[..., sky[0], sky[1]] for x in runs], [x[..., trees[0], trees[1]] for x in runs]],
+                     row_labels=["whole", "sky, x 4", "trees, x 4"],
+                     col_labels=["all tricks", "no jitter", "raw gradient step", "no octaves"], size=2.3, fontsize=12)
 
 # %%
 for layer in depths:
     x = photo.clone().requires_grad_(True)
     get_activations(model, x, [layer])[layer].pow(2).mean().backward()
     print(f"{layer}: mean |gradient| per pixel {x.grad.abs().mean():.1e}")
+
+# %% [markdown]
+# ### Without clipping
+#
+# The library's loop always clips, so this ablation uses the slide's own step (`make_step`,
+# ported line for line to PyTorch in `lecture_utils.deepdream`; the exercise below asks you to
+# write it), which has the slide's `clip` switch: 30 steps at one scale, once clipping to
+# [0, 1] after every step and once never.
+
+# %% tags=["nbval-ignore-output"]
+clipped = unclipped = photo
+for i in range(30):  # the same jitter for both: two generators with the same seed
+    clipped = slide_step(model, clipped, "stage4", step_size=0.01, generator=torch.Generator().manual_seed(i))
+    unclipped = slide_step(model, unclipped, "stage4", step_size=0.01, clip=False, generator=torch.Generator().manual_seed(i))
+outside = ((unclipped < 0) | (unclipped > 1)).any(1, keepdim=True).float().expand(-1, 3, -1, -1)
+print(f"never clipped: values from {unclipped.min():.2f} to {unclipped.max():.2f}; "
+      f"{outside[0, 0].mean():.0%} of the pixels have a value outside [0, 1]")
+plotting.image_table([[clipped, unclipped.clamp(0, 1), outside],
+                      [x[..., sky[0], sky[1]] for x in (clipped, unclipped.clamp(0, 1), outside)]],
+                     row_labels=["whole", "sky, x 4"],
+                     col_labels=["clipped every step", "never clipped\n(shown clipped)", "white: a value\noutside [0, 1]"],
+                     size=3.1, fontsize=12)
+
+# %% [markdown]
+# What you see is what clipping is for, and also its limit here. After 30 steps the two images
+# look alike, because a screen (or a saved file) clips anyway. But a quarter of the unclipped
+# pixels, in the bright sky and the dark shadows, hold values no image can have, and the
+# network has been dreaming on them: the numbers it amplified are not the picture you see.
+# Clipping every step keeps the two the same.
+
+# %% [markdown]
+# ### Exercise: the lecture's `make_step`, in PyTorch
+#
+# The lecture's slide shows the heart of the original DeepDream code, written for Caffe and NumPy:
+#
+# ```python
+# def make_step(net, step_size=1.5, end='inception_4c/output', jitter=32, clip=True):
+#     src = net.blobs['data']                          # the input image
+#     dst = net.blobs[end]                             # the layer
+#     ox, oy = np.random.randint(-jitter, jitter + 1, 2)
+#     src.data[0] = np.roll(np.roll(src.data[0], ox, -1), oy, -2)  # apply jitter shift
+#     net.forward(end=end)
+#     dst.diff[:] = dst.data                           # the objective: its gradient is the activation
+#     net.backward(start=end)
+#     g = src.diff[0]
+#     src.data[:] += step_size / np.abs(g).mean() * g  # normalised ascent step
+#     src.data[0] = np.roll(np.roll(src.data[0], -ox, -1), -oy, -2)  # unshift image
+#     if clip:
+#         bias = net.transformer.mean['data']          # Caffe's pixels: 0..255 minus the mean
+#         src.data[:] = np.clip(src.data, -bias, 255 - bias)
+# ```
+#
+# Port it line by line. Here the image is a tensor in [0, 1] (so clipping is to [0, 1]), the
+# jitter offsets are arguments (so the check can repeat them), the layer's activations come from
+# a forward hook, and `acts.backward(acts)` plays `dst.diff[:] = dst.data; net.backward()`.
+# Return a new image and leave the input as it was.
+
+# %%
+def make_step(model, image, layer, step_size, ox, oy):
+    """One DeepDream step at the layer `layer`: jitter by (ox columns, oy rows), gradient ascent
+    on ½‖A‖² with the step L1-normalised, unshift, clip to [0, 1]. image (1, 3, H, W)."""
+    ### BEGIN SOLUTION
+    module = model.get_submodule(model.layers[layer])
+    kept = {}
+    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(acts=output))
+    x = torch.roll(image, shifts=(oy, ox), dims=(-2, -1)).requires_grad_(True)  # apply jitter shift
+    try:
+        model(x)  # net.forward(end=end)
+    finally:
+        handle.remove()
+    acts = kept["acts"]
+    acts.backward(acts.detach())  # dst.diff[:] = dst.data; net.backward(start=end)
+    g = x.grad
+    x = x.detach() + step_size / g.abs().mean() * g  # normalised ascent step
+    x = torch.roll(x, shifts=(-oy, -ox), dims=(-2, -1))  # unshift image
+    return x.clamp(0, 1)
+    ### END SOLUTION
+
+
+# %%
+from lecture_utils.exercises import check
+check("make_step", make_step)
 
 # %% [markdown]
 # ## Try it
@@ -99,3 +199,11 @@ for layer in depths:
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import DeepDreamPanel
 DeepDreamPanel(model)
+
+# %% [markdown]
+# ## How this notebook is checked
+#
+# `tests/test_optimize.py` checks that the library's DeepDream raises the layer's norm at every
+# octave, and `tests/test_deepdream.py` checks the slide's step against it: without jitter one
+# step of each gives the same image, and clipping keeps every value in [0, 1]. The stored outputs
+# are those of a top-to-bottom run on a CPU, which the checks compare with a fresh run.
