@@ -261,7 +261,8 @@ def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=10
 
 def style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0, tv_weight=1.0,
                    content_layer=None, style_layers=None, layer_weights=None, blend=None, init="content",
-                   optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1, swag=False, seed=0):
+                   optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1, swag=False, seed=0,
+                   style_scale=1.0):
     """Neural style transfer (Gatys, Ecker and Bethge 2016): an image with the content's
     features at `content_layer` and the style's Gram matrices at `style_layers`.
 
@@ -271,8 +272,9 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
     Args:
         content: (1, 3, H, W) in [0, 1]; resized so its longer side is `size` (the output's).
         style: one style image, or a list of them blended with weights `blend`. Each is
-            resized so its longer side is the output's (brush strokes keep their size
-            relative to the output).
+            resized so its longer side is `style_scale` times the output's: at 1 the strokes
+            keep their size relative to the output; at 2 the network sees the painting twice
+            as large, and its strokes come out about twice as large; at 0.5, half as large.
         content_layer, style_layers, layer_weights: default `default_layers(model)`, equal weights.
         init: "content" (start from the photo) or "noise" (faint noise of `seed`).
         optimizer: "lbfgs" (Gatys et al.) or "adam"; lr None: 1.0 for L-BFGS, 0.02 for Adam.
@@ -312,6 +314,7 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
     for image in styles:
         _checks.images(image, "style image", single=True)
     _normalised(blend, len(styles), "blend", "one per style image")
+    style_scale = _checks.positive_number(style_scale, "style_scale")
     if isinstance(layer_weights, dict) or layer_weights is not None:
         style_loss({layer: torch.ones(1, 1, 1) for layer in style_layers}, layer_weights)  # checks them
     if preserve_colors:
@@ -319,7 +322,8 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
         styles = [_gray(_match_mean_std(luminance(s), luminance(content))) for s in styles]
     sizes = [max(32, round(size / 2 ** k)) for k in reversed(range(scales))]
     settings = dict(content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], content_layer=content_layer,
-                    style_layers=style_layers, layer_weights=layer_weights, blend=blend, swag=swag)
+                    style_layers=style_layers, layer_weights=layer_weights, blend=blend, swag=swag,
+                    style_scale=style_scale)
     return _transfer_steps(model, content, content_y if preserve_colors else content, styles, sizes, init, optimizer,
                            lr, steps, preserve_colors, seed, settings)
 
@@ -332,12 +336,13 @@ def _transfer_steps(model, content, matched_content, styles, sizes, init, optimi
     layer = settings["content_layer"]
     for scale, side in enumerate(sizes):
         target_image = resize_longer_side(matched_content, side)
-        target_grams = style_targets(model, [resize_longer_side(image, side) for image in styles],
+        style_side = max(16, round(side * settings["style_scale"]))
+        target_grams = style_targets(model, [resize_longer_side(image, style_side) for image in styles],
                                      settings["style_layers"], settings["blend"], settings["swag"]) \
             if settings["style_weight"] else None
         target_features = layer_targets(model, target_image, [layer], swag=settings["swag"])[layer] \
             if settings["content_weight"] else None
-        loss_settings = {k: v for k, v in settings.items() if k not in ("style_layers", "blend")}
+        loss_settings = {k: v for k, v in settings.items() if k not in ("style_layers", "blend", "style_scale")}
         objective = -perceptual_loss(target_features, target_grams, **loss_settings)
         if result is not None:  # clamped: bilinear rounding may step a hair outside [0, 1]
             start = F.interpolate(result, size=target_image.shape[-2:], mode="bilinear", align_corners=False).clamp(0, 1)

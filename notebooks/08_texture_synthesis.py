@@ -21,8 +21,10 @@ from lecture_utils.plotting import show_images
 
 model = load_model(device="cpu")       # the bundled EfficientNet-Lite0
 vgg = st.vgg19(weights="random", device="cpu")   # VGG-19's architecture, random weights (for the panel)
-bricks = load_image("bricks")[..., :256, :256]   # a 256 px crop: bricks stay large enough at small sizes
+bricks = load_image("bricks")[..., :256, :256]   # a 256 px crop of the grey brick wall
+petals = load_image("daisy")[..., 100:356, 200:456]   # a colour texture: the dahlia's petals
 church = load_image("church_auvers")
+SIZE, STEPS = 192, 100   # every texture here: 192 x 192 px, 100 L-BFGS steps from noise
 
 # %% [markdown]
 # ## The Gram matrix forgets where
@@ -64,15 +66,47 @@ check("gram_matrix", gram_matrix)
 # ## Shallow layers copy small things, deeper layers larger structures
 #
 # The lecture's figure: synthesise from the shallowest style layer alone, then add one deeper
-# layer at a time. With only the first layer the result has the right colours and local
-# contrast but no bricks; each deeper layer sees a larger window of the image and brings
-# back larger structures (edges of bricks, then rows of them). Each run: 80 px, 30 L-BFGS
-# steps from noise, on the bundled network.
+# layer at a time (192 px, 100 L-BFGS steps from noise, on the bundled network; each run
+# prints how far it brought the Gram distance down). First on a colour texture, the petals of
+# the dahlia.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sets = st.texture_layer_sets(model)
-textures = [finish(st.texture(model, bricks, layers=layers, size=80, steps=30)).image for layers in sets]
-show_images([resize_longer_side(bricks, 80)] + textures, ["texture"] + ["up to " + s[-1] for s in sets], ncols=6, size=2.2)
+
+
+def layer_set_row(texture_image):
+    """The texture, then one synthesis per layer set; prints each run's fall of the Gram distance."""
+    results = []
+    for layers in sets:
+        run = list(st.texture(model, texture_image, layers=layers, size=SIZE, steps=STEPS))
+        start, end = -run[0].losses["objective"], -run[-1].losses["objective"]
+        print(f"up to {layers[-1]}: Gram distance {start:.3f} -> {end:.4f} ({1 - end / start:.1%} lower)")
+        results.append(run[-1].image)
+    return [resize_longer_side(texture_image, SIZE)] + results
+
+
+titles = ["texture"] + ["up to " + s[-1] for s in sets]
+petal_row = layer_set_row(petals)
+show_images(petal_row, titles, ncols=3, size=3.2, fontsize=13)
+
+# %% [markdown]
+# The first layer alone (`stem`, stride 2, a 3 x 3 window) gets the colours and their
+# proportions right, pale and deep orange with specks of green, and nothing else: a speckle.
+# Each deeper layer sees a larger window and brings back larger things: curved edges by
+# `stage2`, and whole petals, with their pale rims and shaded hollows, by `stage4`.
+#
+# The same on the grey brick wall of the lecture's figure:
+
+# %% tags=["nbval-ignore-output"]
+show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
+
+# %% [markdown]
+# From `stage2` on the result is made of bricks: light mortar lines around dark, elongated
+# cells, all leaning the way the wall's bricks lean. What it never makes is the wall's *rows*.
+# That is not a lack of steps: the printed distances fell by about 98%, so the Gram matrices
+# match. A Gram matrix records which features occur together, averaged over all places; that
+# bricks line up in long rows across the whole image is a fact about *where* they are, which
+# these statistics do not hold.
 
 # %% [markdown]
 # ### Exercise: the texture loss over layers
@@ -99,13 +133,34 @@ check("texture_loss", texture_loss)
 # %% [markdown]
 # ## Texture = artwork
 #
-# A painting's brush strokes are a texture too. Synthesising from the sky and fields of
-# *The Church at Auvers* keeps Van Gogh's colours and strokes and forgets the church: this is
-# the "style" half of style transfer (notebook 09).
+# A painting's brush strokes are a texture too. Synthesising from the whole of *The Church at
+# Auvers* should keep Van Gogh's palette and brushwork and forget the church: this is the
+# "style" half of style transfer (notebook 09). Four ways to do it, all from noise at 192 px:
+#
+# * the bundled network as above (100 L-BFGS steps);
+# * the same with SWAG's softmax smoothing of the activations (notebook 09; 150 Adam steps);
+# * VGG-19 with random weights (Wang et al. 2021: its architecture alone already stylises; 50
+#   L-BFGS steps, each about ten times as costly as one of the bundled network);
+# * the bundled network with a total-variation penalty (weight 20), which forbids the
+#   pixel-scale colour noise the first run fills in.
 
 # %%
-painting = finish(st.texture(model, church, size=112, steps=40)).image
-show_images([resize_longer_side(church, 112), painting], ["Van Gogh, The Church at Auvers", "its texture"], ncols=2, size=3)
+candidates = {
+    "bundled network": finish(st.texture(model, church, size=SIZE, steps=STEPS)).image,
+    "+ SWAG": finish(st.texture(model, church, size=SIZE, steps=150, optimizer="adam", swag=True)).image,
+    "VGG-19, random weights": finish(st.texture(vgg, church, size=SIZE, steps=50)).image,
+    "bundled + TV 20": finish(st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=20.0)).image,
+}
+show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
+            ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=13, aspect=1.25)
+
+# %% [markdown]
+# The plain bundled network has the palette but covers it in rainbow pixel noise; SWAG makes
+# that noise worse here; random VGG-19 gets the palette's proportions, ochre, blue and dark
+# green, but only as soft blobs without strokes. The bundled network with the TV penalty is
+# the one that looks like the painting: the blue sky, the ochre path and the green fields in
+# short curved strokes. It is the choice for this network; notebook 09 compares the networks
+# for style transfer.
 
 # %% [markdown]
 # **Question.** The texture of the painting keeps Van Gogh's strokes and colours but loses the
