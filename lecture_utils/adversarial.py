@@ -247,7 +247,7 @@ def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200
 # ---------------------------------------------------------------- measuring an attack
 
 
-def top1(model, images, batch_size=8):
+def top1(model, images, batch_size=4):
     """The model's top class and its probability for each image, `batch_size` at a time (keeps
     the memory low on large sets), without gradients.
 

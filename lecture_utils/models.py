@@ -17,6 +17,7 @@ import math
 import os
 import weakref
 from collections import OrderedDict
+from importlib import resources
 
 import torch
 import torch.nn.functional as F
@@ -72,10 +73,10 @@ class ImageNetModel(nn.Module):
 
 
 def imagenet_categories():
-    """The 1000 ImageNet class names in the standard index order (no network needed)."""
-    from torchvision.models import ResNet18_Weights
-
-    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+    """The 1000 ImageNet class names in the standard index order (no network needed): those of
+    torchvision's weights, stored with the package so that the bundled model never imports
+    torchvision, whose import alone takes about 170 MB of a kernel's memory."""
+    return (resources.files(__package__) / "imagenet_classes.txt").read_text().splitlines()
 
 
 # ---------------------------------------------------------------- EfficientNet-Lite0 (bundled)

@@ -237,7 +237,7 @@ TOASTER = model.categories.index("toaster")
 
 
 def answers(images):
-    """The model's top class for each image (eight at a time: keeps the memory low)."""
+    """The model's top class for each image (four at a time: keeps the memory low)."""
     return A.top1(model, images)[0]
 
 

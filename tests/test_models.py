@@ -316,3 +316,21 @@ def test_the_cache_keeps_no_model_alive(conv_first):
     del model
     gc.collect()
     assert gone() is None
+
+
+def test_the_stored_class_names_are_torchvisions():
+    from torchvision.models import ResNet18_Weights
+
+    assert models.imagenet_categories() == list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def test_the_bundled_model_and_the_notebooks_modules_never_import_torchvision():
+    # importing torchvision costs a kernel about 170 MB of its 1.5 GB budget
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lecture_utils import load_model, activations, adversarial, attribution, embedding, "
+            "exercises, optimize, plotting, style, widgets\nload_model(device='cpu')\n"
+            "print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

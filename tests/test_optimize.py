@@ -346,3 +346,14 @@ def test_inversion_matches_the_features(model):
         run, target_features = invert(model, photo, layer)
         end = relative_error(model, finish(run).image, layer, target_features)
         assert end <= bound, (layer, end)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.3])
+def test_the_blur_is_torchvisions_gaussian_blur(sigma):
+    from torchvision.transforms.functional import gaussian_blur
+
+    from lecture_utils.optimize import _blur
+
+    image = torch.rand(2, 3, 40, 33, generator=torch.Generator().manual_seed(0))
+    taps = 2 * math.ceil(2 * sigma) + 1
+    torch.testing.assert_close(_blur(image, sigma), gaussian_blur(image, [taps, taps], [sigma, sigma]))
