@@ -22,10 +22,11 @@ from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side
 from lecture_utils.models import is_cached
 from lecture_utils.optimize import finish
-from lecture_utils.plotting import show_images
+from lecture_utils.plotting import image_table, show_images
 
 model = load_model(device="cpu")        # the bundled EfficientNet-Lite0
 palace, cafe, church = load_image("palace"), load_image("cafe_terrace"), load_image("church_auvers")
+SIZE = 256   # every result's longer side, in pixels
 print("content layer and style layers:", st.default_layers(model))
 
 # %% [markdown]
@@ -35,21 +36,31 @@ print("content layer and style layers:", st.default_layers(model))
 # steps from the photo, content weight 1, style weight 20, TV weight 1.
 
 # %%
-result = finish(st.style_transfer(model, palace, cafe, size=256, steps=40))
-show_images([resize_longer_side(palace, 256), resize_longer_side(cafe, 256), result.image], ["content", "style", "result"], ncols=3, size=3.6)
+result = finish(st.style_transfer(model, palace, cafe, size=SIZE, steps=40))
+show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), result.image], ["content", "style", "result"],
+            ncols=3, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown]
 # ## The weights decide
 #
-# More style weight: more strokes and the painting's colours, less of the palace. The TV weight
-# trades the fine, noisy texture for smooth areas.
+# Each style weight ten times the last (the content weight stays 1, the TV weight 1); then the
+# TV weight, from 1 up by factors of ten, skipping 10, which looks like 1 (the style weight at its
+# default, 20). Every run: 30 L-BFGS steps from the photo.
 
 # %%
-weights = [1.0, 20.0, 400.0]
-small = dict(size=112, steps=30)  # quick runs: 112 px, 30 L-BFGS steps
-sweep = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **small)).image for w in weights]
-smooth = finish(st.style_transfer(model, palace, cafe, tv_weight=100.0, **small)).image
-show_images(sweep + [smooth], [f"style weight {w:g}" for w in weights] + ["style 20, TV weight 100"], ncols=4, size=2.6)
+quick = dict(size=SIZE, steps=30)
+style_weights, tv_weights = [0.2, 2.0, 20.0, 200.0], [1.0, 100.0, 1000.0, 10000.0]
+by_style = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **quick)).image for w in style_weights]
+by_tv = [finish(st.style_transfer(model, palace, cafe, tv_weight=w, **quick)).image for w in tv_weights]
+image_table([by_style, by_tv], row_labels=["style weight", "TV weight"],
+            titles=[[f"{w:g}" for w in style_weights], [f"{w:g}" for w in tv_weights]], size=2.5, fontsize=13)
+
+# %% [markdown]
+# More style weight: from 0.2, where the photo is almost unchanged, to 20 the painting's strokes
+# and its violet and yellow spread over the whole picture; from 20 to 200 only the strokes in the
+# sky grow a little, because the relative style loss already outweighs the content loss (and
+# 2000 looks like 200). More TV weight: at 100 the grain in the sky smooths a little; at 1000 the
+# strokes are gone and the picture is soft; at 10000 it is a blur.
 
 # %% [markdown]
 # ### Exercise: the content loss
@@ -111,12 +122,28 @@ check("style_loss", style_loss)
 # appeared yet: the style loss falls fast, the content loss slowly.
 
 # %%
-kept = finish(st.style_transfer(model, palace, cafe, preserve_colors=True, **small)).image
-blend = finish(st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **small)).image
-noise = finish(st.style_transfer(model, palace, cafe, init="noise", **small)).image
-print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(sweep[1], palace), 3))
-show_images([sweep[1], kept, blend, noise],
-            ["colours of the style", "colours of the content", "café + church, 50/50", "started from noise"], ncols=4, size=2.6)
+default = by_style[style_weights.index(20.0)]
+kept = finish(st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)).image
+noise = finish(st.style_transfer(model, palace, cafe, init="noise", **quick)).image
+print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(default, palace), 3))
+show_images([default, kept, noise], ["colours of the style", "colours of the content", "started from noise"],
+            ncols=3, size=3.2, fontsize=13, aspect="image")
+
+# %% [markdown]
+# Two styles, each alone and then their Gram matrices averaged half and half:
+
+# %%
+church_alone = finish(st.style_transfer(model, palace, church, **quick)).image
+blend = finish(st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)).image
+image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)], [default, church_alone, blend]],
+            row_labels=["style", "result"], titles=[["Café Terrace", "The Church at Auvers"],
+                                                    ["café alone", "church alone", "café + church, 50/50"]],
+            size=2.9, fontsize=13)
+
+# %% [markdown]
+# The café alone brings its violet and yellow, in the sky and on the palace; the church alone
+# its blue and dark green, most of all in the trees and the water. The blend keeps the café's
+# violet-and-yellow sky and takes the church's darker greens in the trees.
 
 # %% [markdown]
 # ### Exercise: colour preservation
@@ -146,9 +173,47 @@ check("preserve_colors", preserve_colors)
 # more robust than L-BFGS, but each step moves every pixel by about the same amount whatever the
 # weights, so it needs more steps, and the weights matter less in a short run.)
 
+# Below, a 512 px result two ways: 40 steps at 256 px followed by 40 at 512 px; then straight
+# at 512 px, run until its loss is as low as the first one's (or for at most 100 steps). Both
+# are scored by the same loss at 512 px.
+
+# %% tags=["nbval-ignore-output"]
+import time
+
+
+start = time.perf_counter()
+coarse_run = list(st.style_transfer(model, palace, cafe, size=512, steps=40, scales=2))
+coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
+start = time.perf_counter()
+for step in st.style_transfer(model, palace, cafe, size=512, steps=100):
+    if -step.losses["objective"] <= coarse_loss:  # the loss of the image this step starts from
+        break
+direct_seconds = time.perf_counter() - start
+print(f"coarse to fine (40 + 40 steps): loss {coarse_loss:.3f} in {coarse_seconds:.1f} s")
+print(f"direct: loss {-step.losses['objective']:.3f} after {step.step} steps, in {direct_seconds:.1f} s")
+show_images([step.image, coarse], [f"512 px, {step.step} steps", "256 px then 512 px, 40 steps each"], ncols=2,
+            size=4.2, fontsize=13, aspect="image")
+
+# %% [markdown]
+# On this network the gain is small: the direct run needs 55 steps at 512 px for the same loss,
+# and the two take about the same time (printed above; the times vary from run to run). A
+# 256 px step costs about a quarter of a 512 px one, so the 40 coarse steps cost about 10 fine
+# ones and save 15. The coarse result's strokes are larger: they were
+# laid down at half the size and then enlarged.
+
+
+# %% [markdown]
+# ## The style image's scale
+#
+# The network sees brush strokes at the size they have in the style image it is given, so the
+# style image's size sets the strokes' size. `style_scale` resizes the style image to that many
+# times the output's size: at 0.5 the painting is seen small and its strokes come out fine; at 2
+# it is seen large and they come out broad.
+
 # %%
-coarse = finish(st.style_transfer(model, palace, cafe, size=256, steps=15, scales=2)).image
-show_images([result.image, coarse], ["256 px, 40 steps", "128 px then 256 px, 15 steps each"], ncols=2, size=3.6)
+scales = [0.5, 1.0, 2.0]
+by_scale = [finish(st.style_transfer(model, palace, cafe, style_scale=k, **quick)).image for k in scales]
+show_images(by_scale, [f"style scale {k:g}" for k in scales], ncols=3, size=3.2, fontsize=13, aspect="image")
 
 # %% [markdown]
 # ## Which network? VGG-19, a residual network with SWAG, random VGG-19
@@ -161,7 +226,7 @@ show_images([result.image, coarse], ["256 px, 40 steps", "128 px then 256 px, 15
 # **random** weights still stylises recognisably: much of what the style loss needs is the
 # architecture (small convolutions, pooling), not the training.
 #
-# Below, the same settings (112 px, Adam, 40 steps; Adam because L-BFGS makes slower progress with SWAG) on: VGG-19 with ImageNet weights (only if
+# Below, the same settings (256 px, Adam, 40 steps; Adam because L-BFGS makes slower progress with SWAG) on: VGG-19 with ImageNet weights (only if
 # they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,
 # and the bundled network with and without SWAG.
 
@@ -172,9 +237,9 @@ if is_cached("vgg19"):
 networks["VGG-19 (random weights)"] = (st.vgg19(weights="random", device="cpu"), False)
 networks["EfficientNet-Lite0"] = (model, False)
 networks["EfficientNet-Lite0 + SWAG"] = (model, True)
-side_by_side = {name: finish(st.style_transfer(net, palace, cafe, size=112, steps=40, optimizer="adam", swag=swag)).image
+side_by_side = {name: finish(st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)).image
                 for name, (net, swag) in networks.items()}
-show_images(list(side_by_side.values()), list(side_by_side), ncols=4, size=2.6)
+show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown]
 # **Question.** Why does a VGG-19 with random weights still stylise?
@@ -185,14 +250,12 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=4, size=2.6)
 # them with ReLUs and pooling gives features of ever larger windows; their Gram matrices then
 # describe which local patterns occur together, at several scales, which is what a style is.
 # What training adds is mostly the content side: features that keep a palace a palace while its
-# textures change. That is why the random network takes the palette and the strokes but blurs
-# the shapes.
+# textures change.
 
 # %% [markdown]
-# What to look for: the random VGG-19 takes the painting's palette and a fine, grainy stroke
-# texture but blurs the palace: its random filters match colour statistics well and shapes
-# poorly. The trained EfficientNet keeps the palace's outlines and makes strokes that follow
-# them. With this project's relative losses the plain EfficientNet already stylises; SWAG
+# What to look for: the random VGG-19 takes the painting's yellow and dark red in broad patches
+# and adds a fine grain, but draws no strokes: its random filters match colour statistics well
+# and shapes poorly. The trained EfficientNet makes strokes that follow the palace's outlines. With this project's relative losses the plain EfficientNet already stylises; SWAG
 # changes which statistics are matched (of the softmax, not of the raw activations) and gives
 # a gentler, more photo-like result here. Try other pairs in the panel: the differences depend
 # on the images and the weights.
