@@ -70,12 +70,12 @@ def load_image(source, size=None):
         elif isinstance(source, np.ndarray):
             image = _from_array(source)
         elif isinstance(source, Image.Image):
-            image = _from_pil(_reduced(_decode(source, "the PIL image"), size))
+            image = _from_pil(_decode(source, "the PIL image"))
         elif isinstance(source, (bytes, bytearray, memoryview)):
-            image = _from_pil(_reduced(_open(bytes(source), "the uploaded data"), size))
+            image = _from_pil(_open(bytes(source), "the uploaded data"))
         elif isinstance(source, (str, os.PathLike)):
             path = _resolve(source)
-            image = _from_pil(_reduced(_open(_read(path), f"the file {str(path)!r}"), size))
+            image = _from_pil(_open(_read(path), f"the file {str(path)!r}"))
         else:
             raise ImageError(
                 f"cannot load an image from a {type(source).__name__}; accepted: a bundled name, "
@@ -183,17 +183,6 @@ def _check_pixels(w, h, what):
             f"{what} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
             f"{MAX_PIXELS / 1e6:.0f} accepted; scale it down first"
         )
-
-
-def _reduced(image, size):
-    """For a shorter side `size` at most half the image's, first shrink it by a whole factor in
-    PIL (each new pixel the mean of a k x k block of 8-bit pixels), keeping the shorter side at
-    least `size`: the float copy of a 4-megapixel photo alone takes 49 MB, and resizing it
-    several times that."""
-    factor = min(image.size) // size if isinstance(size, int) else 1
-    if factor < 2 or image.mode not in ("RGB", "RGBA", "L"):
-        return image
-    return image.reduce(factor)
 
 
 def _from_pil(image):

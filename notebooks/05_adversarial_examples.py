@@ -246,6 +246,7 @@ for step in A.iterate_patch(model, training, TOASTER, size=70, steps=300, lr=0.0
                             generator=torch.Generator().manual_seed(0)):
     log.append(step.losses["loss"])
 patch = step.result  # the patch with the best success on its step
+del training, step  # done with them: a Binder session has about 2 GB for the whole notebook
 print(f"loss: first 10 steps {sum(log[:10]) / 10:.2f}, last 10 steps {sum(log[-10:]) / 10:.2f}")
 
 # %%
@@ -255,8 +256,9 @@ with torch.no_grad():
 hits = (answers(stickered) == TOASTER).float().mean().item()
 by_chance = (answers(grey) == TOASTER).float().mean().item()
 print(f"held-out crops called 'toaster': with the patch {hits:.0%}, with a grey square at the same places {by_chance:.0%}")
-shown = [patch] + [stickered[i][None] for i in range(0, 40, 6)]
+shown = [patch] + [stickered[i][None].clone() for i in range(0, 40, 6)]
 titles = ["the patch"] + [predict(model, stickered[i][None], k=1)[0][1] for i in range(0, 40, 6)]
+del stickered, grey, held_out  # keep only the pictures shown
 show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 
 # %% [markdown]
@@ -297,15 +299,16 @@ show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 EPS = 6 / 255
 training_all = random_crops([load_image(n, 512) for n in names], 48, scale=(0.5, 1.0),
                             generator=torch.Generator().manual_seed(0))
+delta = A.universal_perturbation(model, training_all, eps=EPS, steps=100, batch_size=4,
+                                 generator=torch.Generator().manual_seed(0))
+del training_all  # trained: free its crops before loading the judges
+
 nature = nature_photos()
 crops = random_crops([load_image(p, 512) for p in nature], 96, scale=(0.5, 1.0),
                      generator=torch.Generator().manual_seed(1))  # crop i is of photo i % 12
 before, confidence = A.top1(model, crops)
 sure = (confidence >= 0.3).nonzero()[:, 0]
 print(f"{len(sure)} of {len(crops)} crops of the nature photos have a top class of at least 0.3")
-
-delta = A.universal_perturbation(model, training_all, eps=EPS, steps=100, batch_size=4,
-                                 generator=torch.Generator().manual_seed(0))
 after = A.top1(model, (crops[sure] + delta).clamp(0, 1))[0]
 flips = (after != before[sure]).float().mean().item()
 noise_flips = [(A.top1(model, (crops[sure] + A.sign_noise(crops, EPS, torch.Generator().manual_seed(s))).clamp(0, 1))[0]

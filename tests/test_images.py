@@ -321,17 +321,3 @@ def test_a_non_finite_tensor_is_refused_naming_the_count():
     image[0, 1, 2, :2] = float("nan")
     with pytest.raises(ImageError, match="the image tensor holds 2 NaN/inf values"):
         load_image(image)
-
-
-def test_a_large_photo_loaded_small_gives_the_picture_a_float_resize_gives():
-    from PIL import Image
-
-    from lecture_utils.images import resize
-
-    rng = np.random.default_rng(0)
-    coarse = rng.random((15, 20, 3))  # a smooth picture: random colours, bilinearly enlarged
-    big = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((2000, 1500), Image.BILINEAR))
-    small = load_image(Image.fromarray(big), 224)  # shrunk by 6 in PIL, then resized
-    direct = resize(torch.from_numpy(big).permute(2, 0, 1)[None].float() / 255, 224)
-    assert small.shape == direct.shape == (1, 3, 224, 299)
-    assert float((small - direct).abs().mean()) < 0.01
