@@ -30,7 +30,7 @@ from . import _checks
 from .activations import get_activations
 
 
-def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, generator=None):
+def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, generator=None, shift=None):
     """One DeepDream step, as on the slide: jitter, forward to `layer`, set the layer's gradient
     to its activation, backward, an L1-normalised step, unjitter, clip.
 
@@ -41,6 +41,7 @@ def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, ge
         jitter: the largest random shift in pixels (0: none).
         clip: clip the result to [0, 1] (the slide's clip to the valid pixel range).
         generator: a torch.Generator for the shift (None: torch's global one).
+        shift: (ox, oy), the shift in columns and rows to use instead of a random one.
 
     Returns:
         The next image, (1, 3, H, W), detached.
@@ -57,7 +58,12 @@ def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, ge
         raise ValueError(f"image must be a tensor (1, 3, H, W); got {getattr(image, 'shape', type(image).__name__)}")
     step_size = _checks.positive_number(step_size, "step_size")
     jitter = _checks.integer(jitter, "jitter", low=0)
-    ox, oy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+    if shift is None:
+        ox, oy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+    elif not (isinstance(shift, (tuple, list)) and len(shift) == 2):
+        raise ValueError(f"shift must be a pair (ox, oy) of whole numbers of pixels; got {shift!r}")
+    else:
+        ox, oy = (_checks.integer(v, "shift") for v in shift)
     x = torch.roll(image.detach(), shifts=(oy, ox), dims=(-2, -1))        # apply jitter shift
     x.requires_grad_(True)
     with torch.enable_grad():

@@ -30,6 +30,8 @@ def test_jitter_is_a_shift_before_and_after_the_step(model, photo):
     shifted = torch.roll(photo, (dy, dx), (-2, -1))
     by_hand = torch.roll(make_step(model, shifted, "stage3", jitter=0), (-dy, -dx), (-2, -1))
     torch.testing.assert_close(jittered, by_hand, atol=1e-6, rtol=0)
+    given = make_step(model, photo, "stage3", shift=(dx, dy))  # the same shift, named
+    torch.testing.assert_close(given, jittered, atol=1e-6, rtol=0)
 
 
 def test_steps_raise_the_layer_norm_and_clipping_keeps_pixels_valid(model, photo):
@@ -54,3 +56,7 @@ def test_bad_arguments_say_what_is_accepted(model, photo):
         make_step(model, photo, "stage4", step_size=0)
     with pytest.raises(ValueError, match="stage4"):
         make_step(model, photo, "no_such_layer")
+    with pytest.raises(ValueError, match=r"shift must be a pair \(ox, oy\)"):
+        make_step(model, photo, "stage4", shift=3)
+    with pytest.raises(ValueError, match="shift must be an int"):
+        make_step(model, photo, "stage4", shift=(1.5, 0))

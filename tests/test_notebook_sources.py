@@ -1,7 +1,8 @@
 """Every notebook agrees with its jupytext text source with the solutions stripped
 (tools/notebooks.py), and the check sees a disagreement in a cell's source, its tags, or the
 order of cells; the stripping of solutions; every exercise has its check cell, which says
-"not done yet" in the stored (student) notebook."""
+"not done yet" in the stored (student) notebook; every solution in the sources passes its
+exercise's check (the instructor notebook and the package's reference agree)."""
 
 import importlib.util
 import shutil
@@ -152,3 +153,26 @@ def test_every_exercise_has_a_check_that_says_not_done_yet_in_the_stored_noteboo
 def test_notebook_00_shows_what_a_check_says_about_a_mistake():
     book = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
     assert notebook_tools.check_results(book) == {"project": "✗"}
+
+
+EXERCISE_ROWS = [(stem, name) for stem in NOTEBOOK_NAMES for name in sorted(notebook_tools.exercises_of(f"{stem}.py"))]
+
+
+@pytest.mark.parametrize("stem, name", EXERCISE_ROWS)
+def test_the_solution_in_the_source_passes_its_check(stem, name):
+    from lecture_utils.exercises import EXERCISES, check
+
+    solved = notebook_tools.solved_functions(ROOT / "notebooks" / f"{stem}.py")
+    result = check(name, solved[EXERCISES[name].function])
+    assert result.passed, result.message
+
+
+def test_a_wrong_solution_in_a_source_fails_its_check(tmp_path):
+    from lecture_utils.exercises import check
+
+    source = (ROOT / "notebooks" / "07_feature_inversion.py").read_text()
+    right = "return (dx.pow(2) + dy.pow(2)).pow(beta / 2).sum()"
+    assert right in source
+    (tmp_path / "07_feature_inversion.py").write_text(source.replace(right, right.replace("beta / 2", "beta")))
+    solved = notebook_tools.solved_functions(tmp_path / "07_feature_inversion.py")
+    assert not check("total_variation", solved["total_variation"]).passed

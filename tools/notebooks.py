@@ -18,8 +18,12 @@ the instructor version; the student notebooks are paired with nothing.
                                                   # exit 1 unless every exercise check passes
     python tools/notebooks.py check               # exit 1 when a notebook and its stripped
                                                   # source disagree
+
+`solved_functions` gives the instructor's solutions without running the notebook (the tests
+check each one in seconds; `make solutions` runs the whole instructor notebooks).
 """
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -139,6 +143,26 @@ def exercises_of(source):
     from lecture_utils.exercises import EXERCISES
 
     return {name for name, ex in EXERCISES.items() if ex.notebook == Path(source).stem}
+
+
+def solved_functions(source):
+    """{name: object} after running, from the instructor version of one text source, only the
+    imports of every code cell and then the cells that hold a solution, in order: the
+    exercises' functions as the notebook defines them, without its figures."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    namespace, solved = {}, []
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "code":
+            continue
+        code = TransformerManager().transform_cell(cell.source)  # %magics to Python
+        imports = [node for node in ast.parse(code).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        exec(compile(ast.Module(imports, type_ignores=[]), str(source), "exec"), namespace)
+        if BEGIN in cell.source:
+            solved.append(code)
+    for code in solved:
+        exec(compile(code, str(source), "exec"), namespace)
+    return namespace
 
 
 def _execute(book, folder):

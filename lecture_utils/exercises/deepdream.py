@@ -2,43 +2,28 @@
 
 import torch
 
+from .. import deepdream
+from ..activations import get_activations
 from . import _fixtures as fx
 from ._core import Case, Mistake, exercise
 
 NOTEBOOK = "06_deepdream"
 
 
-def _layer_activations(model, x, layer):
-    """The activations of `layer` for x, with the graph kept (a hook, removed at once)."""
-    module = model.get_submodule(model.layers[layer])
-    kept = {}
-    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(acts=output))
-    try:
-        model(x)
-    finally:
-        handle.remove()
-    return kept["acts"]
-
-
 def make_step(model, image, layer, step_size, ox, oy):
     """One DeepDream step: roll the image by ox columns and oy rows (jitter), forward to `layer`,
     backpropagate with the layer's gradient set to its own activation (gradient ascent on
     ½‖A‖²), step by step_size / mean(|g|) * g, roll back, clip to [0, 1].
-    image (1, 3, H, W) in [0, 1]; returns the new image; `image` stays unchanged."""
-    x = torch.roll(image, shifts=(oy, ox), dims=(-2, -1)).requires_grad_(True)  # apply jitter shift
-    acts = _layer_activations(model, x, layer)  # net.forward(end=end)
-    acts.backward(acts.detach())  # dst.diff[:] = dst.data; net.backward(start=end)
-    g = x.grad
-    x = x.detach() + step_size / g.abs().mean() * g  # normalised ascent step
-    x = torch.roll(x, shifts=(-oy, -ox), dims=(-2, -1))  # unshift image
-    return x.clamp(0, 1)  # clip: pixels stay in [0, 1]
+    image (1, 3, H, W) in [0, 1]; returns the new image; `image` stays unchanged.
+    The reference is the library's step (lecture_utils.deepdream) with the shift given."""
+    return deepdream.make_step(model, image, layer, step_size, shift=(ox, oy))
 
 
 def _dream_variant(sign=1, normalise=True, unroll=True, clip=True, swap=False):
     def variant(model, image, layer, step_size, ox, oy):
         dy, dx = (ox, oy) if swap else (oy, ox)
         x = torch.roll(image, shifts=(dy, dx), dims=(-2, -1)).requires_grad_(True)
-        acts = _layer_activations(model, x, layer)
+        acts = get_activations(model, x, [layer])[layer]
         (g,) = torch.autograd.grad(0.5 * acts.pow(2).sum(), x)
         x = x.detach() + sign * (step_size / g.abs().mean() if normalise else step_size) * g
         if unroll:
@@ -52,7 +37,7 @@ def _raw_step(out, case):
     step's (whatever the objective's own scale: mean, sum or half the sum of squares)."""
     model, image, layer, step_size, ox, oy = case.args
     x = torch.roll(image, shifts=(oy, ox), dims=(-2, -1)).requires_grad_(True)
-    (g,) = torch.autograd.grad(0.5 * _layer_activations(model, x, layer).pow(2).sum(), x)
+    (g,) = torch.autograd.grad(0.5 * get_activations(model, x, [layer])[layer].pow(2).sum(), x)
     direction = torch.roll(g, shifts=(-oy, -ox), dims=(-2, -1))
     change = (out - image).double()
     inside = (out > 0) & (out < 1) & (image + step_size / g.abs().mean() * direction > 0)

@@ -2,6 +2,7 @@
 
 import torch
 
+from ..activations import get_activations
 from . import _fixtures as fx
 from ._core import Case, Mistake, exercise
 
@@ -83,29 +84,18 @@ exercise(
 
 # --- the feature-inversion loss -----------------------------------------------------------------
 
-def _layer_features(model, image, layer):
-    module = model.get_submodule(model.layers[layer])
-    kept = {}
-    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(features=output))
-    try:
-        model(image)
-    finally:
-        handle.remove()
-    return kept["features"]
-
-
 def inversion_loss(model, image, layer, target_features, tv_weight):
     """Feature inversion's loss: ||phi(x) - phi_0||^2 / ||phi_0||^2 + tv_weight * TV(x), with
     phi(x) the activations of `layer` for the image, phi_0 = target_features, and TV the
     total_variation above (beta 2). Returns a number (a 0-dim tensor) that gradients can follow."""
-    features = _layer_features(model, image, layer)
+    features = get_activations(model, image, [layer])[layer]
     match = (features - target_features).pow(2).sum() / target_features.pow(2).sum()
     return match + tv_weight * total_variation(image)
 
 
 def _inversion_variant(match, tv_sign=1):
     def variant(model, image, layer, target_features, tv_weight):
-        features = _layer_features(model, image, layer)
+        features = get_activations(model, image, [layer])[layer]
         return match(features, target_features) + tv_sign * tv_weight * total_variation(image)
     return variant
 
