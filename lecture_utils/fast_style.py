@@ -24,7 +24,7 @@ from .activations import get_activations
 from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, random_crops, resize_longer_side
 from .optimize import IMAGE, LOGITS
 from .runs import Step, finish
-from .style import default_layers, loss_features, perceptual_loss, style_targets
+from .style import default_layers, loss_features, perceptual_loss, style_targets, style_transfer
 
 FORMAT = "lecture_utils.fast_style/1"
 SHIPPED_DIR = DATA_DIR / "fast_style"
@@ -116,6 +116,29 @@ def stylize(net, image, strength=1.0):
         out = net(x)[..., :h, :w]
     out = out.to(image.device)
     return out if strength == 1 else strength * out + (1 - strength) * image
+
+
+def against_gatys(model, net, content, steps=50):
+    """One forward pass of `net` against Gatys' method (`style.style_transfer` from the photo,
+    L-BFGS) with the same loss network, style image and weights (those `net` was trained
+    with), at the photo's size; both scored by the same loss (`batch_loss`).
+
+    Returns a dict: "fast" (the network's image) and "fast_loss"; "gatys" (the image after each
+    L-BFGS step) and "gatys_losses"; "steps_matched", the first step count whose loss is at
+    most the network's (steps + 1 when none is: the network beats all of them).
+    """
+    content = _checks.images(content, "content", single=True)
+    style = load_image(net.settings["style_image"])
+    weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
+    grams, settings = loss_targets(model, style, max(content.shape[-2:]), **weights)
+    fast = stylize(net, content)
+    gatys = [step.image for step in style_transfer(model, content, style, size=max(content.shape[-2:]),
+                                                    steps=steps, **weights)]
+    fast_loss = batch_loss(model, fast, content, grams, settings)[0].item()
+    gatys_losses = [batch_loss(model, image, content, grams, settings)[0].item() for image in gatys]
+    matched = next((i + 1 for i, loss in enumerate(gatys_losses) if loss <= fast_loss), steps + 1)
+    return {"fast": fast, "fast_loss": fast_loss, "gatys": gatys, "gatys_losses": gatys_losses,
+            "steps_matched": matched}
 
 
 def shipped_styles():

@@ -10,9 +10,7 @@ import torch
 from lecture_utils import __main__ as cli
 from lecture_utils import fast_style as fs
 from lecture_utils import load_image
-from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side, save_image
-from lecture_utils.optimize import finish
 from tests.conftest import hook_count
 
 TINY = dict(size=32, batch=2, width=4, blocks=1)  # seconds, not minutes
@@ -36,6 +34,20 @@ def test_untrained_network_is_the_identity_and_checks_its_input():
         net(torch.rand(1, 3, 18, 24))
     with pytest.raises(ValueError, match="width"):
         fs.TransformerNet(width=0)
+
+
+def test_an_untrained_network_is_worth_one_gatys_step_at_most(model):
+    # The identity network returns the photo, where Gatys' optimisation starts, so its first
+    # L-BFGS step already does at least as well.
+    net = fs.TransformerNet(width=4, blocks=1)
+    net.settings = dict(style_image="cafe_terrace", content_weight=1.0, style_weight=20.0, tv_weight=1.0)
+    photo = load_image("palace", 64)
+    run = fs.against_gatys(model, net, photo, steps=2)
+    assert len(run["gatys"]) == len(run["gatys_losses"]) == 2
+    assert run["steps_matched"] == 1 and run["gatys_losses"][0] < run["fast_loss"]
+    assert run["fast"].shape == photo.shape and torch.allclose(run["fast"], photo, atol=2e-3)
+    with pytest.raises(ValueError, match=r"content"):
+        fs.against_gatys(model, net, photo[0], steps=2)
 
 
 def test_stylize_takes_any_size_and_blends_with_strength():
@@ -201,21 +213,22 @@ def test_shipped_network_beats_a_few_gatys_steps_on_unseen_photos(model, name):
     """One forward pass against L-BFGS steps of Gatys' method with the same loss and weights.
 
     Johnson et al.'s networks match 50-100 steps. These, trained 17-20 minutes on a CPU over 12
-    nature photos, match between 1 and 12 steps on these photos (measured; the church network
-    does least for the portrait), so: on average they beat 3 steps, and on every photo they
-    lower the loss of the unchanged photo, which is where Gatys' optimisation starts.
+    nature photos, match between 2 and 12 steps on these photos, about 6 on average (measured;
+    the church network does least for the portrait; `make bench` reports it), so: on their sum
+    they beat 3 steps, and on every photo they lower the loss of the unchanged photo, which is
+    where Gatys' optimisation starts.
     """
     net = fs.load_style_network(name, device="cpu")
     size = net.settings["size"]
-    style = load_image(net.settings["style_image"])
-    weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
-    grams, settings = fs.loss_targets(model, style, size, **weights)
+    grams, settings = fs.loss_targets(model, load_image(net.settings["style_image"]), size,
+                                      **{k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")})
     ours, theirs = [], []
     for photo in UNSEEN:
         content = resize_longer_side(load_image(photo), size)
-        ours.append(fs.batch_loss(model, fs.stylize(net, content), content, grams, settings)[0].item())
+        run = fs.against_gatys(model, net, content, steps=GATYS_STEPS)
         unchanged = fs.batch_loss(model, content, content, grams, settings)[0].item()
-        assert ours[-1] < unchanged, (photo, ours[-1], unchanged)
-        gatys = finish(st.style_transfer(model, content, style, size=size, steps=GATYS_STEPS, **weights)).image
-        theirs.append(fs.batch_loss(model, gatys, content, grams, settings)[0].item())
+        assert run["fast_loss"] < unchanged, (photo, run["fast_loss"], unchanged)
+        assert run["gatys_losses"][0] < unchanged  # Gatys starts at the photo and goes down
+        ours.append(run["fast_loss"])
+        theirs.append(run["gatys_losses"][-1])
     assert sum(ours) <= sum(theirs), (ours, theirs)
