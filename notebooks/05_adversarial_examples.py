@@ -356,6 +356,7 @@ show_images([picture, perturbation_image(A.sign_noise(crops, EPS, torch.Generato
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import AdversarialPanel
 
+del crops, attacked  # the judges' crops: a Binder session has about 2 GB for the whole notebook
 AdversarialPanel(model, image="cat", attack="pgd", eps=2, steps=10)
 
 # %% [markdown]

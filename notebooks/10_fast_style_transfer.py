@@ -144,9 +144,9 @@ show_images([content, run["fast"], run["gatys"][worth - 1], run["gatys"][-1]],
 
 # %% [markdown]
 # What to look for: one forward pass does the work of a few to a dozen L-BFGS steps, in a small
-# fraction of the time of 50. The network applies what it learned on average over its training photos:
-# strokes and colours everywhere, and streaks where the photo is flat; Gatys' method, given 50
-# steps, fits this one photo much more closely.
+# fraction of the time of 50. The network applies what it learned on average over its training
+# photos: strokes and colours everywhere, and streaks where the photo is flat; Gatys' method,
+# given 50 steps, fits this one photo much more closely.
 #
 # ## Strength
 #
@@ -161,9 +161,9 @@ show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, 
 # ## Why the streaks and blotches?
 #
 # Not for lack of capacity. Below, the café network is trained further on **one photo** (the
-# daisy, where its training did worst) with the same loss: 200 Adam steps, each one forward
-# pass, the loss, and one backward pass, as in training. Within those steps it reaches the loss
-# Gatys' method reaches in 50.
+# daisy, the unseen photo it does worst on) with the same loss: 300 Adam steps, each one
+# forward pass, the loss, and one backward pass, as in training. Within those steps it reaches
+# the loss Gatys' method reaches in 50.
 
 # %%
 import copy
@@ -175,7 +175,7 @@ grams, settings = fs.loss_targets(model, load_image(net.settings["style_image"])
                                   **{k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")})
 tuned = copy.deepcopy(net).float().train().requires_grad_(True)  # the shipped network stays as it is
 adam = torch.optim.Adam(tuned.parameters(), lr=1e-3)
-for step in range(200):
+for step in range(300):
     loss = fs.batch_loss(model, tuned(daisy), daisy, grams, settings)[0]
     adam.zero_grad()
     loss.backward()
@@ -196,9 +196,9 @@ show_images([daisy, run["fast"], tuned_image, run["gatys"][-1]],
 # streaks and puts a dark, magenta hole in the flower. Trained on this photo alone, it reaches
 # Gatys' loss, and yet it keeps streaks and a magenta patch where Gatys' image has none. So
 # the **loss allows these artefacts**: with this loss network, many images score as well as
-# Gatys', some of them full of streaks. Gatys' method starts at the photo and moves in small
-# steps, so it stays near the photo; a network trained from scratch finds whichever images its
-# training reaches, and on the photos it never saw it does worse still. Training longer (3.3
+# Gatys', some of them full of streaks. Gatys' method starts at the photo and follows the
+# gradient from there to one without them; the network, trained from its own start, ends at
+# another, and on photos it never trained on its loss is higher still. Training longer (3.3
 # times the steps on a GPU), on more photos (73) or with a stronger smoothness term did not
 # remove them (`data/fast_style/README.md`); Johnson et al. used VGG-16 as the loss network,
 # which this offline project cannot download.
@@ -225,8 +225,8 @@ show_images([daisy, run["fast"], tuned_image, run["gatys"][-1]],
 # ```
 #
 # `FOLDER` is any folder of photos (or `imagenette` once fetched); 1200 steps by default, about
-# 17 minutes on a 2-core CPU. Progress is printed; the
-# training state is saved every 25 steps, and running the same command again resumes. The
+# 17 minutes on a 2-core CPU. Progress is printed; the training state is saved every 25 steps,
+# and running the same command again resumes. The
 # exact commands behind the shipped networks are in `data/fast_style/README.md`.
 #
 # ## Try it
@@ -243,7 +243,7 @@ FastStylePanel(image="palace")
 #
 # `tests/test_fast_style.py` checks that each shipped network lowers the loss of four photos it
 # never saw (the palace, Grace Hopper, the daisy, the astronaut) and beats 3 Gatys steps on their
-# sum, that training lowers the loss and resumes
-# exactly after an interruption, and that bad settings are refused before any step; `make bench`
-# reports how many Gatys steps one forward pass is worth. The stored outputs are those of a
+# sum, that training lowers the loss and resumes exactly after an interruption, and that bad
+# settings are refused before any step; `make bench` reports how many Gatys steps one forward
+# pass is worth. The stored outputs are those of a
 # top-to-bottom run on a CPU, which the checks compare with a fresh run.
