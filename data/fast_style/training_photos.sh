@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The shipped networks' training photos: a folder of links to the photos of five Debian
-# packages (none of them in data/, so the notebook and the tests stylise unseen photos).
+# The 73 photos and wallpapers of the retraining in README.md (not shipped; the shipped
+# networks trained on the first package's 12 alone): a folder of links to the photos of five
+# Debian packages, none of them in data/, so the notebook and the tests stylise unseen photos.
 #   sudo apt-get install mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers \
 #        lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
 #   data/fast_style/training_photos.sh FOLDER
