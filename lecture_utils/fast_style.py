@@ -28,6 +28,7 @@ from .style import default_layers, loss_features, perceptual_loss, style_targets
 
 FORMAT = "lecture_utils.fast_style/1"
 SHIPPED_DIR = DATA_DIR / "fast_style"
+_WEIGHTS = ("content_weight", "style_weight", "tv_weight")  # the loss's weights a network records
 
 
 # --- the network --------------------------------------------------------------------------------
@@ -128,12 +129,11 @@ def against_gatys(model, net, content, steps=50):
     most the network's (steps + 1 when none is: the network beats all of them).
     """
     content = _checks.images(content, "content", single=True)
-    style = load_image(net.settings["style_image"])
-    weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
-    grams, settings = loss_targets(model, style, max(content.shape[-2:]), **weights)
+    size, style = max(content.shape[-2:]), load_image(net.settings["style_image"])
+    weights = {k: net.settings[k] for k in _WEIGHTS}
+    grams, settings = loss_targets(model, style, size, **weights)  # as trained_loss_targets, one load
     fast = stylize(net, content)
-    gatys = [step.image for step in style_transfer(model, content, style, size=max(content.shape[-2:]),
-                                                    steps=steps, **weights)]
+    gatys = [step.image for step in style_transfer(model, content, style, size=size, steps=steps, **weights)]
     fast_loss = batch_loss(model, fast, content, grams, settings)[0].item()
     gatys_losses = [batch_loss(model, image, content, grams, settings)[0].item() for image in gatys]
     matched = next((i + 1 for i, loss in enumerate(gatys_losses) if loss <= fast_loss), steps + 1)
@@ -189,6 +189,13 @@ def loss_targets(model, style, size, content_weight=1.0, style_weight=20.0, tv_w
     settings = dict(content_layer=content_layer, content_weight=content_weight, style_weight=style_weight,
                     tv_weight=tv_weight, swag=swag)
     return grams, settings
+
+
+def trained_loss_targets(model, net, size):
+    """`loss_targets` for the style image and the weights a trained `net` records in its
+    `.settings` (`load_style_network`, `iterate_training`): the loss it was trained on."""
+    return loss_targets(model, load_image(net.settings["style_image"]), size,
+                        **{k: net.settings[k] for k in _WEIGHTS})
 
 
 def batch_loss(model, outputs, contents, grams, settings):

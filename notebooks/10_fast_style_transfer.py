@@ -171,8 +171,7 @@ import copy
 daisy = resize_longer_side(load_image("daisy"), 256)
 daisy = daisy[..., :daisy.shape[-2] // 4 * 4, :daisy.shape[-1] // 4 * 4]  # the network's multiple of 4
 net = networks[styles[0]]
-grams, settings = fs.loss_targets(model, load_image(net.settings["style_image"]), 256,
-                                  **{k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")})
+grams, settings = fs.trained_loss_targets(model, net, 256)  # the loss the network was trained on
 tuned = copy.deepcopy(net).float().train().requires_grad_(True)  # the shipped network stays as it is
 adam = torch.optim.Adam(tuned.parameters(), lr=1e-3)
 for step in range(300):

@@ -220,8 +220,7 @@ def test_shipped_network_beats_a_few_gatys_steps_on_unseen_photos(model, name):
     """
     net = fs.load_style_network(name, device="cpu")
     size = net.settings["size"]
-    grams, settings = fs.loss_targets(model, load_image(net.settings["style_image"]), size,
-                                      **{k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")})
+    grams, settings = fs.trained_loss_targets(model, net, size)
     ours, theirs = [], []
     for photo in UNSEEN:
         content = resize_longer_side(load_image(photo), size)
