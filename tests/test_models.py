@@ -1,6 +1,5 @@
 import gc
 import hashlib
-import types
 import weakref
 
 import pytest
@@ -206,7 +205,7 @@ def serve_file_checkpoint(tmp_path, monkeypatch, name, corrupt=False):
         digest = "00000000" if digest != "00000000" else "11111111"
     served = tmp_path / f"{name}-{digest}.pth"
     source.rename(served)
-    monkeypatch.setattr(models, "torchvision_weights", lambda n: types.SimpleNamespace(url=served.as_uri()))
+    monkeypatch.setattr(models, "weights_url", lambda n: served.as_uri())
 
 
 def test_fetch_downloads_checks_the_hash_and_then_loads(tmp_path, torch_cache, monkeypatch, capsys):
@@ -318,19 +317,34 @@ def test_the_cache_keeps_no_model_alive(conv_first):
     assert gone() is None
 
 
+WEIGHTS_ENUMS = {"alexnet": "AlexNet_Weights", "vgg16": "VGG16_Weights", "vgg19": "VGG19_Weights",
+                 "googlenet": "GoogLeNet_Weights", "squeezenet1_1": "SqueezeNet1_1_Weights",
+                 "resnet18": "ResNet18_Weights"}
+
+
+def test_the_written_out_weights_urls_are_torchvisions():
+    import torchvision.models
+
+    assert set(WEIGHTS_ENUMS) == set(models.TORCHVISION_MODELS)
+    for name, enum in WEIGHTS_ENUMS.items():
+        assert models.weights_url(name) == getattr(torchvision.models, enum).IMAGENET1K_V1.url, name
+
+
 def test_the_stored_class_names_are_torchvisions():
     from torchvision.models import ResNet18_Weights
 
     assert models.imagenet_categories() == list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-def test_the_bundled_model_and_the_notebooks_modules_never_import_torchvision():
-    # importing torchvision costs a kernel about 170 MB of its 1.5 GB budget
+def test_the_bundled_model_the_notebooks_modules_and_the_cache_check_never_import_torchvision():
+    # importing torchvision costs a kernel about 170 MB of its 1.5 GB budget; notebooks 00, 01,
+    # 03 and 09 ask whether a classic's weights are cached
     import subprocess
     import sys
 
     code = ("import sys\nfrom lecture_utils import load_model, activations, adversarial, attribution, embedding, "
-            "exercises, optimize, plotting, style, widgets\nload_model(device='cpu')\n"
+            "exercises, optimize, plotting, style, widgets\nfrom lecture_utils.models import MODEL_NAMES, is_cached\n"
+            "load_model(device='cpu')\n[is_cached(name) for name in MODEL_NAMES]\n"
             "print('torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
