@@ -35,9 +35,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # A notebook has 1.5 GB. Counted against it: the kernel's peak resident memory (VmHWM) less
 # the pages it maps from files (shared libraries, mostly torch's and the CUDA ones of its PyPI
-# build). Those pages take 0.35 GB here once the page cache has settled, but up to 0.62 GB
+# build). Those pages take 0.34 GB here once the page cache has settled, but up to 0.6 GB
 # right after a fresh install, for the same notebook; they are shared and the kernel can drop
 # them, and Binder's CPU-only torch maps fewer. So what the notebook itself holds has 1.15 GB.
+# RssFile is read at the end: the imports map nearly all of it (notebook 03: 0.25 GB after its
+# first cell, 0.26 GB at the end), so VmHWM - RssFile is the peak of the rest to within that.
 PRIVATE_LIMIT_GB = 1.15
 RUN_ALL_TIMEOUT_S = 420  # one notebook, top to bottom, on a busy 2-core machine
 PANEL_TIMEOUT_S = 120  # a Run button may start a long computation; its preview should show sooner
