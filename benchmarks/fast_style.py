@@ -16,8 +16,6 @@ from lecture_utils import load_image, load_model
 from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side
 
-UNSEEN = ("palace", "grace_hopper", "daisy", "astronaut")  # as tests/test_fast_style.py
-
 
 def rows():
     name = fs.shipped_styles()[0]
@@ -45,7 +43,7 @@ def rows():
 def quality_rows(model, name):
     net = fs.load_style_network(name)
     runs = [fs.against_gatys(model, net, resize_longer_side(load_image(photo), net.settings["size"]))
-            for photo in UNSEEN]
+            for photo in fs.UNSEEN_PHOTOS]
     fast = sum(run["fast_loss"] for run in runs)
     gatys = sum(run["gatys_losses"][-1] for run in runs)
     matched = sum(run["steps_matched"] for run in runs) / len(runs)

@@ -28,7 +28,9 @@ from .style import default_layers, loss_features, perceptual_loss, style_targets
 
 FORMAT = "lecture_utils.fast_style/1"
 SHIPPED_DIR = DATA_DIR / "fast_style"
-_WEIGHTS = ("content_weight", "style_weight", "tv_weight")  # the loss's weights a network records
+# Bundled photos that no shipped network trained on (they trained on the 12 nature photos of
+# Debian's mate-backgrounds): the test and the bench score the networks on these.
+UNSEEN_PHOTOS = ("palace", "grace_hopper", "daisy", "astronaut")
 
 
 # --- the network --------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ def against_gatys(model, net, content, steps=50):
     """
     content = _checks.images(content, "content", single=True)
     size, style = max(content.shape[-2:]), load_image(net.settings["style_image"])
-    weights = {k: net.settings[k] for k in _WEIGHTS}
+    weights = _recorded_weights(net)
     grams, settings = loss_targets(model, style, size, **weights)  # as trained_loss_targets, one load
     fast = stylize(net, content)
     gatys = [step.image for step in style_transfer(model, content, style, size=size, steps=steps, **weights)]
@@ -195,7 +197,12 @@ def trained_loss_targets(model, net, size):
     """`loss_targets` for the style image and the weights a trained `net` records in its
     `.settings` (`load_style_network`, `iterate_training`): the loss it was trained on."""
     return loss_targets(model, load_image(net.settings["style_image"]), size,
-                        **{k: net.settings[k] for k in _WEIGHTS})
+                        **_recorded_weights(net))
+
+
+def _recorded_weights(net):
+    """The loss's weights a trained network records in its `.settings`."""
+    return {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
 
 
 def batch_loss(model, outputs, contents, grams, settings):

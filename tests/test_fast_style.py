@@ -204,7 +204,6 @@ def test_at_least_two_styles_ship_and_load_offline(no_network):
         assert (fs.SHIPPED_DIR / "README.md").read_text().count(f"--out data/fast_style/{name}.pt") == 1
 
 
-UNSEEN = ("palace", "grace_hopper", "daisy", "astronaut")  # bundled photos; the networks trained on others
 GATYS_STEPS = 3
 
 
@@ -222,7 +221,7 @@ def test_shipped_network_beats_a_few_gatys_steps_on_unseen_photos(model, name):
     size = net.settings["size"]
     grams, settings = fs.trained_loss_targets(model, net, size)
     ours, theirs = [], []
-    for photo in UNSEEN:
+    for photo in fs.UNSEEN_PHOTOS:
         content = resize_longer_side(load_image(photo), size)
         run = fs.against_gatys(model, net, content, steps=GATYS_STEPS)
         unchanged = fs.batch_loss(model, content, content, grams, settings)[0].item()
