@@ -1,5 +1,5 @@
 """The package's one toolbox of plumbing: argument and image checks, classes by name or index,
-fingerprints, the device, atomic saves, renamed keywords.
+fingerprints, the device, atomic saves.
 
 Every module takes these from here (modules import only public names of each other, and this
 toolbox). A check returns the value it accepted (converted: an int, a float, a detached tensor)
@@ -9,13 +9,12 @@ neither an int nor a number here: `steps=True` is a mistake, not 1.
 """
 
 import contextlib
-import functools
+import difflib
 import hashlib
 import math
 import numbers
 import os
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
@@ -70,6 +69,23 @@ def _number_range(low, high, open_low, open_high):
 def positive_number(value, name):
     """`value` as a finite float > 0; ValueError otherwise."""
     return number(value, name, low=0, open_low=True)
+
+
+def size(value, name):
+    """A size in pixels as (height, width): an int (a square) or a pair of ints, each >= 1."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be an int >= 1 or a pair (height, width) of them; got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def generator(value, name="generator"):
+    """`value` if it is a torch.Generator or None (torch's global generator); TypeError otherwise."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator (e.g. torch.Generator().manual_seed(0)) "
+                        f"or None; got {value!r}")
+    return value
 
 
 def one_of(value, name, accepted):
@@ -180,7 +196,8 @@ def _class_by_name(model, target, name):
     words = set(query.split())
     close = ([c for c in categories if query in c.lower()]  # "husky": Siberian husky
              + [c for c in categories if set(c.lower().split()) <= words]  # "tabby cat": tabby
-             + [c for c in categories if words & set(c.lower().split())])  # "tabby cat": tiger cat
+             + [c for c in categories if words & set(c.lower().split())]  # "tabby cat": tiger cat
+             + [categories[i] for i in map(lower.index, difflib.get_close_matches(query, lower, 5, 0.6))])  # "tabi": tabby
     close = list(dict.fromkeys(close))[:5]
     hint = f"; similar: {', '.join(close)}" if close else ""
     raise ValueError(f"unknown class {target!r}{hint} (model.categories lists all {len(categories)})")
@@ -265,26 +282,3 @@ def save_atomic(data, path):
     """`torch.save(data, path)`, atomically (see `atomic_path`)."""
     with atomic_path(path) as partial:
         torch.save(data, partial)
-
-
-# --- renamed keywords --------------------------------------------------------------------------
-
-
-def renamed_keyword(old, new):
-    """Decorator: a call that passes keyword `old` works as if it passed `new`, with a
-    DeprecationWarning (positional calls are unaffected)."""
-
-    def decorate(function):
-        @functools.wraps(function)
-        def call(*args, **kwargs):
-            if old in kwargs:
-                if new in kwargs:
-                    raise TypeError(f"{function.__name__}() got both {old}= and {new}=; use {new}= only")
-                warnings.warn(f"{function.__name__}({old}=...) is now {function.__name__}({new}=...)",
-                              DeprecationWarning, stacklevel=2)
-                kwargs[new] = kwargs.pop(old)
-            return function(*args, **kwargs)
-
-        return call
-
-    return decorate

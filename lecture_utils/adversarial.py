@@ -196,7 +196,6 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
     return x
 
 
-@_checks.renamed_keyword("target_class", "target")
 def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200):
     """The smallest change, found by gradient steps, that makes the model say class `target`.
 
@@ -209,7 +208,7 @@ def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200
         model: a classifier taking (N, 3, H, W) images in [0, 1].
         images: float tensor (N, 3, H, W) in [0, 1] (a batch is treated image by image).
         target: the class to reach: an index or a name from `model.categories` (or one per
-            image). (Called `target_class` before; that keyword still works, with a warning.)
+            image).
         confidence: the probability of the target to reach, in (0, 1).
         step: L2 length of one step in pixel units (0.2 over a 224 x 224 image is tiny per pixel).
         max_steps: give up after this many steps.
@@ -279,6 +278,16 @@ def sign_noise(like, eps, generator=None):
 # ---------------------------------------------------------------- long runs: patch and universal
 
 
+def _scale_range(scale):
+    """A patch's range of random scales: a pair (low, high) with 0 < low <= high."""
+    if (not isinstance(scale, (tuple, list)) or len(scale) != 2
+            or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s < math.inf for s in scale)
+            or scale[0] > scale[1]):
+        raise ValueError(f"scale must be a pair (low, high) of positive numbers with low <= high, "
+                         f"e.g. (0.9, 1.1) or (1.0, 1.0) for a fixed size; got {scale!r}")
+    return float(scale[0]), float(scale[1])
+
+
 def _placement(n, image_size, patch_size, scale, angle, generator):
     """Random centres, scales and angles (radians) that keep each rotated patch inside the image."""
     h, w = image_size
@@ -303,7 +312,7 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=Non
             patch at random, wholly inside its image.
         scale: the patch's side on the image is s * scale; a number or a tensor (N,); with
             centers None a (low, high) pair draws a scale per image.
-        angle: rotation in degrees (number or tensor (N,), in radians when a tensor); with
+        angle: rotation in degrees, clockwise on the screen (a number or a tensor (N,)); with
             centers None, a number means a random rotation within +-angle degrees.
         generator: a torch.Generator for the random placement.
 
@@ -323,6 +332,8 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=Non
     if centers is None:
         scales = tuple(scale) if isinstance(scale, (tuple, list)) else (float(scale), float(scale))
         centers, scale, angle = _placement(n, (h, w), s, scales, float(angle), generator)
+    else:
+        angle = torch.deg2rad(torch.as_tensor(angle, dtype=torch.float32))  # _paste turns by radians
     return _paste(images, patch, centers, scale, angle)
 
 
@@ -368,7 +379,6 @@ def _best_so_far(total, step_fn, picture):
                    result=best)
 
 
-@_checks.renamed_keyword("target_class", "target")
 def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
                   angle=20.0, lr=0.05, generator=None):
     """Train an adversarial patch (Brown et al. 2017), a square sticker that makes any photo the
@@ -381,8 +391,7 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
         images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `images.random_crops`).
-        target: the class the patch should make the model say (an index or a name). (Called
-            `target_class` before; that keyword still works, with a warning.)
+        target: the class the patch should make the model say (an index or a name).
         size: side of the square patch in pixels (70 covers 9.8% of a 224 x 224 image).
         steps: number of Adam steps (positive int).
         batch_size: images per step.
@@ -411,6 +420,7 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     lr = _checks.positive_number(lr, "lr")
+    scale = _scale_range(scale)
     h, w = images.shape[-2:]
     if size * scale[1] * math.sqrt(2) > min(h, w):
         raise ValueError(f"a patch of {size} px (scale up to {scale[1]}, rotated) does not fit in "
@@ -439,7 +449,6 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     return run()
 
 
-@_checks.renamed_keyword("target_class", "target")
 def train_patch(model, images, target, *args, **options):
     """`iterate_patch` run to its end: the patch (1, 3, size, size) in [0, 1] with the best
     success on its step. Same arguments as `iterate_patch`.

@@ -210,6 +210,21 @@ def _starts(size, window, stride):
     return starts + [size - window] if starts[-1] != size - window else starts
 
 
+def _baseline_like(image, baseline):
+    """The path's start as a tensor like `image`: black by default, or pixels in [0, 1] whose shape
+    broadcasts to the image's (a number, (3, 1, 1), (1, 3, H, W), (N, 3, H, W), ...)."""
+    if baseline is None:
+        return torch.zeros_like(image)
+    baseline = torch.as_tensor(baseline).to(image)
+    try:
+        baseline = baseline.expand_as(image)
+    except RuntimeError:
+        raise ValueError(f"baseline must be a number or a tensor that broadcasts to the image's shape "
+                         f"{tuple(image.shape)}; got shape {tuple(baseline.shape)}") from None
+    _checks.pixel_values(baseline, "baseline")
+    return baseline
+
+
 def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_size=None):
     """Occlusion sensitivity (Zeiler and Fergus 2014): slide a grey square over the image and
     record how much the target's probability drops.
@@ -223,6 +238,7 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
     h, w = image.shape[2:]
     window = _checks.integer(window, "window", 1, min(h, w))  # at most the image's shorter side
     stride = _checks.integer(stride, "stride", 1, min(h, w))
+    baseline = _checks.number(baseline, "baseline", 0, 1)  # a grey level: pixels are in [0, 1]
     with torch.no_grad():
         base_probs = net(image).softmax(1).gather(1, targets[:, None])[:, 0]
     tops, lefts = _starts(h, window, stride), _starts(w, window, stride)
@@ -269,7 +285,7 @@ def integrated_gradients(model, image, target, baseline=None, steps=32, batch_si
     """
     net, image, targets = _prepare(model, image, target)
     steps = _checks.positive_int(steps, "steps")
-    baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
+    baseline = _baseline_like(image, baseline)
     alphas = (torch.arange(steps, device=image.device, dtype=image.dtype) + 0.5) / steps
     result = torch.zeros_like(image)
     for i, (img, base, tgt) in enumerate(zip(image, baseline, targets)):
@@ -297,7 +313,7 @@ def path_scores(model, image, target, alphas, baseline=None, batch_size=8):
     alphas = torch.as_tensor(alphas, dtype=image.dtype).flatten().to(image.device)
     if len(alphas) == 0 or not bool(((alphas >= 0) & (alphas <= 1)).all()):
         raise ValueError(f"alphas must be a non-empty 1-D list of numbers in [0, 1]; got {alphas.tolist()}")
-    baseline = torch.zeros_like(image) if baseline is None else torch.as_tensor(baseline).to(image).expand_as(image)
+    baseline = _baseline_like(image, baseline)
     scores = image.new_zeros(len(image), len(alphas))
     with torch.no_grad():
         for i, (img, base, tgt) in enumerate(zip(image, baseline, targets)):
@@ -387,8 +403,13 @@ def randomized_copies(model, generator=None):
     weights are Gaussian with each tensor's own mean and standard deviation (constant tensors
     get their mean absolute value, or 0.1, as the deviation). One copy of the model is
     randomised further at each step (use it before asking for the next); the original is
-    not touched.
+    not touched. generator: a torch.Generator for the new weights (None: torch's global one).
     """
+    # Checked here, at the call: the copies below are drawn only when asked for.
+    return _randomized_copies(model, _checks.generator(generator))
+
+
+def _randomized_copies(model, generator):
     names = list(model.layers)
     randomized = copy.deepcopy(model)
     params = list(randomized.named_parameters())  # in module order

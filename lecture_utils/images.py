@@ -303,7 +303,7 @@ def resize(image, size=None):
 
 def center_crop(image, size):
     """Crop the central size x size square (or (H, W)) of an image tensor."""
-    th, tw = (size, size) if isinstance(size, int) else size
+    th, tw = _checks.size(size, "size")
     h, w = image.shape[-2:]
     if th > h or tw > w:
         raise ValueError(f"cannot crop {th}x{tw} from an image of {h}x{w}")

@@ -160,13 +160,20 @@ def channel(model, layer, index):
 
 
 def neuron(model, layer, index, y=None, x=None):
-    """One unit: channel `index` at position (y, x) of the layer's map (default: the centre)."""
+    """One unit: channel `index` at position (y, x) of the layer's map (default: the centre).
+    A position outside the map raises when the objective is evaluated (the map's size depends
+    on the image's)."""
     _check_channel(model, layer, index)
+    y = None if y is None else _checks.integer(y, "y", 0)
+    x = None if x is None else _checks.integer(x, "x", 0)
 
     def value(a):
         h, w = a[layer].shape[-2:]
-        row = h // 2 if y is None else min(y, h - 1)
-        col = w // 2 if x is None else min(x, w - 1)
+        if (y is not None and y >= h) or (x is not None and x >= w):
+            raise ValueError(f"neuron position (y={y}, x={x}) is outside the {h}x{w} map of layer "
+                             f"{layer!r} for this image size; accepted: y < {h}, x < {w}")
+        row = h // 2 if y is None else y
+        col = w // 2 if x is None else x
         return a[layer][:, index, row, col].mean()
 
     return Objective(f"{layer}[{index}]@({y},{x})", value, [layer])
@@ -195,7 +202,6 @@ def gram_similarity(layer):
     return Objective(f"similarity[{layer}]", value, [layer])
 
 
-@_checks.renamed_keyword("target", "target_features")
 def feature_match(layer, target_features):
     """Minus the squared relative error between a layer's features and `target_features`
     (feature inversion); `target_features` was called `target` before (a warning says so).
@@ -496,7 +502,6 @@ def _blur(image, sigma):
     return F.conv2d(out, taps[:, :, :, None], groups=image.shape[1])  # along columns
 
 
-@_checks.renamed_keyword("target", "target_features")
 def relative_error(model, image, layer, target_features):
     """||phi(image) - t|| / ||t|| at `layer`, t = `target_features` (called `target` before):
     how well an inversion matches, a float."""
@@ -588,6 +593,10 @@ def view_score(model, image, objective, *, views=20, shift=16, scale=(0.9, 1.1),
     only in its exact pixel grid."""
     views = _checks.positive_int(views, "views")
     image = _checks.images(image, "image").to(model.device)
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be an Objective such as class_logit(model, 'lemon') or "
+                        f"channel(model, 'stage4', 7); got {objective!r} (for a class's probability: "
+                        f"view_probability(model, image, target))")
     layers = [n for n in objective.layers if n not in (LOGITS, IMAGE)]
     transforms = [jitter(shift), random_scale(*scale), random_rotation(degrees)]
     run = _Run(model, objective, layers, transforms, torch.Generator().manual_seed(seed))

@@ -17,7 +17,6 @@ still stylises, Wang et al. 2021), and the bundled EfficientNet with SWAG's soft
 """
 
 import numbers
-import warnings
 import weakref
 from collections import OrderedDict
 
@@ -140,7 +139,6 @@ def style_targets(model, styles, layers, blend=None, swag=False):
 
 # --- losses as objectives (to minimise: use them with a minus sign) ---------------------------
 
-@_checks.renamed_keyword("target", "target_features")
 def content_loss(layer, target_features, swag=False):
     """Objective "content[layer]": ||F(x) - P||^2 / ||P||^2 between the layer's features F(x)
     and the content's P = `target_features` (the squared error of Gatys et al., relative to the
@@ -156,13 +154,11 @@ def content_loss(layer, target_features, swag=False):
     return Objective(f"content[{layer}]", value, [layer])
 
 
-@_checks.renamed_keyword("targets", "target_grams")
 def style_loss(target_grams, weights=None, swag=False):
     """Objective: sum over layers of w_l * ||G_l(x) - A_l||^2 / ||A_l||^2.
 
     Args:
-        target_grams: {layer: Gram target (1, C, C)}, e.g. from `style_targets` (called
-            `targets` before; that keyword still works, with a warning).
+        target_grams: {layer: Gram target (1, C, C)}, e.g. from `style_targets`.
         weights: per-layer weights, a list in the order of `target_grams` or a {layer: w} dict
             (normalised to sum 1; None: equal, as Gatys et al.). Layers of weight 0 are skipped.
 
@@ -201,7 +197,6 @@ def _gram_term(layer, target_gram, swag):
     return Objective(f"style[{layer}]", value, [layer])
 
 
-@_checks.renamed_keyword("targets", "target_grams")
 def style_distance(model, image, target_grams, weights=None, swag=False):
     """The value of `style_loss(target_grams, weights, swag)` for `image` (a float, no gradients)."""
     objective = style_loss(target_grams, weights, swag)
@@ -362,17 +357,14 @@ def _transfer_steps(model, content, matched_content, styles, sizes, init, optimi
         result = last.image
 
 
-@_checks.renamed_keyword("content_target", "target_features")
-@_checks.renamed_keyword("style_grams", "target_grams")
 def perceptual_loss(target_features, target_grams, *, content_layer, content_weight=1.0, style_weight=20.0,
                     tv_weight=1.0, layer_weights=None, swag=False):
     """The Objective style transfer minimises (so maximise its negative):
     content_weight * content loss + style_weight * style loss + tv_weight * TV.
 
     target_features: features of the content at `content_layer` ((N, C, H, W): one per image
-    of a batch, or one for all); target_grams: {layer: Gram target} from `style_targets`
-    (called `content_target` and `style_grams` before; those keywords still work, with a
-    warning). Each term is the mean over a batch, so feed-forward training (`fast_style`)
+    of a batch, or one for all); target_grams: {layer: Gram target} from `style_targets`.
+    Each term is the mean over a batch, so feed-forward training (`fast_style`)
     minimises the same loss.
     """
     terms = []
@@ -528,8 +520,3 @@ def _normalised(weights, count, name, accepted):
         raise ValueError(f"{name}: at least one must be > 0; got {weights}")
     return [w / sum(weights) for w in weights]
 
-
-def fit(image, side):
-    """Deprecated name of `images.resize_longer_side` (which says what it does)."""
-    warnings.warn("style.fit is now lecture_utils.images.resize_longer_side", DeprecationWarning, stacklevel=2)
-    return resize_longer_side(image, side)

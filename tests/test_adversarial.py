@@ -237,9 +237,11 @@ def test_apply_patch_puts_the_patch_where_asked():
 def test_apply_patch_rotates_and_scales():
     images = torch.zeros(1, 3, 224, 224)
     patch = torch.rand(1, 3, 40, 40)
-    turned = A.apply_patch(images, patch, centers=torch.tensor([[100.0, 120.0]]), angle=torch.tensor([torch.pi / 2]))
+    turned = A.apply_patch(images, patch, centers=torch.tensor([[100.0, 120.0]]), angle=torch.tensor([90.0]))
     # a quarter turn: clockwise on the screen (y points down), as torch.rot90(k=-1) turns an image
     torch.testing.assert_close(turned[0, :, 100:140, 80:120], torch.rot90(patch[0], -1, (1, 2)), atol=1e-4, rtol=0)
+    # one unit, degrees, for a number and a tensor alike
+    torch.testing.assert_close(A.apply_patch(images, patch, centers=torch.tensor([[100.0, 120.0]]), angle=90), turned)
     doubled = A.apply_patch(images, torch.ones(1, 3, 40, 40), centers=torch.tensor([[112.0, 112.0]]), scale=2.0)
     assert 79 * 79 <= doubled[0, 0].sum().item() <= 80 * 80  # bilinear: the outermost half pixel fades
     assert (doubled[0, 0, 73:151, 73:151] > 0.999).all() and doubled[0, 0, :71].sum() == 0
@@ -427,6 +429,8 @@ def test_top1_in_batches_equals_one_pass_and_sign_noise_has_the_budget():
     (lambda m, x: A.fgsm(m, x.clone().fill_(float("nan")), [0]), "images holds 3072 NaN/inf values"),
     (lambda m, x: A.train_patch(m, x, 7, size=8), "target must be a class name"),
     (lambda m, x: A.l2_budget(0, x), "eps must be a positive number"),
+    (lambda m, x: A.train_patch(m, x, 1, size=8, scale=1.0), r"scale must be a pair \(low, high\)"),
+    (lambda m, x: A.train_patch(m, x, 1, size=8, scale=(1.2, 0.9)), "low <= high"),
 ])
 def test_bad_arguments_raise_value_errors_that_say_what_is_accepted(call, message):
     with pytest.raises(ValueError, match=message):
@@ -449,18 +453,6 @@ def test_classes_by_name_equal_classes_by_index():
     assert torch.equal(A.fgsm(model, x, ["class0", "Class1", 2]), A.fgsm(model, x, torch.tensor([0, 1, 2])))
     assert torch.equal(A.fgsm(model, x, None, target="class3"), A.fgsm(model, x, None, target=3))
     assert torch.equal(A.fooling_image(model, x, "class2", max_steps=3), A.fooling_image(model, x, 2, max_steps=3))
-
-
-def test_target_class_keyword_still_works_with_a_warning():
-    model = tiny_model()
-    x = torch.rand(1, 3, 9, 9)
-    with pytest.warns(DeprecationWarning, match=r"fooling_image\(target_class=...\) is now fooling_image\(target=...\)"):
-        old = A.fooling_image(model, x, target_class=2, max_steps=3)
-    assert torch.equal(old, A.fooling_image(model, x, target=2, max_steps=3))
-    with pytest.warns(DeprecationWarning, match="train_patch"):
-        A.train_patch(model, torch.rand(2, 3, 16, 16), target_class=1, size=4, steps=1)
-    with pytest.raises(TypeError, match="use target= only"):
-        A.fooling_image(model, x, target=2, target_class=2)
 
 
 def test_l2_budget_is_eps_on_every_value():

@@ -234,6 +234,18 @@ def test_occlusion_validates_window_and_stride(model, cat):
             A.occlusion(model, cat, 1, **kwargs)
 
 
+def test_baselines_outside_pixel_space_or_of_the_wrong_shape_are_named(model, cat):
+    with pytest.raises(ValueError, match=r"baseline must be a number in \[0, 1\]; got 2.0"):
+        A.occlusion(model, cat, 1, baseline=2.0)
+    with pytest.raises(ValueError, match=r"baseline must be a number or a tensor that broadcasts to the image's "
+                                         r"shape \(1, 3, 128, 160\); got shape \(3, 5, 5\)"):
+        A.integrated_gradients(model, cat, 1, baseline=torch.zeros(3, 5, 5))
+    with pytest.raises(ValueError, match=r"baseline must hold values in \[0, 1\]"):
+        A.path_scores(model, cat, 1, [0.5], baseline=-1.0)
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        A.randomized_copies(model, 0)  # at the call, before any copy is asked for
+
+
 def test_randomisation_changes_gradients_but_not_the_model(model, cat):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     steps = A.randomized_copies(model, torch.Generator().manual_seed(0))

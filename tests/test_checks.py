@@ -1,6 +1,5 @@
 """The private toolbox every module checks its arguments with: one message shape for each kind."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -119,10 +118,25 @@ def test_class_index_by_name_index_or_tensor(model):
     (torch.tensor(1.0), "torch.float32 tensor"),
     ("husky", "unknown class 'husky'; similar: Siberian husky"),
     ("tabby cat", "unknown class 'tabby cat'; similar: tabby, tiger cat"),
+    ("tabi", "unknown class 'tabi'; similar: tabby"),  # a misspelling: matched by closeness
+    ("lemmon", "unknown class 'lemmon'; similar: lemon"),
 ])
 def test_bad_classes(model, target, message):
     with pytest.raises(ValueError, match=message):
         _checks.class_index(model, target)
+
+
+@pytest.mark.parametrize("size", [32.0, "32", (32,), (32, 0), (32, 2.5), True, None])
+def test_bad_crop_sizes_say_what_is_accepted(size):
+    with pytest.raises(ValueError, match="size must be an int >= 1 or a pair"):
+        _checks.size(size, "size")
+
+
+def test_generator_check():
+    g = torch.Generator()
+    assert _checks.generator(g) is g and _checks.generator(None) is None
+    with pytest.raises(TypeError, match=r"generator must be a torch.Generator .* got 0"):
+        _checks.generator(0)
 
 
 def test_class_indices_for_a_batch(model):
@@ -192,21 +206,6 @@ def test_atomic_saves_leave_the_old_file_when_writing_fails(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["state.pt"]  # no partial file is left
     _checks.save_atomic({"a": 2}, str(path))  # a str path works too
     assert torch.load(path) == {"a": 2}
-
-
-def test_renamed_keyword():
-    @_checks.renamed_keyword("old", "new")
-    def f(x, new=0):
-        return x + new
-
-    assert f(1, 2) == f(1, new=2) == 3
-    with pytest.warns(DeprecationWarning, match=r"f\(old=...\) is now f\(new=...\)"):
-        assert f(1, old=2) == 3
-    with pytest.raises(TypeError, match="got both old= and new="):
-        f(1, old=2, new=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the new name and positional calls warn of nothing
-        f(1, 2), f(1, new=2)
 
 
 def test_no_module_imports_private_names_of_another():

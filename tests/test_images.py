@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from lecture_utils import ImageError, bundled_images, load_image, save_image, to_pil
-from lecture_utils.images import MAX_PIXELS, center_square, random_crops, resize_longer_side
+from lecture_utils.images import MAX_PIXELS, center_crop, center_square, random_crops, resize_longer_side
 
 
 def encode(image, fmt, **kwargs):
@@ -128,6 +128,12 @@ def test_sizes():
     check(load_image(pil, size=[12, 5]), (12, 5))
     check(load_image(Image.new("RGB", (3000, 1500))), (512, 1024))  # capped by MAX_SIDE
     check(center_square(load_image(pil)), (224, 224))
+
+
+def test_center_crop_names_a_bad_size():
+    with pytest.raises(ValueError, match=r"size must be an int >= 1 or a pair \(height, width\) of them; got 32.0"):
+        center_crop(torch.rand(1, 3, 64, 64), 32.0)
+    assert center_crop(torch.rand(1, 3, 64, 64), (32, 16)).shape[-2:] == (32, 16)
 
 
 @pytest.mark.parametrize("size", [0, -3, 1.5, (0, 4), (4,) * 3, "224", True, 100_000])

