@@ -129,6 +129,15 @@ def layer_train_mode(model, images, layer):
     return _hooked(model, layer, images)[0]
 
 
+def layer_hook_not_in_finally(model, images, layer):
+    out = []
+    handle = model.get_submodule(model.layers[layer]).register_forward_hook(lambda m, i, o: out.append(o))
+    with torch.no_grad():
+        model(images)
+    handle.remove()  # not reached when the forward pass raises
+    return out[0]
+
+
 # 02 receptive_field
 def rf_stride_first(layers):
     rf, j = 1, 1
@@ -185,6 +194,10 @@ def knn_values(features, query, k):
     return torch.sort(sims, descending=True).values[:k]
 
 
+def knn_manhattan(features, query, k):
+    return (features - query).abs().sum(1).argsort()[:k]
+
+
 def knn_numpy(features, query, k):
     f, q = features.numpy(), query.numpy()
     sims = f @ q / (np.linalg.norm(f, axis=1) * np.linalg.norm(q))
@@ -207,6 +220,10 @@ def sal_mean_channels(model, images, targets):
 
 def sal_loss(model, images, targets):
     return _grad(model, images, lambda s: F.cross_entropy(s, targets, reduction="sum")).abs().max(1).values
+
+
+def sal_mean_loss(model, images, targets):
+    return _grad(model, images, lambda s: F.cross_entropy(s, targets)).abs().amax(1)
 
 
 def sal_all_scores(model, images, targets):
@@ -279,6 +296,15 @@ def cam_upsampled(model, image, target, layer):
     a, g = _cam_parts(model, image, target, layer)
     cam = (a * g.mean((2, 3), keepdim=True)).sum(1, keepdim=True).clamp(min=0)
     return F.interpolate(cam, size=image.shape[-2:], mode="bilinear")[:, 0]
+
+
+def cam_hook_not_in_finally(model, image, target, layer):
+    acts = []
+    handle = model.get_submodule(model.layers[layer]).register_forward_hook(lambda m, i, o: acts.append(o))
+    score = model(image.clone().requires_grad_(True))[0, target]
+    handle.remove()
+    (g,) = torch.autograd.grad(score, acts[0])
+    return (g.mean((2, 3), keepdim=True) * acts[0]).sum(1).relu().detach()
 
 
 # 03 occlusion
@@ -386,6 +412,10 @@ def step_in_place(model, image, target, lr, l2_reg, ox, oy):
     return image
 
 
+def step_swapped_jitter(model, image, target, lr, l2_reg, ox, oy):
+    return _step(model, image, target, -l2_reg, ox=oy, oy=ox, lr=lr)
+
+
 # 05 fgsm
 def _loss_grad(model, images, labels):
     return _grad(model, images, lambda s: F.cross_entropy(s, labels))
@@ -477,6 +507,27 @@ def fool_in_place(model, image, target, lr, max_steps):
     return image
 
 
+def fool_checks_after_step(model, image, target, lr, max_steps):
+    x = image.clone()
+    for _ in range(max_steps):
+        g = _grad(model, x, lambda s: s[0, target])
+        x = (x + lr * g / g.norm()).clamp(0, 1)
+        with torch.no_grad():
+            if model(x).argmax().item() == target:
+                break
+    return x
+
+
+def fool_ignores_max_steps(model, image, target, lr, max_steps):
+    x = image.clone()
+    while True:
+        with torch.no_grad():
+            if model(x).argmax().item() == target:
+                return x
+        g = _grad(model, x, lambda s: s[0, target])
+        x = (x + lr * g / g.norm()).clamp(0, 1)
+
+
 def fool_forever(model, image, target, lr, max_steps):
     x = image.clone()
     while model(x).argmax().item() != target:  # no step is taken: an endless loop
@@ -542,6 +593,17 @@ def dream_not_clipped(model, image, layer, step_size, ox, oy):
 def dream_in_place(model, image, layer, step_size, ox, oy):
     image.data = _dream(model, image, layer, step_size, ox, oy)
     return image
+
+
+def dream_hook_not_in_finally(model, image, layer, step_size, ox, oy):
+    acts = []
+    handle = model.get_submodule(model.layers[layer]).register_forward_hook(lambda m, i, o: acts.append(o))
+    x = image.roll((oy, ox), (2, 3)).requires_grad_(True)
+    model(x)
+    handle.remove()
+    acts[0].backward(acts[0].detach())
+    x = x.detach() + step_size / x.grad.abs().mean() * x.grad
+    return x.roll((-oy, -ox), (2, 3)).clamp(0, 1)
 
 
 # 07 total_variation
@@ -615,6 +677,28 @@ def inv_detached(model, image, layer, target_features, tv_weight):
     with torch.no_grad():
         f, _ = _hooked(model, layer, image)
         return ((f - target_features) ** 2).sum() / (target_features ** 2).sum() + tv_weight * _tv(image)
+
+
+def inv_features_without_grad(model, image, layer, target_features, tv_weight):
+    with torch.no_grad():  # the value is right; the feature term has no gradient
+        f, _ = _hooked(model, layer, image)
+    return ((f - target_features) ** 2).sum() / (target_features ** 2).sum() + tv_weight * _tv(image)
+
+
+def inv_feature_term_item(model, image, layer, target_features, tv_weight):
+    f, _ = _hooked(model, layer, image)
+    match = (torch.linalg.norm(f - target_features) ** 2 / torch.linalg.norm(target_features) ** 2).item()
+    return match + tv_weight * _tv(image)
+
+
+def inv_divided_by_norm(model, image, layer, target_features, tv_weight):
+    f, _ = _hooked(model, layer, image)
+    return ((f - target_features) ** 2).sum() / torch.linalg.norm(target_features) + tv_weight * _tv(image)
+
+
+def inv_hook_not_in_finally(model, image, layer, target_features, tv_weight):
+    f, _ = _hooked(model, layer, image)  # no try/finally in _hooked
+    return ((f - target_features) ** 2).sum() / (target_features ** 2).sum() + tv_weight * _tv(image)
 
 
 # 08 gram_matrix
@@ -697,6 +781,10 @@ def content_abs(content_weight, features, target_features):
     return content_weight * F.l1_loss(features, target_features, reduction="sum")
 
 
+def content_half(content_weight, features, target_features):
+    return content_weight * 0.5 * ((features - target_features) ** 2).sum()  # Gatys et al.'s 1/2
+
+
 # 09 style_loss
 def _plain_gram(f):
     f = f.flatten(2)[0]
@@ -717,6 +805,11 @@ def style_normalised_gram(features, style_features):
 def style_4nm(features, style_features):
     _, n, h, w = features.shape
     return ((_plain_gram(features) - _plain_gram(style_features)) ** 2).sum() / (4 * n * h * w)
+
+
+def style_no_four(features, style_features):
+    _, n, h, w = features.shape
+    return ((_plain_gram(features) - _plain_gram(style_features)) ** 2).sum() / (n ** 2 * (h * w) ** 2)
 
 
 def style_gram_of_difference(features, style_features):
@@ -787,6 +880,7 @@ WRONG = [
     ("layer_output", layer_input, "the layer's input, not its output"),
     ("layer_output", layer_logits, "the model's output (the class scores)"),
     ("layer_output", layer_train_mode, "training mode"),
+    ("layer_output", layer_hook_not_in_finally, "hook on the model when the forward pass raised"),
     ("receptive_field", rf_stride_first, "multiplied in before the layer's kernel was counted"),
     ("receptive_field", rf_no_jump, "not 1: add (k - 1) * jump"),
     ("receptive_field", rf_sum_kernels, "Kernel sizes do not simply add up"),
@@ -797,10 +891,12 @@ WRONG = [
     ("nearest_neighbors", knn_dot, "largest dot products"),
     ("nearest_neighbors", knn_values, "return their indices"),
     ("nearest_neighbors", knn_numpy, "NumPy array"),
+    ("nearest_neighbors", knn_manhattan, "returned the indices ["),
     ("saliency", sal_no_abs, "absolute value is missing"),
     ("saliency", sal_no_max, "one value per pixel"),
     ("saliency", sal_mean_channels, "summed or averaged"),
     ("saliency", sal_loss, "gradient of the loss"),
+    ("saliency", sal_mean_loss, "gradient of the loss"),
     ("saliency", sal_all_scores, "all classes' scores"),
     ("saliency", sal_normalised, "normalised image"),
     ("saliency", sal_in_place, "switched on gradients for its input `images`"),
@@ -813,6 +909,7 @@ WRONG = [
     ("grad_cam", cam_activation_weights, "activations' own means"),
     ("grad_cam", cam_elementwise, "position by position"),
     ("grad_cam", cam_upsampled, "upsampled"),
+    ("grad_cam", cam_hook_not_in_finally, "hook on the model when the forward pass raised"),
     ("occlusion", occ_reversed, "sign is reversed"),
     ("occlusion", occ_logits, "These are logits"),
     ("occlusion", occ_swapped, "Rows and columns are swapped"),
@@ -829,6 +926,7 @@ WRONG = [
     ("class_image_step", step_no_undo, "jitter was not undone"),
     ("class_image_step", step_not_clipped, "outside [0, 1]"),
     ("class_image_step", step_in_place, "changed its input `image` in place"),
+    ("class_image_step", step_swapped_jitter, "ox and oy are swapped"),
     ("fgsm", fgsm_minus, "LOWERS the loss"),
     ("fgsm", fgsm_no_sign, "sign is missing"),
     ("fgsm", fgsm_no_clip, "outside [0, 1]"),
@@ -841,6 +939,8 @@ WRONG = [
     ("make_fooling_image", fool_descends, "go downhill"),
     ("make_fooling_image", fool_not_clipped, "outside [0, 1]"),
     ("make_fooling_image", fool_in_place, "changed its input `image` in place"),
+    ("make_fooling_image", fool_checks_after_step, "BEFORE each step"),
+    ("make_fooling_image", fool_ignores_max_steps, "went on after max_steps steps"),
     ("project", project_no_clip, "clip to the valid range too"),
     ("project", project_clamp_image, "image itself was clipped to [-eps, eps]"),
     ("project", project_two_eps, "more than eps"),
@@ -851,6 +951,7 @@ WRONG = [
     ("make_step", dream_swapped, "ox and oy are swapped"),
     ("make_step", dream_not_clipped, "outside [0, 1]"),
     ("make_step", dream_in_place, "changed its input `image` in place"),
+    ("make_step", dream_hook_not_in_finally, "hook on the model when the forward pass raised"),
     ("total_variation", tv_wrong_axes, "wrong axes"),
     ("total_variation", tv_ignores_beta, "beta was ignored"),
     ("total_variation", tv_only_horizontal, "Only the horizontal differences"),
@@ -863,6 +964,10 @@ WRONG = [
     ("inversion_loss", inv_mse, "mean squared error"),
     ("inversion_loss", inv_tv_subtracted, "TV term has the wrong sign"),
     ("inversion_loss", inv_detached, "no gradient"),
+    ("inversion_loss", inv_features_without_grad, "its gradient with respect to `image` is not"),
+    ("inversion_loss", inv_feature_term_item, "its gradient with respect to `image` is not"),
+    ("inversion_loss", inv_divided_by_norm, "The feature term is wrong (the TV term is right)"),
+    ("inversion_loss", inv_hook_not_in_finally, "hook on the model when the forward pass raised"),
     ("gram_matrix", gram_unnormalised, "not normalised"),
     ("gram_matrix", gram_chw, "C * H * W"),
     ("gram_matrix", gram_positions, "matrix of positions"),
@@ -877,10 +982,12 @@ WRONG = [
     ("content_loss", content_mean, "mean of the squared differences"),
     ("content_loss", content_norm, "not its square"),
     ("content_loss", content_abs, "not squared"),
+    ("content_loss", content_half, "1/2 of the reference's, on every input: a factor 2 is missing"),
     ("style_loss", style_no_factor, "factor 1 / (4 N^2 M^2) is missing"),
     ("style_loss", style_normalised_gram, "already averaged over the positions"),
     ("style_loss", style_4nm, "divides by 4 N M"),
     ("style_loss", style_gram_of_difference, "DIFFERENCE of the features"),
+    ("style_loss", style_no_four, "4 times the reference's, on every input: a factor 1/4 is missing"),
     ("preserve_colors", colors_swapped, "roles are swapped"),
     ("preserve_colors", colors_not_clipped, "outside [0, 1]"),
     ("preserve_colors", colors_yiq, "still YIQ"),
@@ -899,6 +1006,12 @@ def test_a_typical_mistake_gets_its_message(name, wrong, expected):
     result = check(name, wrong)
     assert result.status == "failed", result.message
     assert expected in result.message, result.message
+
+
+def test_the_messages_name_the_mistake_not_a_neighbouring_one():
+    index = check("nearest_neighbors", knn_manhattan).message
+    assert "returned the indices [59, 9, 7, 19, 27]" in index and "the reference's are [16, 9, 34, 37, 1]" in index
+    assert "total_variation" not in check("inversion_loss", inv_divided_by_norm).message
 
 
 def test_every_exercise_has_at_least_three_wrong_implementations_in_the_table():
@@ -1039,9 +1152,26 @@ def test_an_exercise_without_a_model_refuses_one(model):
 
 def test_check_restores_the_number_of_threads_and_the_grad_mode():
     threads = torch.get_num_threads()
-    with torch.no_grad():
-        assert check("saliency", solution("saliency")).passed  # gradients are switched on inside
-    assert torch.get_num_threads() == threads
+    torch.set_num_threads(3)  # not 1, the number check runs with
+    try:
+        with torch.no_grad():
+            assert check("saliency", solution("saliency")).passed  # gradients are switched on inside
+        assert check("saliency", vandal).status == "failed"
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_hook_the_caller_put_on_our_network_survives_a_check():
+    module = tiny_cnn().net.relu1  # where vandal puts its hook too
+    handle = module.register_forward_hook(lambda *a: None)
+    try:
+        for fn in (vandal, layer_hook_not_in_finally):  # hooks left, on our network or its failing copy
+            assert "hook" in check("saliency" if fn is vandal else "layer_output", fn).message
+        assert handle.id in module._forward_hooks and hook_count(tiny_cnn()) == 1
+    finally:
+        handle.remove()
+    assert check("layer_output", solution("layer_output")).passed
 
 
 # --- right answers written another way pass too ---------------------------------------------------
@@ -1127,6 +1257,25 @@ def occlusion_float(model, image, target, top, left, size, fill=0.5):
     return float(p[0] - p[1])
 
 
+def inv_mse_sum(model, image, layer, target_features, tv_weight):
+    features = {}
+    handle = model.get_submodule(model.layers[layer]).register_forward_hook(lambda m, i, o: features.update(f=o))
+    try:
+        model(image)
+    finally:
+        handle.remove()
+    match = F.mse_loss(features["f"], target_features, reduction="sum") / target_features.norm() ** 2
+    return match + tv_weight * _tv(image)
+
+
+def fool_counted_while(model, image, target, lr, max_steps):
+    x, steps = image.clone(), 0
+    while steps < max_steps and model(x).argmax(1).item() != target:
+        g = _grad(model, x, lambda s: s[0, target])
+        x, steps = (x.detach() + lr * g / g.norm()).clamp(0, 1), steps + 1
+    return x.detach()
+
+
 def rf_as_list(layers):
     size, jump = 1, 1
     for k, s in layers:
@@ -1136,6 +1285,7 @@ def rf_as_list(layers):
 
 RIGHT = [("saliency", sal_per_image_loop), ("smoothgrad", sg_one_batch), ("grad_cam", cam_tensor_hook),
          ("integrated_gradients", ig_one_batch), ("make_fooling_image", fool_zeroing_grad),
+         ("make_fooling_image", fool_counted_while), ("inversion_loss", inv_mse_sum),
          ("make_step", dream_mean_objective), ("project", project_tensor_bounds),
          ("texture_loss", texture_einsum), ("occlusion", occlusion_float), ("receptive_field", rf_as_list),
          ("instance_norm", lambda x, eps=1e-5: F.instance_norm(x, eps=eps)),

@@ -7,10 +7,13 @@ and the likely mistakes (`Mistake`s). `check` calls the student's function on ev
 1. reports a raise, a timeout, a None, a NumPy array or a value of the wrong kind;
 2. reports a change of the inputs (in place) or of a model (hooks left, training mode,
    weights, gradients switched on), and puts our own model back as it was;
-3. passes when every output agrees with the reference's;
+3. passes when every output agrees with the reference's (for a loss, its gradient too);
 4. otherwise names the first mistake that explains the outputs: a `Mistake` whose wrong
    variant gives the same outputs, or whose test holds (e.g. values outside [0, 1]);
-5. otherwise says how the outputs differ (shape, dtype, or how far the values are).
+5. otherwise says how the outputs differ (a constant factor, shape, dtype, the indices, or
+   how far the values are);
+6. for an exercise that asks to remove its hooks also when the forward pass fails (`hooks`),
+   calls the function once more with a model whose forward pass raises, and counts the hooks left.
 """
 
 import copy
@@ -37,6 +40,7 @@ class Case:
     args: tuple
     about: str
     copy_models: bool = False  # a caller's model: every call gets its own copy
+    fails: bool = False  # the model's forward pass raises on purpose: only what is left on the model counts
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Exercise:
     graph: bool = False  # a loss: the result must stay connected to the inputs' graph
     hint: str = ""  # added to the message when the values differ for no known reason
     model_case: object = None  # (model) -> Case, for check(..., model=model)
+    hooks: bool = False  # the text asks to remove the hooks also when the forward pass fails (try/finally)
     parameters: tuple = field(default=(), init=False)
 
     def __post_init__(self):
@@ -136,14 +141,14 @@ def _check(ex, fn, model, time_limit):
     if not callable(fn):
         return Result(name, "failed", f"check takes your function itself: check({name!r}, {ex.function}), "
                                       f"with no parentheses after {ex.function}.")
-    cases = list(_cases(ex))
+    cases = [c for c in _cases(ex) if not c.fails]
     expected = list(_expected(ex, cases))
     if model is not None:
         if ex.model_case is None:
             raise ValueError(f"exercise {name!r} takes no model; call check({name!r}, {ex.function})")
         extra = ex.model_case(model)
         cases.append(extra)
-        expected.append(_output(ex.reference(*_fresh(extra.args, True))))
+        expected.append(_evaluate(ex, ex.reference, _fresh(extra.args, True)))
     outputs = []
     for case in cases:
         value, problem = _call(ex, fn, case, time_limit)
@@ -154,6 +159,9 @@ def _check(ex, fn, model, time_limit):
             return Result(name, "failed", problem)
         outputs.append(value)
     problem = _diagnose(ex, outputs, expected, cases)
+    for case in _cases(ex):
+        if case.fails and not problem:
+            problem = _call(ex, fn, case, time_limit)[1]
     if problem:
         return Result(name, "failed", problem)
     inputs = "input" if len(cases) == 1 else f"{len(cases)} inputs"
@@ -164,15 +172,49 @@ def _check(ex, fn, model, time_limit):
 
 def _cases(ex):
     if ex.name not in _CASES:
-        _CASES[ex.name] = tuple(ex.cases())
+        cases = tuple(ex.cases())
+        if ex.hooks:  # the first case again, on a model whose forward pass fails
+            args = tuple(_failing(a) if isinstance(a, nn.Module) else a for a in cases[0].args)
+            cases += (Case(args, "a model whose forward pass fails", fails=True),)
+        _CASES[ex.name] = cases
     return _CASES[ex.name]
+
+
+def _failing(model):
+    """A copy of `model` whose last layer raises: every hooked layer runs, then the forward pass fails."""
+    def fail(*inputs):
+        raise RuntimeError("this model's forward pass fails on purpose (check tests that the hooks go)")
+
+    broken = copy.deepcopy(model)
+    [m for m in broken.modules() if not list(m.children())][-1].forward = fail
+    return broken
 
 
 def _expected(ex, cases):
     if ex.name not in _EXPECTED:
-        with torch.enable_grad():
-            _EXPECTED[ex.name] = tuple(_output(ex.reference(*_fresh(c.args))) for c in cases)
+        _EXPECTED[ex.name] = tuple(_evaluate(ex, ex.reference, _fresh(c.args)) for c in cases)
     return _EXPECTED[ex.name]
+
+
+def _evaluate(ex, fn, args):
+    """fn(*args) as it is compared: (the output, a loss's gradients or None)."""
+    with torch.enable_grad():
+        value = fn(*args)
+    return _output(value), _gradients(ex, value, args)
+
+
+def _gradients(ex, value, args):
+    """For a loss (`graph`): its gradients with respect to the inputs that ask for them, as
+    [(name, gradient)] (zeros where the loss does not depend on one); else None."""
+    if not (ex.graph and torch.is_tensor(value) and value.numel() == 1 and value.requires_grad):
+        return None
+    leaves = []
+    for name, arg in zip(ex.parameters, args):
+        items = arg.items() if isinstance(arg, dict) else [(None, arg)]
+        leaves += [(name if key is None else f"{name}[{key!r}]", v) for key, v in items
+                   if torch.is_tensor(v) and v.requires_grad]
+    grads = torch.autograd.grad(value.sum(), [v for _, v in leaves], allow_unused=True) if leaves else ()
+    return [(n, torch.zeros_like(v) if g is None else g) for (n, v), g in zip(leaves, grads)]
 
 
 def _output(value):
@@ -200,20 +242,21 @@ def _fresh(value, copy_models=False):
 
 
 def _call(ex, fn, case, seconds):
-    """(output, None), or (None, "todo"), or (None, a message)."""
+    """((output, gradients), None), or (None, "todo"), or (None, a message). For a failing case
+    (`case.fails`) only what the call left on the model counts, not whether it raised."""
     args = _fresh(case.args, case.copy_models)
     pristine = _fresh(case.args)
     models = [a for a in args if isinstance(a, nn.Module)]
     snapshots = [_Snapshot(m) for m in models]
     with torch.enable_grad():
         outcome = run(fn, args, seconds)
-    changes = [s.change(m) for s, m in zip(snapshots, models)]
+    changes = [s.change(m, case.fails) for s, m in zip(snapshots, models)]
     for snapshot, model, change in zip(snapshots, models, changes):
         if change and not case.copy_models:
             snapshot.restore(model)  # our own network: back as it was for the next check
     if outcome.todo:
         return None, "todo"
-    if outcome.problem:
+    if outcome.problem and not case.fails:
         return None, outcome.problem
     name = getattr(fn, "__name__", "your function")
     for change in changes:
@@ -223,7 +266,11 @@ def _call(ex, fn, case, seconds):
         change = _changed(arg, before, parameter)
         if change:
             return None, f"{name} {change}"
-    return outcome.value, None
+    try:
+        return (outcome.value, _gradients(ex, outcome.value, args)), None
+    except RuntimeError:  # a backward() inside freed the graph
+        return None, (f"{name} returned a loss whose gradient cannot be taken any more (was backward() called on "
+                      f"it inside?). Return the loss as it is, with no backward() on it: the optimiser does that.")
 
 
 def _changed(arg, before, name):
@@ -252,9 +299,14 @@ def _changed(arg, before, name):
     return None if arg == before else f"changed its input `{name}`."
 
 
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+# where torch keeps more about a hook, under the same id
+_HOOK_EXTRAS = ("_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
+
+
 def _hooks(model):
-    names = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-    return sum(len(getattr(m, n, {})) for m in model.modules() for n in names)
+    """The ids of every hook on the model's modules, with the module's place: {(index, id)}."""
+    return {(i, key) for i, m in enumerate(model.modules()) for n in _HOOKS for key in getattr(m, n, {})}
 
 
 class _Snapshot:
@@ -266,9 +318,13 @@ class _Snapshot:
         self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.requires_grad = [p.requires_grad for p in model.parameters()]
 
-    def change(self, model):
-        if _hooks(model) > self.hooks:
-            count = _hooks(model) - self.hooks
+    def change(self, model, failed=False):
+        count = len(_hooks(model) - self.hooks)
+        if count and failed:
+            return (f"left {count} hook{'s' if count > 1 else ''} on the model when the forward pass raised an "
+                    f"error. Remove the hook in a `finally:` block, so that it goes also when something fails: "
+                    f"handle = ...register_forward_hook(...), then try: model(x) finally: handle.remove().")
+        if count:
             return (f"left {count} hook{'s' if count > 1 else ''} on the model. Keep the handle that "
                     f"register_forward_hook returns and call handle.remove() when you have the activations "
                     f"(in a `finally:` block, so that the hook goes also when something fails).")
@@ -286,9 +342,10 @@ class _Snapshot:
     def restore(self, model):
         for m, training in zip(model.modules(), self.training):
             m.training = training
-        for m in model.modules():
-            for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
-                getattr(m, name, {}).clear()
+        modules = list(model.modules())
+        for i, key in _hooks(model) - self.hooks:  # only the hooks the call added
+            for name in _HOOKS + _HOOK_EXTRAS:
+                getattr(modules[i], name, {}).pop(key, None)
         for p, flag in zip(model.parameters(), self.requires_grad):
             p.requires_grad_(flag)
             p.grad = None
@@ -300,32 +357,74 @@ class _Snapshot:
 # --- judging ------------------------------------------------------------------------------------
 
 def _diagnose(ex, outputs, expected, cases):
-    """None when every output agrees with the reference; else the message that explains why not."""
+    """None when every output (and a loss's gradient) agrees with the reference; else the
+    message that explains why not. outputs and expected hold (value, gradients) pairs."""
     values = []
-    for out, exp, case in zip(outputs, expected, cases):
+    for (out, _), (exp, _), case in zip(outputs, expected, cases):
         value, problem = _as_kind(ex, out, exp, case)
         if problem:
             return problem
         values.append(value)
-    if all(_same(ex, v, e, strict=True) for v, e in zip(values, expected)):
-        return None
+    references = [exp for exp, _ in expected]
+    if all(_same(ex, v, e, strict=True) for v, e in zip(values, references)):
+        return _gradient_difference(ex, outputs, expected, cases)
     for mistake in ex.mistakes:
         if _explains(ex, mistake, values, cases):
             return mistake.message
-    for value, exp, case in zip(values, expected, cases):
+    if ex.kind in ("tensor", "scalar") and all(v.shape == e.shape for v, e in zip(values, references)):
+        factor = ratio(torch.cat([v.flatten() for v in values]), torch.cat([e.flatten() for e in references]))
+        if factor is not None and abs(factor - 1) > 1e-2:
+            return f"{_factor(factor)} {ex.hint}".strip()
+    for value, exp, case in zip(values, references, cases):
         if not _same(ex, value, exp, strict=True):
             return _difference(ex, value, exp, case)
     return None
 
 
+def _gradient_difference(ex, outputs, expected, cases):
+    """The message when a loss has the right value but not the right gradient, else None."""
+    for (_, grads), (_, wanted), case in zip(outputs, expected, cases):
+        for (name, got), (_, exp) in zip(grads or (), wanted or ()):
+            if not _close(ex, got, exp):
+                return (f"the value is right, but its gradient with respect to `{name}` is not ({case.about}): part "
+                        f"of the loss was computed without a graph back to `{name}` (under torch.no_grad(), or "
+                        f"through .detach(), .item(), .data or a copy), so an optimiser following this loss would "
+                        f"not follow that part. Compute every term with torch operations on `{name}` itself.")
+    return None
+
+
+def ratio(got, expected):
+    """r when got = r * expected for one number r (to 1e-3 of got's norm), else None."""
+    got, expected = got.double().flatten(), expected.double().flatten()
+    norm = float(expected @ expected)
+    if got.shape != expected.shape or norm == 0:
+        return None
+    r = float(got @ expected) / norm
+    return r if r != 0 and float((got - r * expected).norm()) <= 1e-3 * float(got.norm()) else None
+
+
+def _factor(r):
+    """What a constant factor r between the answer and the reference says, in words."""
+    k = abs(r) if abs(r) >= 1 else 1 / abs(r)
+    k = str(round(k)) if abs(k - round(k)) <= 1e-3 * k else f"{k:.4g}"
+    sign = " The sign is reversed too." if r < 0 else ""
+    if k == "1":
+        return "the values are the reference's with the opposite sign, on every input: a sign is reversed."
+    if abs(r) > 1:
+        return (f"the values are {k} times the reference's, on every input: a factor 1/{k} is missing (or there "
+                f"is a factor {k} too many).{sign}")
+    return (f"the values are 1/{k} of the reference's, on every input: a factor {k} is missing (or there is a "
+            f"division by {k} too many).{sign}")
+
+
 def _explains(ex, mistake, values, cases):
-    if mistake.test is not None:
-        return bool(mistake.test(values, cases))
-    try:
-        with torch.enable_grad():
+    with torch.enable_grad():
+        if mistake.test is not None:
+            return bool(mistake.test(values, cases))
+        try:
             wrong = [_output(mistake.variant(*_fresh(c.args, c.copy_models))) for c in cases]
-    except Exception:  # noqa: BLE001 (a variant that cannot run on a case explains nothing)
-        return False
+        except Exception:  # noqa: BLE001 (a variant that cannot run on a case explains nothing)
+            return False
     return all(_same(ex, v, w, strict=False) for v, w in zip(values, wrong))
 
 
@@ -428,12 +527,17 @@ def _difference(ex, got, expected, case):
         if tuple(got.shape) == tuple(expected.shape[1:]):
             hint = " The batch dimension is missing: keep N, the number of images, in front."
         return f"returned shape {tuple(got.shape)}; expected {tuple(expected.shape)} for {case.about}.{hint}"
-    if got.dtype != expected.dtype:
+    if got.dtype != expected.dtype and (ex.kind != "index" or got.dtype.is_floating_point):
         if ex.kind == "index":
             return (f"returned {got.dtype} values; return indices as an integer tensor (what topk(...).indices "
                     f"or argsort gives).")
         return (f"returned {got.dtype} values; expected {expected.dtype}, the dtype of the inputs (a round "
                 f"trip through NumPy or torch.tensor(...) changes it).")
+    if ex.kind == "index":
+        order = " (the same indices in another order: the most similar comes first)" if torch.equal(
+            got.long().sort().values, expected.long().sort().values) else ""
+        return (f"returned the indices {got.tolist()} for {case.about}; the reference's are {expected.tolist()}"
+                f"{order}.")
     largest = float((got.double() - expected.double()).abs().max())
     scale = float(expected.abs().max())
     return (f"the values differ from the reference's for {case.about}: by up to {largest:.3g}, where the "

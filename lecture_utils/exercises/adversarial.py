@@ -112,14 +112,34 @@ def _fooling_variant(stop=True, accumulate=False, sign=1, normalise=True, clip=T
 
 def _fooling_cases():
     model = fx.tiny_cnn()
-    # about a dozen steps each for the reference, at most 40
+    # about a dozen steps each for the reference, at most 40; then an image the model already calls
+    # `target` (zero steps), and a palace whose 4 steps run out before the model is fooled
     return [Case((model, fx.photo("cat"), 0, 0.3, 40), "a cat into class 0 (apple), on a small network"),
-            Case((model, fx.photo("palace"), 3, 0.3, 40), "a palace into class 3 (daisy), on a small network")]
+            Case((model, fx.photo("palace"), 3, 0.3, 40), "a palace into class 3 (daisy), on a small network"),
+            Case((model, fx.photo("espresso"), 2, 0.3, 40), "an espresso the small network already calls class 2"),
+            Case((model, fx.photo("palace"), 3, 0.3, 4), "a palace into class 3 with at most 4 steps")]
+
+
+def _fooled(model, image, target):
+    with torch.no_grad():
+        return int(model(image).argmax(1)[0]) == target
 
 
 def _not_fooled(outs, cases):
-    with torch.no_grad():
-        return any(int(c.args[0](o).argmax(1)[0]) != c.args[2] for o, c in zip(outs, cases))
+    """The reference fools the model and the answer does not."""
+    return any(_fooled(c.args[0], make_fooling_image(*c.args), c.args[2]) and not _fooled(c.args[0], o, c.args[2])
+               for o, c in zip(outs, cases))
+
+
+def _stepped_when_fooled(outs, cases):
+    """The image changed although the model already gave the target for it."""
+    return any(_fooled(*c.args[:3]) and not torch.equal(o, c.args[1]) for o, c in zip(outs, cases))
+
+
+def _past_max_steps(outs, cases):
+    """The image moved further than max_steps steps of lr can take it (where they run out first)."""
+    return any(not _fooled(c.args[0], make_fooling_image(*c.args), c.args[2])
+               and float((o - c.args[1]).norm()) > 1.001 * c.args[3] * c.args[4] for o, c in zip(outs, cases))
 
 
 exercise(
@@ -137,6 +157,11 @@ exercise(
         Mistake("The step is not normalised: divide the gradient by its L2 norm, lr * g / g.norm().",
                 variant=_fooling_variant(normalise=False)),
         Mistake("Some pixels are outside [0, 1]: clip after every step, .clamp(0, 1).", test=_outside),
+        Mistake("The image changed although the model already predicted the target for it: check "
+                "model(x).argmax() == target BEFORE each step, not after it, so that such an image comes back "
+                "unchanged, after zero steps.", test=_stepped_when_fooled),
+        Mistake("The loop went on after max_steps steps: stop after at most max_steps steps even when the model "
+                "is not fooled yet (for _ in range(max_steps): ...), here they run out first.", test=_past_max_steps),
         Mistake("The model does not predict the target class for your image: keep stepping (up to max_steps) "
                 "until model(x).argmax() == target.", test=_not_fooled),
     ),

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _fixtures as fx
-from ._core import Case, Mistake, exercise
+from ._core import Case, Mistake, exercise, ratio
 
 NOTEBOOK = "03_what_the_network_looks_at"
 
@@ -37,6 +37,12 @@ def _normalised_space(model, images, targets):
 
 def _any_near(value, candidates):
     return any(fx.near(value, candidate) for candidate in candidates)
+
+
+def _scaled_per_image(value, reference):
+    """Each image's map a positive multiple of the reference's (a loss averaged over the batch
+    scales each image's gradient by 1 / N)."""
+    return value.shape == reference.shape and all((ratio(v, r) or 0) > 0 for v, r in zip(value, reference))
 
 
 def saliency_map(model, images, targets):
@@ -77,8 +83,8 @@ exercise(
                                              for o, c in zip(outs, cases))),
         Mistake("This is the gradient of the loss (or of the probability), not of the class score. Saliency "
                 "differentiates the target's score, the logit, before any softmax.",
-                test=lambda outs, cases: all(_any_near(o, [_gradients(*c.args, score=s).abs().amax(1)
-                                                              for s in ("loss", "probability")])
+                test=lambda outs, cases: all(_scaled_per_image(o, _gradients(*c.args, score="loss").abs().amax(1))
+                                             or fx.near(o, _gradients(*c.args, score="probability").abs().amax(1))
                                              for o, c in zip(outs, cases))),
         Mistake("This is the gradient of all classes' scores added up: select each image's own target score "
                 "(scores.gather(1, targets[:, None]) or scores[range(N), targets]).",
@@ -194,7 +200,7 @@ def _grad_cam_model_case(model):
 
 exercise(
     name="grad_cam", notebook=NOTEBOOK, function="grad_cam", title="Grad-CAM's weights and map",
-    reference=grad_cam, cases=_grad_cam_cases, model_case=_grad_cam_model_case,
+    reference=grad_cam, cases=_grad_cam_cases, model_case=_grad_cam_model_case, hooks=True,
     mistakes=(
         Mistake("The ReLU is missing: Grad-CAM keeps only the places that speak FOR the class, "
                 "F.relu(...) of the weighted sum.",

@@ -22,8 +22,10 @@ def class_image_step(model, image, target, lr, l2_reg, ox, oy):
     return x.clamp(0, 1)
 
 
-def _step_variant(sign=1, l2_sign=-1, centre=0.5, unroll=-1, normalise=True, clip=True):
+def _step_variant(sign=1, l2_sign=-1, centre=0.5, unroll=-1, normalise=True, clip=True, swap=False):
     def variant(model, image, target, lr, l2_reg, ox, oy):
+        if swap:
+            ox, oy = oy, ox
         x = torch.roll(image, shifts=(oy, ox), dims=(2, 3)).requires_grad_(True)
         objective = model(x)[0, target] + l2_sign * l2_reg * (x - centre).pow(2).sum()
         (grad,) = torch.autograd.grad(objective, x)
@@ -63,6 +65,8 @@ exercise(
                 variant=_step_variant(unroll=1)),
         Mistake("The step is not normalised: divide the gradient by its L2 norm, lr * g / g.norm(), so that "
                 "lr says how far the image moves.", variant=_step_variant(normalise=False)),
+        Mistake("ox and oy are swapped: ox shifts along the last axis, the width (columns, dim 3); oy along the "
+                "height (rows, dim 2): torch.roll(x, shifts=(oy, ox), dims=(2, 3)).", variant=_step_variant(swap=True)),
         Mistake("Some pixels are outside [0, 1]: clip the new image, x.clamp(0, 1).",
                 test=lambda outs, cases: any(float(o.min()) < 0 or float(o.max()) > 1 for o in outs)),
     ),

@@ -117,7 +117,7 @@ def _layer_cases():
 
 exercise(
     name="layer_output", notebook=NOTEBOOK, function="layer_output",
-    title="one layer's activations with a forward hook", reference=layer_output, cases=_layer_cases,
+    title="one layer's activations with a forward hook", reference=layer_output, cases=_layer_cases, hooks=True,
     model_case=lambda model: Case((model, fx.real_photo(model), fx.spatial_layer(model)), f"the cat on {model.name}", True),
     mistakes=(
         Mistake("This is the layer's input, not its output: a forward hook gets (module, inputs, output); keep `output`.",

@@ -107,7 +107,15 @@ def _cases():
     target3 = fx.features(model, fx.photo("cat"), ["conv3"])["conv3"]
     return [Case((model, start, "conv2", target, 0.01), "noise against an espresso's conv2 features, TV weight 0.01"),
             Case((model, fx.photo("daisy").requires_grad_(True), "conv3", target3, 0.1),
-                 "a daisy against a cat's conv3 features, TV weight 0.1")]
+                 "a daisy against a cat's conv3 features, TV weight 0.1"),
+            Case((model, start, "conv2", target, 0.0), "noise against an espresso's conv2 features, TV weight 0")]
+
+
+def _terms_right(outs, cases):
+    """(feature term right, TV term right), from the first case and the third (the same without TV)."""
+    reference = [inversion_loss(*cases[i].args).detach() for i in (0, 2)]
+    features_right = fx.near(outs[2], reference[1])
+    return features_right, fx.near(outs[0] - outs[2], reference[0] - reference[1])
 
 
 def _model_case(model):
@@ -119,8 +127,7 @@ def _model_case(model):
 
 exercise(
     name="inversion_loss", notebook=NOTEBOOK, function="inversion_loss", title="the feature-inversion loss",
-    reference=inversion_loss, kind="scalar", graph=True, cases=_cases, model_case=_model_case,
-    hint="(Does your total_variation pass its check? This loss uses it, with beta 2.)",
+    reference=inversion_loss, kind="scalar", graph=True, cases=_cases, model_case=_model_case, hooks=True,
     mistakes=(
         Mistake("The feature term is not normalised: divide ||phi(x) - phi_0||^2 by ||phi_0||^2, so that it "
                 "means the same at every layer (1 for an image with no features at all).",
@@ -135,5 +142,12 @@ exercise(
                 variant=_inversion_variant(lambda f, t: (f - t).pow(2).sum() / t.pow(2).sum(), tv_sign=-1)),
         Mistake("The TV term is missing: add tv_weight * total_variation(image).",
                 variant=_inversion_variant(lambda f, t: (f - t).pow(2).sum() / t.pow(2).sum(), tv_sign=0)),
+        Mistake("The feature term is wrong (the TV term is right): it is the squared distance "
+                "||phi(x) - phi_0||^2, (features - target_features).pow(2).sum(), divided by the target's SQUARED "
+                "norm ||phi_0||^2, target_features.pow(2).sum().",
+                test=lambda outs, cases: _terms_right(outs, cases) == (False, True)),
+        Mistake("The TV term is wrong (the feature term is right): add tv_weight * total_variation(image), with "
+                "beta 2. (Does your total_variation pass its check?)",
+                test=lambda outs, cases: _terms_right(outs, cases) == (True, False)),
     ),
 )
