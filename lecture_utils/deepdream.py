@@ -75,3 +75,30 @@ def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, ge
     if clip:
         x = x.clamp(0, 1)
     return x
+
+
+def pattern_wavelength(image, original):
+    """The typical wavelength, in pixels, of what a dream added to its photo: 1 / the mean spatial
+    frequency of the change (image - original, averaged over the colours, its mean removed),
+    each frequency weighted by its power. Smaller patterns give a shorter wavelength; a stripe
+    pattern of period p gives p. Used to compare DeepDream's runs with and without octaves.
+
+    Args:
+        image, original: (1, 3, H, W) tensors of the same shape (the dream and its photo).
+
+    Returns:
+        The wavelength in pixels (a float, at least 1), or inf when nothing changed.
+    """
+    for value, name in ((image, "image"), (original, "original")):
+        if not (torch.is_tensor(value) and value.ndim == 4 and value.shape[:2] == (1, 3)):
+            raise ValueError(f"{name} must be a tensor (1, 3, H, W); got {getattr(value, 'shape', type(value).__name__)}")
+    if image.shape != original.shape:
+        raise ValueError(f"image and original must have the same shape; got {tuple(image.shape)} and {tuple(original.shape)}")
+    change = (image.detach() - original.detach()).double().mean(1)[0]
+    power = torch.fft.rfft2(change - change.mean()).abs() ** 2
+    fy = torch.fft.fftfreq(change.shape[0], dtype=torch.float64)[:, None]
+    fx = torch.fft.rfftfreq(change.shape[1], dtype=torch.float64)[None]
+    total = power.sum()
+    if total <= 0:
+        return float("inf")
+    return float(total / (power * (fy ** 2 + fx ** 2).sqrt()).sum())

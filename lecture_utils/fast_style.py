@@ -13,6 +13,7 @@ network) over many photos. Afterwards stylising costs one forward pass:
 commands that made them are listed in data/fast_style/README.md. Loading never downloads.
 """
 
+import time
 from pathlib import Path
 
 import torch
@@ -128,19 +129,26 @@ def against_gatys(model, net, content, steps=50):
 
     Returns a dict: "fast" (the network's image) and "fast_loss"; "gatys" (the image after each
     L-BFGS step) and "gatys_losses"; "steps_matched", the first step count whose loss is at
-    most the network's (steps + 1 when none is: the network beats all of them).
+    most the network's (steps + 1 when none is: the network beats all of them); "fast_seconds"
+    (the forward pass's wall time) and "gatys_seconds" (the wall time of the L-BFGS run up to
+    each step; neither counts the scoring).
     """
     content = _checks.images(content, "content", single=True)
     size, style = max(content.shape[-2:]), load_image(net.settings["style_image"])
     weights = _recorded_weights(net)
     grams, settings = loss_targets(model, style, size, **weights)  # as trained_loss_targets, one load
+    start = time.perf_counter()
     fast = stylize(net, content)
-    gatys = [step.image for step in style_transfer(model, content, style, size=size, steps=steps, **weights)]
+    fast_seconds, gatys, gatys_seconds = time.perf_counter() - start, [], []
+    start = time.perf_counter()
+    for step in style_transfer(model, content, style, size=size, steps=steps, **weights):
+        gatys.append(step.image)
+        gatys_seconds.append(time.perf_counter() - start)
     fast_loss = batch_loss(model, fast, content, grams, settings)[0].item()
     gatys_losses = [batch_loss(model, image, content, grams, settings)[0].item() for image in gatys]
     matched = next((i + 1 for i, loss in enumerate(gatys_losses) if loss <= fast_loss), steps + 1)
     return {"fast": fast, "fast_loss": fast_loss, "gatys": gatys, "gatys_losses": gatys_losses,
-            "steps_matched": matched}
+            "steps_matched": matched, "fast_seconds": fast_seconds, "gatys_seconds": gatys_seconds}
 
 
 def shipped_styles():

@@ -28,6 +28,8 @@ start from a photo (DeepDream, inversion) or carry its image up to the next octa
 
 import torch
 
+from . import _checks
+
 PARAMETERIZATIONS = ("pixels", "fourier", "fourier_decorrelated")
 
 # The square root of the colour covariance of ImageNet photos (RGB in [0, 1]), as measured and
@@ -123,3 +125,13 @@ def high_frequency_share(image):
     fx = torch.fft.fftfreq(grey.shape[-1])[None, :]
     high = (fy ** 2 + fx ** 2).sqrt() > 0.25
     return (power * high).sum(dim=(-2, -1)) / power.sum(dim=(-2, -1)).clamp_min(1e-20)
+
+
+def saturated_share(image, margin=0.5 / 255):
+    """The fraction of an image's colour values within `margin` of 0 or 1, one value per image of
+    the batch. The default counts the values an 8-bit display shows as pure black or white (0 or
+    255 in a channel); a margin of 0.05 also counts those nearly there. Photos have a few percent
+    at most; an optimisation that pushes contrast without limit piles values up at both ends."""
+    margin = _checks.number(margin, "margin", 0, 0.5, open_high=True)
+    x = image.detach().float()
+    return ((x < margin) | (x > 1 - margin)).flatten(1).float().mean(dim=1)

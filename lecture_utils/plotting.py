@@ -15,6 +15,8 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from . import _checks
+
 
 def _rgb_array(image):
     """(H, W, 3) float array in [0, 1] from a tensor (1, 3, H, W) / (3, H, W) or an array."""
@@ -244,13 +246,17 @@ def filter_grid(weight, ncols=8, size=0.6, title=None):
 
 
 def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis", title=None,
-                    image=None, fontsize=None):
+                    image=None, fontsize=None, scale="own"):
     """Channel maps of one image's activation (1, C, h, w) or (C, h, w), each scaled on its own.
 
     `channels` picks which to show (default: the first 2 * ncols). Each panel is titled with
     its channel index. `image`: the input, drawn first (titled "input") to compare with.
     Panels have the maps' own aspect; fontsize: of the titles (None: 7 points).
+    `scale`: each map's colour range: "own" (its minimum to its maximum), "zero" (0 to m, m its
+    largest |value|; for maps after a ReLU: the lowest colour is exactly zero) or "symmetric"
+    (-m to m; for signed maps with a diverging `cmap` such as "RdBu_r": the middle colour is zero).
     """
+    _checks.one_of(scale, "scale", ("own", "zero", "symmetric"))
     activation = torch.as_tensor(activation).detach().float().cpu()
     if activation.ndim == 4:
         activation = activation[0]
@@ -263,7 +269,10 @@ def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis"
             ax.imshow(_rgb_array(image), aspect="auto")
             ax.set_title("input", fontsize=fontsize or 7, pad=2)
             continue
-        ax.imshow(activation[c].numpy(), cmap=cmap, interpolation="nearest")
+        values = activation[c].numpy()
+        top = float(np.abs(values).max()) or 1.0
+        limits = {"own": (None, None), "zero": (0.0, top), "symmetric": (-top, top)}[scale]
+        ax.imshow(values, cmap=cmap, interpolation="nearest", vmin=limits[0], vmax=limits[1])
         ax.set_title(f"ch {c}", fontsize=fontsize or 7, pad=2)
     return fig
 

@@ -166,10 +166,3 @@ def project(x_adv, x, eps):
 
 
 check("project", project)
-
-# %% [markdown]
-# ## How this notebook is checked
-#
-# Before it is stored, this notebook is run top to bottom on a CPU; the tests run it again and
-# compare every printed output (cells whose numbers differ between machines are left out), and
-# `tests/test_models.py` and `tests/test_images.py` test the functions it calls.

@@ -23,10 +23,14 @@ model = load_model(device="cpu")
 # The bundled EfficientNet-Lite0 starts with 32 filters of 3x3 pixels (stride 2). Each filter is
 # scaled on its own and symmetrically around zero: mid-grey is a zero weight, a pixel brighter
 # than grey in one colour channel is a positive weight on that colour, darker a negative one,
-# and the filter's largest weight reaches full brightness (or black). Even at 3x3 one can see the
-# lecture's first family clearly: **colour blobs**, many of them one hue against another; a few
-# filters have a dark side against a light side, the seed of the **oriented edges** that
-# AlexNet's larger filters show plainly.
+# and the filter's largest weight reaches full brightness (or black).
+#
+# A 3x3 filter is nine coloured squares: too few to draw a stripe, or an edge at any angle other
+# than along a row, a column or a diagonal. What one can see is mostly **colour**: many filters
+# are tinted one hue all over (green, blue, purple, orange), some put one hue against another,
+# and a few have a lighter row or corner against a darker one, as much of an **edge** as nine
+# pixels can show. The Gabor-like stripes at many orientations of the lecture's AlexNet filters
+# (11x11 pixels) cannot appear at this size.
 
 # %%
 stem_conv = model.get_submodule(model.layers["stem"])[0]
@@ -78,19 +82,20 @@ fig
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Answer.** A first-layer filter is a small patch in the same space as the image (k x k pixels,
-# three colour channels): the patch that excites it most, for a given brightness, is the filter
-# itself, so the picture says what the unit looks for. A second-layer filter weights the first
-# layer's 32 output maps, not colours: there is no picture to draw, and what it responds to
-# depends on all the filters below. For deeper units we look at what they do instead: their
+# three colour channels). Its response to a patch of the photo is the sum of pixel times weight,
+# high where the patch is bright under the filter's positive weights and dark under its
+# negative ones: the picture of the filter is the pattern the unit looks for. A second-layer
+# filter weights the first layer's 32 output maps, not colours: there is no picture to draw,
+# and what it responds to depends on all the filters below. For deeper units we look at what they do instead: their
 # activation maps (below), the photo patches that excite them most (notebook 02), or images
 # optimised to excite them (notebook 04).
 
 # %% [markdown]
 # ## Activation maps: shallow, middle, deep
 #
-# One forward pass of the cat photo, keeping the output of three layers. Each map is one
-# channel, scaled on its own (yellow = strongest, dark blue = weakest); shown, after the input,
-# are the 11 channels with the largest mean activation.
+# One forward pass of the cat photo, keeping the output of three layers. The printout says what
+# kind of values each layer holds: the stem and the head end in a ReLU6, so none of their values
+# is negative and many are zero.
 
 # %%
 image = load_image("cat", size=224)
@@ -98,40 +103,81 @@ layers = ["stem", "stage4", "head"]
 with torch.no_grad():
     acts = get_activations(model, image, layers)
 for name, a in acts.items():
-    print(f"{name:7s} {a.shape[1]:5d} channels of {a.shape[2]}x{a.shape[3]}")
+    print(f"{name:7s} {a.shape[1]:5d} channels of {a.shape[2]}x{a.shape[3]}: "
+          f"{(a < 0).float().mean():.0%} of the values negative, {(a == 0).float().mean():.0%} zero")
 
-
-# %%
-def strongest(a, k=11):
-    return a[0].mean(dim=(1, 2)).topk(k).indices.tolist()
-
-def grid(name, depth):
-    a = acts[name]
-    title = f"{name}: {a.shape[2]} x {a.shape[3]}, {depth}"
-    return plotting.activation_grid(a, channels=strongest(a), ncols=4, size=2.4, title=title,
-                                    image=image, fontsize=14)
-
-grid("stem", "shallow")
 
 # %% [markdown]
-# The stem's maps are still images: edges of one orientation, fur texture, the bright eyes,
-# colour regions. Each is a filter above, slid over the photo.
+# A layer has too many channels to show them all. We show, after the input, the 11 whose map
+# varies most over the photo (the largest standard deviation over positions), leaving out the
+# outermost ring of positions, where the zero padding alone makes some channels fire. Each map
+# is scaled on its own: dark blue is zero, yellow the map's largest value.
 
 # %%
-grid("stage4", "middle")
+def most_varied(a, k=11):
+    return a[0, :, 1:-1, 1:-1].flatten(1).std(dim=1).topk(k).indices.tolist()
 
-# %%
-grid("head", "deep")
+def grid(a, title, **style):
+    return plotting.activation_grid(a, channels=most_varied(a), ncols=4, size=2.4, image=image,
+                                    fontsize=14, title=f"{title}: {a.shape[2]} x {a.shape[3]}", **style)
+
+grid(acts["stem"], "stem, shallow", scale="zero")
 
 # %% [markdown]
-# The middle maps look like noise, and that is a property of this network, not of deep layers:
-# EfficientNet's stage outputs are *linear bottlenecks* (no ReLU after the last convolution of a
-# block, and a running sum of residual connections), so their values are signed and dense.
-# AlexNet's and VGG's conv layers end in a ReLU and look sparser at the same depth.
+# Each stem map is one filter above, slid over the photo (then a batch norm and a ReLU6), and it
+# is still a picture of the cat. Most of these channels (0, 5, 15, 21, 24, 27, 30) are bright on
+# one side of the edges of the fur stripes, the eyes and the nose; channel 7 is brightest in the
+# eyes; channel 6 on the nose, the rims of the eyes and the light fur; channel 2 is bright almost
+# everywhere but the dark stripes; channel 26 fires on the background at the top left.
 #
-# The head ends in a ReLU6 again, and there the lecture's picture returns: the maps are coarse
-# (7 x 11; every stride-2 stage halves them, so each position sees a large part of the image)
-# and each channel fires on a region of the cat, or not at all:
+# **stage4, middle.** The printout says stage4's output is signed (about half its values are
+# negative) and has no zeros. EfficientNet's blocks end in a *linear bottleneck*: a 1x1
+# convolution and a batch norm with no ReLU after it, to which a residual connection adds the
+# block's input. In a diverging colour map (white zero, red positive, blue negative), even the
+# three most varied output maps show little of the cat; the clearest trace is channel 18's red
+# patch at the lower left, where the fur is light:
+
+# %%
+stage4 = acts["stage4"]
+plotting.activation_grid(stage4, channels=most_varied(stage4, 3), ncols=4, size=2.4, image=image,
+                         fontsize=14, title="stage4 output (red > 0, blue < 0)", scale="symmetric",
+                         cmap="RdBu_r")
+
+# %% [markdown]
+# The block's ReLU6s sit inside it: after its 1x1 convolution that widens 80 channels to 480,
+# and after its 3x3 depthwise convolution on those 480. We keep the maps after the second one
+# with a forward hook on the batch norm before it, and apply the ReLU6 ourselves (the exercise
+# below writes such a hook):
+
+# %%
+block = model.get_submodule(model.layers["stage4"])  # the stage's last block
+inside = {}
+keep = lambda module, inputs, output: inside.update(stage4=output.clamp(0, 6))  # the ReLU6
+hook = block._bn1.register_forward_hook(keep)
+try:
+    with torch.no_grad():
+        model(image)
+finally:
+    hook.remove()
+print(f"inside stage4: {inside['stage4'].shape[1]} channels, "
+      f"{(inside['stage4'] == 0).float().mean():.0%} of the values zero")
+grid(inside["stage4"], "inside stage4, after the ReLU6, middle", scale="zero")
+
+# %% [markdown]
+# These maps are sparse, and several mark parts of the photo: channels 66, 159 and 212 fire at
+# the two eyes, channels 200 and 13 on the light fur at the lower left, channels 18 and 224 on the
+# blurred background at the right, channel 203 over much of the face. Not all are about the
+# photo: channel 365 fires along the border (the padding) and channel 379 in a grid pattern.
+
+# %%
+grid(acts["head"], "head, deep", scale="zero")
+
+# %% [markdown]
+# The head ends in a ReLU6 too. Its maps are coarse (7 x 11: every stride-2 layer halves them, so
+# each position sees a large part of the image), and each of these channels fires on part of the
+# photo and is zero (dark blue) elsewhere: several over the face (1044, 977, 809), some lower,
+# around the nose and mouth (1156, 214), channel 1144 in a band at the height of the eyes,
+# channels 420 and 1153 along the top. Most head channels do not fire at all:
 
 # %%
 head = acts["head"][0]
@@ -143,10 +189,11 @@ print(f"head: {(head == 0).float().mean():.0%} of all values are zero; "
 # tell the classifier anything?
 
 # %% [markdown] jupyter={"source_hidden": true}
-# **Answer.** Yes: that its pattern is absent. The classifier reads the average of every channel,
-# and a zero is a value like any other: a channel that fires for dog snouts or car wheels and
-# stays silent here is evidence against those classes. Sparse codes are also easy to read: the
-# few channels that do fire say most of what the image holds.
+# **Answer.** Not directly. The classifier reads the average of every channel over positions,
+# and each class's score (logit) is a weighted sum of those averages plus a bias: a silent
+# channel's average is zero, so it adds nothing to any class's score. What silence does is
+# withhold support: a channel that fires for dog snouts would have raised the "dog" scores and
+# does not here. The scores for this cat are decided by the channels that fire (and the biases).
 
 # %% [markdown]
 # ### Exercise: one layer's activations, with a hook
@@ -196,9 +243,6 @@ def conv_output_size(size, kernel, stride=1, padding=0):
 check("conv_output_size", conv_output_size)
 
 # %% [markdown]
-# A deep channel is a detector that stays silent unless its pattern is there. The average of
-# each head channel over positions is what the linear classifier reads.
-#
 # ## Try it
 #
 # Pick or upload an image, then move the **layer** and **channel** sliders. The activations of
@@ -208,9 +252,3 @@ check("conv_output_size", conv_output_size)
 from lecture_utils.widgets import ActivationExplorer
 ActivationExplorer(model, image="cat", layer="stage3")
 
-# %% [markdown]
-# ## How this notebook is checked
-#
-# Before it is stored, this notebook is run top to bottom on a CPU; the tests run it again and
-# compare every printed output (cells whose results differ between machines are left out), and
-# `tests/test_activations.py` tests the functions it calls.

@@ -36,15 +36,11 @@ print(f"{collection.name}: {len(collection)} photos of {tuple(collection.images.
 # ## CNN codes
 #
 # One pass over the collection gives the codes at four layers, and for each channel where it
-# was most active (for the patches below). The codes are cached on disk (in
-# `~/.cache/lecture_utils`, or `$LECTURE_UTILS_CACHE`), keyed by the model's weights, the
-# layer, the input size and the collection's pixels: the second run of this notebook computes
-# none.
+# was most active (for the patches below).
 
-# %% tags=["nbval-ignore-output"]
+# %%
 LAYERS = ["stage2", "stage3", "stage4", "head"]
 codes = E.collection_codes(model, collection, LAYERS, size=160)
-print("computed now:", ", ".join(codes.computed) or "nothing (all from the cache)")
 
 # %% [markdown]
 # ## Which space knows the classes?
@@ -63,31 +59,42 @@ for layer in LAYERS:
           f"   (not centred: {E.knn_accuracy(raw, collection.labels, 5):.1%})")
 
 # %% [markdown]
-# On Fashion-MNIST the deep codes beat the pixels by about 11 points (84% against 73%).
-# Shallow codes do no better than pixels (stage2 and stage3 do worse): they count edges and
-# textures, not garments. The margin is modest because these photos are already centred,
-# upright and uniformly lit: the pixels of two shirts line up. Photos of the world do not.
+# On Fashion-MNIST the head codes beat the pixels by 11 points (84% against 73%). The shallower
+# codes do no better than the pixels: stage4 ties with them, stage2 and stage3 do worse. The
+# margin is modest, plausibly because these photos are already centred, upright and uniformly
+# lit, so the pixels of two shirts line up; the section after next shows what a shift or a
+# colour change does to pixel distances.
 #
 # ## Nearest neighbours
 #
-# Each row: a query, then its 6 nearest photos (class and distance above each).
+# Each row: a query, then its 6 nearest photos (class and distance above each); the title
+# counts how many of the 6 share the query's class.
 
 # %%
 features = E.center(codes["head"].mean)
 
 def neighbours_figure(query, k=6):
-    rows = []
+    rows, same = [], []
     for title, space, metric in (("pixels\n(Euclidean)", pixels, "euclidean"),
                                  ("head codes\n(cosine)", features, "cosine")):
         idx, dist = E.nearest_neighbors(space, query, k + 1, metric)
         idx, dist = idx[1:], dist[1:]  # the first is the query itself, at distance 0
         captions = [f"{collection.classes[int(collection.labels[i])]}\n{d:.2f}" for i, d in zip(idx.tolist(), dist.tolist())]
         rows.append((title, collection.images[idx], captions))
+        same.append(int((collection.labels[idx] == collection.labels[query]).sum()))
+    label = collection.classes[int(collection.labels[query])]
     return plotting.neighbor_rows(collection.images[query], rows, size=1.25, fontsize=12,
-                                  title=f"query: {collection.classes[int(collection.labels[query])]}")
+                                  title=f"query: {label}; of the 6, same class: pixels {same[0]}, codes {same[1]}")
 
 for query in (130, 250, 370):
     display(neighbours_figure(query))
+
+# %% [markdown]
+# For the pullover and the coat the codes' neighbours share the query's class more often than
+# the pixels' do. For the shirt it is the other way round (1 against 2): five of the codes' six
+# neighbours are coats with long sleeves and a collar, most of them, like this shirt, open or
+# buttoned down the front. Plausibly the head codes match such parts, while what tells a shirt
+# from a coat at 28 x 28 pixels (fabric, thickness, length) is little.
 
 # %% [markdown]
 # ### Exercise: nearest neighbours by cosine similarity
@@ -114,12 +121,11 @@ from lecture_utils.exercises import check
 check("nearest_neighbors", nearest_neighbors)
 
 # %% [markdown]
-# ## Pixels are fooled by a flip, a shift or a colour change
+# ## A flip, a shift, a colour change: pixels against codes
 #
-# The network's codes do not care about changes that keep *what* an image shows. Take seven
-# bundled photos, make three copies of each (mirrored, shifted by a quarter of the width with
-# wrap-around, red and blue swapped and darkened), and ask for each copy: is its nearest
-# neighbour among the other 27 images a version of the same photo?
+# Take the seven bundled photos, make three copies of each (mirrored, shifted by a quarter of the
+# width with wrap-around, red and blue swapped and darkened), and ask for each copy: is its
+# nearest neighbour among the other 27 images a version of the same photo?
 
 # %%
 names = ["cat", "espresso", "daisy", "palace", "rocket", "astronaut", "grace_hopper"]
@@ -136,8 +142,14 @@ for change in variants:
     right = {s: sum(photo[nearest[s][q]] == photo[q] for q in queries) for s in spaces}
     print(f"{change:11} same photo found: pixels {right['pixels']}/{len(queries)}, codes {right['codes']}/{len(queries)}")
 
+# %% [markdown]
+# The codes find a version of the same photo for all 21 copies. The pixels find 6 of the 7
+# mirrored copies, but only 4 of 7 shifted and 4 of 7 recoloured ones. Below, for each kind of
+# change, the first copy whose pixel neighbour is another photo:
+
 # %%
-fooled = [q for q in range(len(names), len(gallery)) if photo[nearest["pixels"][q]] != photo[q]][:4]
+misses = [q for q in range(len(names), len(gallery)) if photo[nearest["pixels"][q]] != photo[q]]
+fooled = [next(q for q in misses if kind[q] == change) for change in variants if any(kind[q] == change for q in misses)]
 shown, titles = [], []
 for q in fooled:
     for label, j in (("query", q), ("pixels' nearest", nearest["pixels"][q]), ("codes' nearest", nearest["codes"][q])):
@@ -146,15 +158,17 @@ for q in fooled:
 plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
 
 # %% [markdown]
-# **Question.** A mirrored photo is far from the original in pixel space but close in code
-# space. Why?
+# **Question.** Three of the seven shifted photos have another photo as their nearest
+# neighbour in pixel space, none in code space. Why?
 
 # %% [markdown] jupyter={"source_hidden": true}
-# **Answer.** Pixel distance compares the two images position by position: after a flip almost
-# every position holds something else, so the distance is as large as between two unrelated
-# photos. The head code averages each channel over all positions, and the channels detect parts
-# (an eye, a rim, fur) wherever they are: a flip moves the parts but keeps which parts are there.
-# Training with flipped and shifted crops taught the network to give both the same answer.
+# **Answer.** Pixel distance compares the two images position by position: after a shift most
+# positions hold something else, so the distance can grow beyond the distance to another
+# photo. The head code averages each channel over all positions, and the channels respond to
+# parts (notebook 01 shows head channels firing on a cat's face, nose and eyes) wherever they
+# are: a shift moves the parts but keeps which parts are there. The network was
+# trained on randomly cropped and mirrored photos, so such changes did not change the answer it
+# had to give.
 
 # %% [markdown]
 # ## t-SNE: the whole collection at a glance
@@ -176,9 +190,10 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # %% [markdown]
 # Both maps have islands: pixels already separate what has a different silhouette. Trousers
 # are an island in both, and the footwear is one large island in both. What differs is how
-# clean the islands are. In the pixel map the bags split into two islands, and sandals,
-# sneakers and ankle boots mix inside the footwear island; in the code map the bags form one
-# island, and the footwear island runs from sandals through sneakers to ankle boots. The
+# clean the islands are. In the pixel map the bags split into two islands, and inside the
+# footwear island the ankle boots gather at one end while sandals and sneakers mix; in the code
+# map the bags form one island, and the footwear island runs from sandals through sneakers to
+# ankle boots. The
 # upper-body garments (T-shirt, pullover, coat, shirt) overlap in both maps, a little less in
 # the code map. The 5-NN vote in the 2-D maps says the same: about 68% for the pixels
 # against 80% for the codes (each a little below its vote in the full space, 73% and 84%).
@@ -192,12 +207,22 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # size). Zeiler and Fergus (2014) cut such windows out of the photos that excite a unit most.
 # For the first four channels of a shallow, a middle and a deep layer, each row shows the
 # windows of the 6 photos on which the channel fired most, strongest first; grey is the part
-# of the window outside the photo. On Fashion-MNIST the stage2 units fire on light-dark edges
-# and corners; stage3 windows hold pieces of outline, such as the corner of a hem; stage4
-# channels pick a kind of part or texture (here channel 1: the soles and straps of shoes;
-# channel 3: printed and patterned fabric). Deeper units of this network see the whole 160 px
-# image (stage5 onwards), so their "patch" is the whole photo. Notebook 03 shows, beside such
-# patches, which of their pixels made the unit fire.
+# of the window outside the photo.
+#
+# - **stage2**: a 19 px window of the 160 px input covers about 3 of the 28 pixels of a
+#   Fashion-MNIST photo, so these windows show blurred light and dark patches and the boundary
+#   between them, little more. Four of channel 1's six windows lie at the photo's left border.
+# - **stage3**: channel 0 fires at the photo's bottom border (four of its six windows have grey,
+#   outside the photo, in their lower half): it responds to the border and the zero padding
+#   beyond it, not to a garment. Channels 1 to 3 hold pieces of outline (a V-neck, the slanted
+#   edge of a sleeve or a shoe), many of them also next to the border.
+# - **stage4**: channel 1 picks one kind of part, the soles and straps of shoes (two sandals,
+#   four sneakers); channel 3 fires on patterned fabric in three of its windows; channels 0 and 2
+#   hold no one kind of garment.
+#
+# Deeper units of this network see the whole 160 px image (stage5 onwards), so their "patch" is
+# the whole photo. Notebook 03 shows, beside such patches, which of their pixels made the unit
+# fire.
 
 # %%
 for layer in ("stage2", "stage3", "stage4"):
@@ -243,18 +268,10 @@ check("receptive_field", receptive_field)
 # ## Try it
 #
 # Pick a query from the collection (slider) or upload a photo, a layer and k: the panel shows
-# the query's neighbours in both spaces. Changing the layer or k uses the cached codes and
-# answers at once; an upload costs one forward pass.
+# the query's neighbours in both spaces. Changing the layer or k reuses the codes computed
+# above and answers at once; an upload costs one forward pass.
 
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import FeatureSpacePanel
 FeatureSpacePanel(model, collection, codes, query=250)
 
-# %% [markdown]
-# ## How this notebook is checked
-#
-# Before it is stored, this notebook is run top to bottom on a CPU; the tests run it again and
-# compare every printed output (cells whose numbers differ between machines are left out).
-# `tests/test_embedding.py` tests the functions it calls and its claims: on Fashion-MNIST the
-# head codes beat the pixels in the 5-NN test by at least 10 points, and on three bundled photos
-# the codes find every flipped, shifted and recoloured copy while the pixels miss some.

@@ -30,19 +30,25 @@ print("target:", top[1], f"{top[2]:.0%}")
 # d score / d pixel; the saliency map is its absolute value, the largest of the three colour
 # channels.
 #
-# On this cat the plain saliency map is noise: bright and dark pixels side by side all over
-# the photo, the eyes no brighter than the background. The gradient is the slope of the score
-# at exactly this image, and in a network of ReLUs that slope changes abruptly from one pixel
-# to the next: every pixel switches a different set of units on or off, so neighbouring pixels
-# get unrelated gradients ("shattered gradients", Balduzzi et al. 2017). The trend, how the
-# score changes over a small neighbourhood of the image, is hidden under that jitter.
-# **SmoothGrad** averages the saliency of copies of the image with Gaussian noise added
-# (standard deviation sigma, in pixel units): the jitter averages out and the trend remains.
-# The right sigma is large: at 0.1 the map picks out the nose and the edge of an ear, at 0.25
-# the eyes stand out.
+# On this cat the plain saliency map (top right below) is noise: bright and dark pixels side by
+# side all over the photo, the eyes no brighter than the background. The gradient is the slope
+# of the score at exactly this one image, and in a deep network of ReLUs the gradient itself
+# changes wildly as the *input* moves: images that differ by far less than the eye can see have
+# very different gradients ("shattered gradients", Balduzzi et al. 2017). The first lines printed
+# below measure it: add noise of standard deviation 0.003 (less than one grey level of 255) or
+# 0.01 to the photo, and the saliency map there ranks the pixels very differently from this one
+# (rank correlation 1 would be the same ranking). One gradient is one draw of that jitter.
+# **SmoothGrad** averages the saliency maps of nearby inputs, copies of the image with Gaussian
+# noise added (standard deviation sigma, in pixel units): the jitter averages out and what the
+# nearby gradients share remains. The right sigma is large: at 0.1 the map brightens the nose and
+# a line running down from the ear at the top right, at 0.25 the eyes stand out.
 
 # %%
 sal = A.saliency(model, cat, target)
+for eps in (0.003, 0.01):  # SmoothGrad with 1 copy: the saliency map at one nearby image
+    near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, generator=torch.Generator().manual_seed(1))
+    print(f"saliency at the photo + noise of std {eps} ({eps * 255:.1f} grey levels): "
+          f"rank correlation with the photo's own map {round(A.rank_correlation(near[0], sal[0]), 1):.1f}")
 noise = {sigma: A.smoothgrad(model, cat, target, samples=16, sigma=sigma, generator=torch.Generator().manual_seed(0))
          for sigma in (0.1, 0.25)}
 plotting.heatmap_grid([sal[0]] + [m[0] for m in noise.values()], photo=cat, ncols=2, size=4.2, percentile=99.5,
@@ -107,72 +113,64 @@ check("smoothgrad", smoothgrad)
 # - **deconvnet** passes only *positive gradients*, wherever they are;
 # - **guided backprop** does both: positive gradients, where the input was positive.
 #
-# Keeping only positive evidence at every ReLU removes the cancelling signs that make plain
-# gradients noisy, and the result looks like a sharp drawing of the object. This network uses
-# ReLU6 (a ReLU capped at 6); we apply the same rule and ignore the cap on the way back, so a
-# saturated unit, which is as active as it gets, still passes its evidence. The rule lives in
-# hooks that are removed after the call: the model is never changed.
+# This network uses ReLU6 (a ReLU capped at 6); we apply the same rules and ignore the cap on
+# the way back, so a saturated unit, which is as active as it gets, still passes its evidence.
+# The rules live in hooks that are removed after the call: the model is never changed.
 #
-# Below, two photos (cut to the same 224 px square) and, for each, the three backward passes.
-# Plain gradients and guided backprop use each photo's own class; deconvnet is run for both
-# classes on both photos. Grey is zero; colours are the signed gradient of each colour channel.
+# Below, two photos (cut to the same 224 px square), each with the plain gradient and the guided
+# backprop of its own class. Grey is zero; colours are the signed gradient of each colour channel.
 
 # %%
 from lecture_utils.images import center_square
-
-
-def backward_passes(net, photos, classes):
-    """One row per photo: the photo, then the signed gradients of each backward rule."""
-    columns = {"plain gradient": A.gradient(net, photos, classes),
-               "guided backprop": A.guided_backprop(net, photos, classes)}
-    for c in classes:
-        columns[f"deconvnet:\n{net.categories[c]}"] = A.deconvnet(net, photos, c)
-    rows = [[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g in columns.values()] for i in range(len(photos))]
-    figure = plotting.image_table(rows, row_labels=[net.categories[c] for c in classes],
-                                  col_labels=["photo", *columns], size=2.0)
-    return figure, columns
-
-
-photos = torch.cat([center_square(load_image(name), 224) for name in ("cat", "espresso")])
-figure, columns = backward_passes(model, photos, [285, 967])
-for name in ("Egyptian cat", "espresso"):
-    d = columns[f"deconvnet:\n{name}"]
-    print(f"deconvnet for {name!r}: the two photos' maps differ by at most {float((d[0] - d[1]).abs().max()):.1f} "
-          f"(their values reach {float(d.abs().max()):.0f})")
-figure
-
-# %% [markdown]
-# Guided backprop draws the eyes, nose and whiskers, and the rim, saucer and spoon of the cup.
-# Deconvnet draws the same picture for both photos, to the last bit: on this network it ignores
-# the image. Its rule looks at no activation on the way back, so the only things that could
-# carry the image into its backward pass are the **switches** of max-pooling layers (Zeiler and
-# Fergus record which position won each pooling window and send the signal back there). The
-# bundled EfficientNet-Lite0 has no max-pooling at all: it shrinks its maps with stride-2
-# convolutions. What is left is a fixed sequence of convolutions and clamps, the same for every
-# photo and nearly the same for every class: a picture of the network itself, the checkerboard of
-# its strided convolutions in the colours of its first filters.
-#
-# AlexNet and VGG pool with max-pooling, so there deconvnet follows the switches. When their
-# weights have been fetched (`python -m lecture_utils fetch alexnet`, or `vgg16`), the cell
-# below draws the same figure for the first one found:
-
-# %% tags=["nbval-ignore-output"]
 from lecture_utils.models import is_cached
 
-pooling = next((name for name in ("alexnet", "vgg16") if is_cached(name)), None)
-if pooling is None:
-    print("Neither AlexNet's nor VGG-16's weights are on this machine; "
-          "fetch them with: python -m lecture_utils fetch alexnet")
-    figure = None
+photos = torch.cat([center_square(load_image(name), 224) for name in ("cat", "espresso")])
+classes = [285, 967]  # Egyptian cat, espresso
+columns = {"plain gradient": A.gradient(model, photos, classes),
+           "guided backprop": A.guided_backprop(model, photos, classes)}
+plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g in columns.values()] for i in range(2)],
+                     row_labels=[model.categories[c] for c in classes], col_labels=["photo", *columns], size=3.0)
+
+# %% [markdown]
+# The plain gradient is noise on both photos; guided backprop draws the eyes, nose and whiskers,
+# and the rim, saucer and spoon of the cup.
+#
+# Deconvnet fails on this network. Zeiler and Fergus' deconvnet puts the signal back where it
+# came from with the **switches** of max-pooling (which position won each pooling window);
+# EfficientNet-Lite0 has no max-pooling, it shrinks its maps with stride-2 convolutions, so with
+# only the ReLU rule the backward pass never looks at the photo, and the strided convolutions
+# run backwards (transposed) leave a checkerboard that is nearly the same for every class. The
+# cell below runs it on the cat photo for five classes, and on the espresso photo for one:
+
+# %%
+names = ["Egyptian cat", "espresso", "tench", "cliff dwelling", "toilet tissue"]
+on_cat = A.deconvnet(model, photos[:1].expand(len(names), -1, -1, -1), names)  # one class per copy
+on_espresso = A.deconvnet(model, photos[1:], "Egyptian cat")
+corr = torch.corrcoef(on_cat.flatten(1))
+print(f"'Egyptian cat' on the two photos: the maps differ by at most {float((on_cat[0] - on_espresso[0]).abs().max()):.1f} "
+      f"(their values reach {float(on_cat[0].abs().max()):.0f})")
+print(f"on the cat photo, 'Egyptian cat' against 'espresso': correlation {float(corr[0, 1]):.3f}; "
+      f"the lowest between two of the five classes: {float(corr.min()):.3f}")
+panels = [plotting.gradient_image(on_cat[0]), plotting.gradient_image(on_cat[0][:, 96:128, 96:128])]
+titles = ["EfficientNet-Lite0: deconvnet, Egyptian cat\n(the same on both photos)", "its middle 32 x 32 px,\nenlarged"]
+if is_cached("alexnet"):  # the lecture's network, with max-pooling
+    alexnet = load_model("alexnet", device="cpu")
+    maps = A.deconvnet(alexnet, photos, classes)
+    panels += [plotting.gradient_image(m) for m in maps]
+    titles += [f"AlexNet: deconvnet,\n{name} photo, its class" for name in ("cat", "espresso")]
+    print(f"AlexNet, each photo with its own class: the two maps' correlation {float(torch.corrcoef(maps.flatten(1))[0, 1]):.2f}")
+    del alexnet
 else:
-    classic = load_model(pooling, device="cpu")
-    figure, columns = backward_passes(classic, photos, [285, 967])
-    for name in ("Egyptian cat", "espresso"):
-        d = columns[f"deconvnet:\n{name}"]
-        print(f"{pooling}, deconvnet for {name!r}: the two photos' maps differ by up to "
-              f"{float((d[0] - d[1]).abs().max()) / float(d.abs().max()):.0%} of their largest value")
-    del classic
-figure
+    print("AlexNet's weights are not available here: the figure shows EfficientNet-Lite0 only.")
+plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
+
+# %% [markdown]
+# On EfficientNet-Lite0 deconvnet gives one picture, to the last bit, whatever the photo, and
+# almost the same for any class (the correlations printed above): a picture of the network
+# itself, a fine checkerboard with nothing of the cat in it. AlexNet, like the network Zeiler
+# and Fergus visualised, pools with max-pooling, so there the switches carry the photo into the
+# backward pass; where AlexNet's weights are available, the cell above draws its deconvnet
+# beside this one and prints how much its two photos' maps agree.
 
 # %% [markdown]
 # ## Guided backprop of one inner unit, beside its image crops
@@ -180,13 +178,12 @@ figure
 # Springenberg et al. also ran guided backprop from a single unit of an inner layer instead of
 # a class score, on the image patches that excite that unit most: the patch shows *where* the
 # unit fired, the guided backprop shows *which pixels of the patch* made it fire. Here are
-# notebook 02's maximally activating patches of four `stage4` channels, found in its collection
-# (the codes come from the disk cache that notebook 02 fills; without it they are computed now,
-# one pass over the 600 photos). For each channel: a row of the 8 patches that excite it
-# most, and under it the guided backprop of the same unit on the same photo, cut to the same
-# window. A unit of `stage4` sees 147 x 147 pixels in principle, but nearly all of its guided
-# backprop falls in the middle 64 x 64 (units see the centre of their window far more than its
-# edges), so the figure shows that middle square, and grey where the square leaves the photo.
+# notebook 02's maximally activating patches of four `stage4` channels, found in its collection.
+# For each channel: a row of the 8 patches that excite it most, and under it the guided backprop
+# of the same unit on the same photo, cut to the same window. A unit of `stage4` sees 147 x 147
+# pixels in principle, but most of its guided backprop falls in the middle 64 x 64 (units see
+# the centre of their window far more than its edges; the share is printed below), so the
+# figure shows that middle square, and grey where the square leaves the photo.
 # The collection's photos are grey, so the gradient is summed over the three colour channels
 # and drawn in grey too (mid-grey is zero).
 
@@ -198,16 +195,20 @@ collection = load_collection(per_class=60)  # as in notebook 02
 codes = E.collection_codes(model, collection, ["stage4"], size=160, progress=False)
 rf = E.receptive_field(model, "stage4", 160)
 grey = collection.name == "Fashion-MNIST"
-rows = []
+rows, inside = [], []
 for channel, (patches, _) in E.top_patches(model, collection, codes, "stage4", channels=[18, 24, 25, 39], n=8).items():
     found = collection.float_images([p.image for p in patches], 160)
     unit = A.unit_guided_backprop(model, found, "stage4", channel, positions=[p.position for p in patches])
     if grey:
         unit = unit.sum(1, keepdim=True).expand(-1, 3, -1, -1)
     crops = [E.crop_patch(x, rf, *p.position, size=64) for x, p in zip(found, patches)]
-    drawn = [plotting.gradient_image(E.crop_patch(g, rf, *p.position, size=64, fill=0.0)) for g, p in zip(unit, patches)]
+    middle = [E.crop_patch(g, rf, *p.position, size=64, fill=0.0) for g, p in zip(unit, patches)]
+    inside += [float(m.abs().sum() / g.abs().sum()) for m, g in zip(middle, unit)]
+    drawn = [plotting.gradient_image(m) for m in middle]
     rows.append((f"ch {channel}", torch.stack(crops)))
     rows.append(("guided\nbackprop", torch.stack([torch.as_tensor(d).permute(2, 0, 1) for d in drawn])))
+print(f"share of |guided backprop| inside the middle 64 x 64: {min(inside):.0%} to {max(inside):.0%} "
+      f"over the {len(inside)} patches")
 plotting.patch_grid(rows, display=96, fontsize=13, title=f"stage4: the middle 64 px of each {rf.size[0]} px receptive field")
 
 # %% [markdown]
@@ -234,15 +235,19 @@ for name, method in (("CAM", A.cam), ("Grad-CAM", A.grad_cam), ("Grad-CAM at sta
     for c in (285, 967):
         maps.append(method(model, pair, c)[0])
         titles.append(f"{name}: {model.categories[c]}")
+ratio = torch.cat([(maps[i] / maps[i + 2])[maps[i + 2] > 1e-4] for i in (0, 1)])
+print(f"CAM / Grad-CAM, wherever Grad-CAM > 0.0001: {float(ratio.min()):.1f} to {float(ratio.max()):.1f}")
 plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", alpha=0.5)
 
 # %% [markdown]
-# Each colour bar gives the map's own values; CAM's and Grad-CAM's maps differ only by a
-# constant factor. Grad-CAM at the shallower `stage4` has a finer grid (one value per 16 pixels
+# Each colour bar gives the map's own values. CAM's and Grad-CAM's maps differ only by a
+# constant factor, 154 as printed: the 7 x 22 positions of the `head` map of this wide photo
+# (with global average pooling, Grad-CAM's weights are the classifier's divided by their number).
+# Grad-CAM at the shallower `stage4` has a finer grid (one value per 16 pixels
 # instead of 32) but less class knowledge: its spots lie on both photos for either class (the
 # cat's eye lights up for espresso too). **Guided
-# Grad-CAM** multiplies guided backprop's sharp drawing by Grad-CAM's region, so only the
-# class's own object is drawn:
+# Grad-CAM** multiplies guided backprop's drawing by Grad-CAM's region, so the drawing keeps
+# to the class's own object (the cat's eyes and nose; the cup, saucer and spoon):
 
 # %%
 ggc = [plotting.gradient_image(A.guided_grad_cam(model, pair, c)) for c in (285, 967)]
@@ -252,7 +257,8 @@ plotting.show_images(ggc, ["guided Grad-CAM: Egyptian cat", "guided Grad-CAM: es
 # %% [markdown]
 # ### Exercise: Grad-CAM's weights and map
 #
-# Take the activations A of one layer with a forward hook (and remove it), the gradient of the
+# Take the activations A of one layer with a forward hook (and remove it, also when the forward
+# pass fails: `try` / `finally`, as in notebook 01's exercise), the gradient of the
 # target's score with respect to them, and average that gradient over the positions: one weight
 # per channel. The map is the ReLU of the channels' weighted sum. Return it at the layer's own
 # resolution; the figures above upsample it to the image.
@@ -286,20 +292,23 @@ check("grad_cam", grad_cam)
 # ## Occlusion: hide a part, watch the probability
 #
 # The most direct test needs no gradients: cover a square with grey and see how much the class's
-# probability drops. Red: hiding this part lowers the probability of espresso; blue: hiding it
-# raises it; white: no change (one colour scale for all three windows). The window size sets the
-# scale of the answer: small
-# windows find small decisive parts (or nothing, when the rest of the object still suffices),
-# large ones find the object. Below, the 24 px window finds the surface of the coffee, the 48 px
-# windows hardly matter anywhere, and the 96 px windows find the cup.
+# probability drops (the network gives this photo 91% espresso). Each pixel shows the mean drop
+# of the windows that cover it. Red: hiding this part lowers the probability of espresso; blue:
+# hiding it raises it; white: no change. Each panel has its own colour scale: its colour bar gives
+# the values. The window size sets the scale of the answer: below, the 24 px windows find the
+# surface of the coffee (the map reaches 0.22), the 96 px windows the cup and much around it,
+# most strongly over the top of the cup (0.19). The 48 px windows find less (0.13 at most, on the top of the rim, and little on
+# the coffee); why is shown after the exercise.
 
 # %%
 espresso = load_image("espresso", size=(160, 240))
 occ = {w: A.occlusion(model, espresso, 967, window=w, stride=w // 2) for w in (24, 48, 96)}
 in_grey = espresso.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # the photo in grey, under the colours
+print(f"p(espresso) = {float(predict(model, espresso, k=1)[0][2]):.2f};",
+      ", ".join(f"window {w}: map up to {float(o.max()):.2f}" for w, o in occ.items()))
 plotting.heatmap_grid([o[0] for o in occ.values()], images=in_grey, photo=espresso, ncols=2, size=4.0,
                       titles=[f"window {w}, stride {w // 2}" for w in occ], cmap="RdBu_r", alpha=0.6,
-                      shared=True, centered=True, label="drop in the probability of espresso")
+                      centered=True, label="drop in the probability of espresso")
 
 # %% [markdown]
 # ### Exercise: occlusion with one window
@@ -325,6 +334,33 @@ def occlusion_drop(model, image, target, top, left, size, fill=0.5):
 check("occlusion", occlusion_drop)
 
 # %% [markdown]
+# Why do the 48 px windows find so little of the coffee? Below, the drop for three single
+# windows: the 24 px window of the grid that hurts most, the 48 px window of the grid that
+# covers all of it, and a 48 px window, off the grid, centred on it.
+
+# %%
+def hidden_drop(row, col, size):
+    """p(espresso) minus p(espresso) with the square from (row, col) painted grey."""
+    hidden = espresso.clone()
+    hidden[..., row:row + size, col:col + size] = 0.5
+    with torch.no_grad():
+        p = model(torch.cat([espresso, hidden])).softmax(1)[:, 967]
+    return float(p[0] - p[1])
+
+
+for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, "48 px, on the grid"),
+                              (12, 84, 48, "48 px, centred on the 24 px square")):
+    print(f"{where:36s} rows {row}-{row + size}, columns {col}-{col + size}: drop {hidden_drop(row, col, size):.2f}")
+
+# %% [markdown]
+# Hiding more can hurt less: the 48 px window on the grid covers the whole 24 px square, yet
+# lowers the probability far less; the same 48 px window moved 12 px up and left, centred on
+# the square, lowers it by about as much as the small one. The grey square is itself something
+# the network sees, and the drop depends on exactly where it sits. The 48 px grid (a window every
+# 24 px) has no window in a position that hurts much, and each pixel averages the 4 windows that
+# cover it, so its map stays pale.
+
+# %% [markdown]
 # ## Integrated gradients
 #
 # Saliency asks about one point. **Integrated gradients** averages the gradient along the
@@ -344,14 +380,17 @@ plotting.curves(alphas, {f"score of {top[1]}": path}, xlabel="alpha (the image i
 # 0.04, a photo darkened to 2-4% of its brightness, the score jumps from below 1 to above 6, and
 # after 0.1 it hardly moves. The integral lives in that sliver. The 32 midpoints of a 32-step
 # rule lie at alpha 0.016, 0.047, 0.078, ...: none falls on the jump, and the sum misses the
-# gap by far. With 192 steps (a spacing of 0.005) several fall on it:
+# gap by far (the first line printed below). With 192 steps (a spacing of 0.005) four fall on
+# it, and the sum comes close:
 
 # %% tags=["nbval-ignore-output"]
 STEPS = 192
-ig = A.integrated_gradients(model, cat, target, steps=STEPS)
 gap = float(path[-1] - path[0])
-print(f"{STEPS} steps: sum of attributions {float(ig.sum()):.2f}, score gap {gap:.2f} "
-      f"({abs(float(ig.sum()) - gap) / abs(gap):.0%} apart)")
+few = A.integrated_gradients(model, cat, target, steps=32)
+ig = A.integrated_gradients(model, cat, target, steps=STEPS)
+for steps, result in ((32, few), (STEPS, ig)):
+    print(f"{steps:3d} steps: sum of attributions {float(result.sum()):.2f}, score gap {gap:.2f} "
+          f"({abs(float(result.sum()) - gap) / abs(gap):.0%} apart)")
 plotting.heatmap_grid([ig.sum(1)[0]], photo=cat, ncols=2, size=4.4, cmap="RdBu_r", centered=True, percentile=99.5,
                       titles=[f"integrated gradients ({STEPS} steps)"], label="attribution, summed over RGB")
 
@@ -380,10 +419,11 @@ check("integrated_gradients", integrated_gradients)
 
 # %% [markdown]
 # The attributions now add up, yet the map is hardly easier to read than saliency: red and blue
-# pixels (raising and lowering the score) lie side by side all over the fur, and the eyes,
-# which every other method finds, are nearly white. Integrated gradients inherits the
-# gradient's pixel-to-pixel jitter, and most of its integral comes from the nearly black
-# images at the start of the path, not from the photo we see.
+# pixels (raising and lowering the score) lie side by side all over the fur, and the eyes, which
+# SmoothGrad at sigma 0.25 and guided backprop pick out, are nearly white (close to zero).
+# Averaging gradients along the path did not smooth them the way SmoothGrad's noise did, and by
+# the curve above nearly all of the integral comes from images darkened to 2-10% of the photo's
+# brightness, not from the photo we see.
 #
 # ## Sanity check: do the maps depend on the model?
 #
@@ -415,8 +455,10 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
                      col_labels=list(methods), titles=titles, size=2.7)
 
 # %% [markdown]
-# **Question.** Guided backprop's maps hardly change when the weights are re-drawn at random,
-# saliency's change at once. Why does guided backprop survive the sanity check?
+# **Question.** Guided backprop's map does not change (rank correlation 1.0) when the classifier
+# and `stage7` are re-drawn at random, although the network then no longer knows cats, while
+# Grad-CAM's changes at once. Why does guided backprop survive the randomisation of the top
+# layers?
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Answer.** Guided backprop keeps only positive gradients, and only where a unit was active, at
@@ -424,34 +466,28 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
 # reaches the image: a positive signal that flows back through the units the image itself
 # switched on, i.e. a reconstruction of the image's strong edges (Nie, Zhang and Patel 2018 show
 # it is largely image recovery). Randomising the top layers changes what the network thinks, but
-# the ReLU masks set by the image and the sign rule stay, so the picture stays. Plain gradients
+# the ReLU masks set by the image and the sign rule stay, so the picture stays. Only when the
+# random weights reach the layers that set those masks does the picture go. Plain gradients
 # keep their signs, which cancel differently for every set of weights: they change, as an
 # explanation of the model should.
 
 # %% [markdown]
 # The numbers are rank correlations with the map of the trained network (1: the same ranking
-# of pixels). Saliency and Grad-CAM change as soon as the top layers are random. Guided backprop
-# keeps drawing the cat's eyes and whiskers long after the network has stopped knowing cats:
-# its sharp pictures come mostly from the image and the ReLU rule, not from what the model
-# learned. Pretty is not the same as faithful.
+# of pixels). Grad-CAM's falls to -0.4 as soon as the classifier is random. Saliency's falls to
+# 0.3, but that says little: its own map at the photo plus noise of 0.01 correlates 0.3 with it
+# too (printed at the top of this notebook). Guided backprop's stays at 1.0 with the classifier
+# and `stage7` random, and its map still draws the cat's eyes and whiskers; it falls to 0.55 at
+# `stage5` (the eyes still drawn, among new edges), to 0.28 at `stage3` (the eyes gone) and to 0
+# at the stem. So the layers that decide the class can be destroyed without changing guided
+# backprop's picture: it comes from the image and the lower layers' ReLU masks, not from what
+# the top of the model learned. Pretty is not the same as faithful.
 #
 # ## Try it
 #
 # Pick or upload an image, choose a method and a class (the top 5, or type any class name), the
-# layer for Grad-CAM and the window for occlusion. Results are cached: the opacity slider and
-# settings you already tried answer at once; occlusion takes a few seconds on a CPU.
+# layer for Grad-CAM and the window for occlusion. Results are kept: the opacity slider and
+# settings you already tried answer at once.
 
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import AttributionPanel
 AttributionPanel(model, image="cat_and_espresso", method="grad_cam")
-
-# %% [markdown]
-# ## How this notebook is checked
-#
-# Before it is stored, this notebook is run top to bottom on a CPU; the tests run it again and
-# compare every printed output (cells whose numbers differ between machines are left out).
-# `tests/test_attribution.py` tests every method it calls against an independent implementation
-# (Captum, pytorch-grad-cam) or exact values on small networks, and its claims: integrated
-# gradients at this notebook's number of steps sums to within 15% of the score gap on the cat,
-# deconvnet gives the same map for two photos on this network, and a unit's guided backprop
-# lies inside its receptive field.

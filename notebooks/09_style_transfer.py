@@ -10,10 +10,11 @@
 #
 #     content_weight * content loss + style_weight * style loss + tv_weight * total variation
 #
-# Each loss here is relative (divided by the target's own size: `||F - P||^2 / ||P||^2`, and
-# per layer `||G - A||^2 / ||A||^2`), so every term starts near 1 on any network and one set of
-# weights serves all of them. The style targets are computed once per style image and layer set
-# and reused; the network runs only up to the deepest layer needed.
+# The content and style losses here are relative (divided by the target's own size:
+# `||F - P||^2 / ||P||^2`, and per layer `||G - A||^2 / ||A||^2`), so the style layers' terms
+# are of the same order whatever their number of channels and positions. The total variation
+# (TV) term is the mean over the pixels of the squared differences to the right and lower
+# neighbours.
 
 # %%
 # %matplotlib inline
@@ -33,34 +34,61 @@ print("content layer and style layers:", st.default_layers(model))
 # ## A first result
 #
 # The Summer Palace in the style of Van Gogh's *Café Terrace at Night*: 256 px, 40 L-BFGS
-# steps from the photo, content weight 1, style weight 20, TV weight 1.
+# steps from the photo, content weight 1, style weight 20, TV weight 1. Printed: each term at
+# the first step (the photo itself) and at the last.
 
-# %%
-result = finish(st.style_transfer(model, palace, cafe, size=SIZE, steps=40))
+# %% tags=["nbval-ignore-output"]
+run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40))
+content_layer, style_layers = st.default_layers(model)
+for when, step in (("step 1 (the photo)", run[0]), (f"step {run[-1].step}", run[-1])):
+    per_layer = ", ".join(f"{step.losses[f'style[{layer}]']:.2f}" for layer in style_layers)
+    print(f"{when:>19}: content {step.losses[f'content[{content_layer}]']:.2f}; style per layer {per_layer}; "
+          f"TV {step.losses['tv2']:.3f}")
+result = run[-1]
 show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), result.image], ["content", "style", "result"],
             ncols=3, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown]
-# ## The weights decide
-#
-# Each style weight ten times the last (the content weight stays 1, the TV weight 1); then the
-# TV weight, from 1 up by factors of ten, skipping 10, which looks like 1 (the style weight at its
-# default, 20). Every run: 30 L-BFGS steps from the photo.
-
-# %%
-quick = dict(size=SIZE, steps=30)
-style_weights, tv_weights = [0.2, 2.0, 20.0, 200.0], [1.0, 100.0, 1000.0, 10000.0]
-by_style = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **quick)).image for w in style_weights]
-by_tv = [finish(st.style_transfer(model, palace, cafe, tv_weight=w, **quick)).image for w in tv_weights]
-image_table([by_style, by_tv], row_labels=["style weight", "TV weight"],
-            titles=[[f"{w:g}" for w in style_weights], [f"{w:g}" for w in tv_weights]], size=2.5, fontsize=13)
+# At the first step the image is the photo, so the content loss is 0; each style layer's term
+# is between 0.25 and 1.45, and the TV term is small (0.008). After 40 steps the style terms
+# are down to 0.03-0.08 and the content loss has risen to 0.74: the optimiser gave up some of
+# the photo's features for the painting's statistics.
 
 # %% [markdown]
-# More style weight: from 0.2, where the photo is almost unchanged, to 20 the painting's strokes
-# and its violet and yellow spread over the whole picture; from 20 to 200 only the strokes in the
-# sky grow a little, because the relative style loss already outweighs the content loss (and
-# 2000 looks like 200). More TV weight: at 100 the grain in the sky smooths a little; at 1000 the
-# strokes are gone and the picture is soft; at 10000 it is a blur.
+# ## The weights decide
+#
+# Top row: the style weight from 0.2 to 20, each ten times the last (content weight 1, TV
+# weight 1). Bottom row: the TV weight from 100 to 10000, each ten times the last (style weight
+# 20; TV weight 1 is the top row's last picture). Every run: 30 L-BFGS steps from the photo.
+# Under each picture: its content loss and style loss (the mean over the style layers) at the
+# last step.
+
+# %% tags=["nbval-ignore-output"]
+quick = dict(size=SIZE, steps=30)
+
+
+def content_and_style(step):
+    return step.losses[f"content[{content_layer}]"], sum(step.losses[f"style[{l}]"] for l in style_layers) / len(style_layers)
+
+
+style_weights, tv_weights = [0.2, 2.0, 20.0], [100.0, 1000.0, 10000.0]
+style_runs = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **quick)) for w in style_weights]
+
+# %% tags=["nbval-ignore-output"]
+tv_runs = [finish(st.style_transfer(model, palace, cafe, tv_weight=w, **quick)) for w in tv_weights]
+by_style = [step.image for step in style_runs]
+image_table([by_style, [step.image for step in tv_runs]], row_labels=["style weight", "TV weight"],
+            titles=[[f"{w:g}\ncontent {c:.2f}, style {s:.2f}" for w, (c, s) in zip(weights, map(content_and_style, runs))]
+                    for weights, runs in ((style_weights, style_runs), (tv_weights, tv_runs))],
+            size=3.6, fontsize=14)
+
+# %% [markdown]
+# More style weight: at 0.2 the picture is the photo (content loss 0.01); at 2 the sky fills
+# with pale violet and yellow strokes while the palace and the trees keep most of their own
+# colours; at 20 the palace turns violet and the trees and the foreground take the painting's
+# yellow and dark violet (content loss 0.78, style loss 0.09). More TV weight: at 100 the
+# picture looks much like at 1 (the top row's last); at 1000 the fine strokes are gone and the
+# picture is soft; at 10000 it is a blur, and its style loss (0.36) is four times that at 1.
 
 # %% [markdown]
 # ### Exercise: the content loss
@@ -118,16 +146,25 @@ check("style_loss", style_loss)
 # *Several styles*: a weighted mean of their Gram matrices is the target.
 #
 # *Initialisation*: from noise the optimiser must build the content as well; from the photo it
-# starts with perfect content and adds style. In 30 steps from noise the palace has not
-# appeared yet: the style loss falls fast, the content loss slowly.
+# starts with perfect content and adds style. Printed: the run from noise's content and style
+# losses at its first step and at its last.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 default = by_style[style_weights.index(20.0)]
 kept = finish(st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)).image
-noise = finish(st.style_transfer(model, palace, cafe, init="noise", **quick)).image
+noise_run = list(st.style_transfer(model, palace, cafe, init="noise", **quick))
+noise = noise_run[-1].image
 print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(default, palace), 3))
+for step in (noise_run[0], noise_run[-1]):
+    print(f"from noise, step {step.step:>2}: content loss {content_and_style(step)[0]:.2f}, style loss {content_and_style(step)[1]:.2f}")
 show_images([default, kept, noise], ["colours of the style", "colours of the content", "started from noise"],
-            ncols=3, size=3.2, fontsize=13, aspect="image")
+            ncols=3, size=3.6, fontsize=14, aspect="image")
+
+# %% [markdown]
+# Luminance-only transfer keeps the photo's colours (chroma error 0.001 against 0.096) and
+# takes only the painting's strokes, in white and grey in the sky. From noise, after 30 steps,
+# the palace has not appeared yet: the style loss fell from 1.70 to 0.09, the content loss only
+# from 1.51 to 1.16.
 
 # %% [markdown]
 # Two styles, each alone and then their Gram matrices averaged half and half:
@@ -169,10 +206,8 @@ check("preserve_colors", preserve_colors)
 # ## Coarse to fine
 #
 # For larger outputs, run small first, upsample, and refine: the coarse pass places the large
-# strokes cheaply, the fine pass adds detail. (Adam, step 0.02 in pixel units, is the other optimiser: simpler and
-# more robust than L-BFGS, but each step moves every pixel by about the same amount whatever the
-# weights, so it needs more steps, and the weights matter less in a short run.)
-
+# strokes on a quarter of the pixels, the fine pass adds detail.
+#
 # Below, a 256 px result two ways: 40 steps at 128 px followed by 40 at 256 px; then straight
 # at 256 px, run until its loss is as low as the first one's (or for at most 100 steps). Both
 # are scored by the same loss at 256 px.
@@ -184,6 +219,8 @@ import time
 start = time.perf_counter()
 coarse_run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
 coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
+
+# %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
 for step in st.style_transfer(model, palace, cafe, size=SIZE, steps=100):
     if -step.losses["objective"] <= coarse_loss:  # the loss of the image this step starts from
@@ -195,12 +232,12 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
             size=4.2, fontsize=13, aspect="image")
 
 # %% [markdown]
-# On this network coarse to fine does not pay at this size: the direct run reaches the same
-# loss in 49 steps, in about the same time or less (printed above; the times vary from run to
-# run). A 128 px step costs about a quarter of a 256 px one, so the 40 coarse steps cost about
-# 10 fine ones and save about as many. (At 512 px, too large for this notebook's memory budget,
-# the direct run needed 55 steps to the loss of 40 + 40, and the two took the same time.) The
-# coarse result's strokes are larger: they were laid down at half the size and then enlarged.
+# At this size coarse to fine does not pay on this network: the direct run reaches the same
+# loss in 49 steps, in less or about the same time (printed above; the times vary from run to
+# run). A 128 px step has a quarter of the pixels of a 256 px one, so the 40 coarse steps cost
+# about as much as 10 fine ones: 50 in all against 49. The coarse result's strokes are larger
+# and its palace darker (laid down at half the size, then enlarged), and a band of coloured
+# strokes runs along its top edge.
 
 
 # %% [markdown]
@@ -208,13 +245,26 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 #
 # The network sees brush strokes at the size they have in the style image it is given, so the
 # style image's size sets the strokes' size. `style_scale` resizes the style image to that many
-# times the output's size: at 0.5 the painting is seen small and its strokes come out fine; at 2
-# it is seen large and they come out broad.
+# times the output's size (at 1, the default, the painting's longer side is the output's). Top
+# row: the three results, a white square marking the region shown enlarged in the bottom row.
 
 # %%
 scales = [0.5, 1.0, 2.0]
-by_scale = [finish(st.style_transfer(model, palace, cafe, style_scale=k, **quick)).image for k in scales]
-show_images(by_scale, [f"style scale {k:g}" for k in scales], ncols=3, size=3.2, fontsize=13, aspect="image")
+by_scale = [default if k == 1.0 else finish(st.style_transfer(model, palace, cafe, style_scale=k, **quick)).image
+            for k in scales]
+top, left, side = 0, 0, 64   # the region enlarged: the sky at the top left
+crops = [image[..., top:top + side, left:left + side] for image in by_scale]
+marked = [image.clone() for image in by_scale]
+for image in marked:
+    image[..., top:top + side, [left, left + side - 1]] = 1.0
+    image[..., [top, top + side - 1], left:left + side] = 1.0
+image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[f"style scale {k:g}" for k in scales], ["", "", ""]],
+            size=3.6, fontsize=14)
+
+# %% [markdown]
+# In the enlarged sky, the strokes at 0.5 are short, thin wiggles in yellow, magenta and cyan;
+# at 1 they are longer bands of white and pale blue; at 2 they are broader still and fainter.
+# The whole picture at 0.5 is also more yellow.
 
 # %% [markdown]
 # ## Which network? VGG-19, a residual network with SWAG, random VGG-19
@@ -223,11 +273,11 @@ show_images(by_scale, [f"style scale {k:g}" for k in scales], ncols=3, size=3.2,
 # EfficientNet are said to stylise worse. Wang, Li and Vasconcelos (CVPR 2021) trace this to
 # their *peaky* activations: a few very large values dominate each Gram matrix, so matching it
 # copies those few places. Their fix, **SWAG**, matches the Gram matrices of a softmax of each
-# layer's activations, which spreads the activation out. They also found that VGG-19 with
-# **random** weights still stylises recognisably: much of what the style loss needs is the
+# layer's activations, which spreads the activation out. They also report that VGG-19 with
+# **random** weights still stylises: in their view much of what the style loss needs is the
 # architecture (small convolutions, pooling), not the training.
 #
-# Below, the same settings (256 px, Adam, 40 steps; Adam because L-BFGS makes slower progress with SWAG) on: VGG-19 with ImageNet weights (only if
+# Below, the same settings (256 px, 40 Adam steps) on: VGG-19 with ImageNet weights (only if
 # they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,
 # and the bundled network with and without SWAG.
 
@@ -238,12 +288,15 @@ if is_cached("vgg19"):
 networks["VGG-19 (random weights)"] = (st.vgg19(weights="random", device="cpu"), False)
 networks["EfficientNet-Lite0"] = (model, False)
 networks["EfficientNet-Lite0 + SWAG"] = (model, True)
-side_by_side = {name: finish(st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)).image
-                for name, (net, swag) in networks.items()}
+side_by_side = {}
+for name, (net, swag) in networks.items():
+    side_by_side[name] = finish(st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)).image
+
+# %%
 show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown]
-# **Question.** Why does a VGG-19 with random weights still stylise?
+# **Question.** Why can a VGG-19 with random weights transfer a painting's colours at all?
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Answer.** The style loss needs statistics of local patterns, not knowledge of objects. Even
@@ -254,12 +307,11 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, 
 # textures change.
 
 # %% [markdown]
-# What to look for: the random VGG-19 takes the painting's yellow and dark red in broad patches
-# and adds a fine grain, but draws no strokes: its random filters match colour statistics well
-# and shapes poorly. The trained EfficientNet makes strokes that follow the palace's outlines. With this project's relative losses the plain EfficientNet already stylises; SWAG
-# changes which statistics are matched (of the softmax, not of the raw activations) and gives
-# a gentler, more photo-like result here. Try other pairs in the panel: the differences depend
-# on the images and the weights.
+# What to look for: here the random VGG-19 only recolours: it lays the painting's yellow and
+# dark red over the photo in broad patches and adds a fine grain, but draws no strokes. The
+# trained EfficientNet covers the picture with the painting's strokes and its violet and yellow.
+# With SWAG the result stays closer to the photo: its own colours, a fine grain in the sky and
+# strokes in the trees. Try other pairs in the panel.
 
 # %% [markdown]
 # ## Try it
@@ -272,12 +324,3 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, 
 from lecture_utils.widgets import StyleTransferPanel
 panel_networks = {"bundled EfficientNet-Lite0": model, "VGG-19, random weights": networks["VGG-19 (random weights)"][0]}
 StyleTransferPanel(panel_networks, content="palace", style="cafe_terrace", size=128, steps=60)
-
-# %% [markdown]
-# ## How this notebook is checked
-#
-# `tests/test_style.py` checks that the style loss falls by at least 90%, that colour
-# preservation keeps the content's chroma within 0.01 (and that without it the style's colours
-# come in), that coarse to fine ends at the requested size, and that the style scale changes the
-# Gram targets as stated. The stored outputs are those of a top-to-bottom run on a CPU, which
-# the checks compare with a fresh run.

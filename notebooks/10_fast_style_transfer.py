@@ -10,11 +10,10 @@
 # (content + style + TV, measured by a fixed, pretrained *loss network*), so it learns an
 # *amortised* optimiser: after training, stylising costs a single forward pass.
 #
-# The networks here are **small demonstration networks**: trained by this project's own command
-# on this kind of 2-core CPU in 17 to 20 minutes each, on 12 photos, with the bundled
-# EfficientNet as the loss network (0.87 MB each, in `data/fast_style/`). They show how the
-# method works; their pictures have streaks and colour blotches that Johnson et al.'s do not,
-# and the end of this notebook shows why.
+# The two networks here are **small demonstration networks** (printed below): trained for 1200
+# steps on 12 photos, with the bundled EfficientNet-Lite0 as the loss network, where Johnson et
+# al. trained for 40,000 steps on 80,000 photos with VGG-16. Their pictures have streaks and
+# blotches of colour that Johnson et al.'s do not; the last figures show what limits them.
 
 # %%
 # %matplotlib inline
@@ -22,7 +21,7 @@ import time
 from lecture_utils import load_image, load_model
 from lecture_utils import fast_style as fs
 from lecture_utils.images import resize_longer_side
-from lecture_utils.plotting import show_images
+from lecture_utils.plotting import image_table, show_images
 
 model = load_model(device="cpu")        # the loss network: the bundled EfficientNet-Lite0
 styles = fs.shipped_styles()
@@ -36,18 +35,25 @@ print("parameters per network:", sum(p.numel() for p in networks[styles[0]].para
 # %% [markdown]
 # ## The network
 #
-# `TransformerNet` follows Johnson et al.: a 9x9 convolution, two stride-2 convolutions
-# (downsampling by 4 makes each residual block see a large part of the image cheaply), five
-# **residual blocks**, two **upsamplings by resize-then-convolve** (nearest-neighbour x2, then a
-# 3x3 convolution: transposed convolutions overlap unevenly and leave checkerboard artefacts,
-# Odena et al. 2016), and a 9x9 convolution back to RGB. **Instance normalisation** (Ulyanov et
-# al. 2016) normalises each image's channels on its own, which removes the photo's contrast
-# from what the network has to handle and made a large difference to quality in practice.
+# `TransformerNet` has the layout of Johnson et al.'s network: a 9x9 convolution, two stride-2
+# convolutions (downsampling by 4 makes each residual block see a large part of the image
+# cheaply), five **residual blocks**, two upsamplings by 2, and a 9x9 convolution back to RGB.
+# Four of its choices differ from the paper:
 #
-# Two choices differ from the paper, for a network trained in minutes on a CPU: channels 16,
-# 32, 64 instead of 32, 64, 128; and the network predicts a *change* to the photo (output =
-# sigmoid(logit(photo) + network(photo))), so it starts as the identity and only has to learn
-# the stylisation.
+# - **Upsampling by resize-then-convolve** (nearest-neighbour x2, then a 3x3 convolution)
+#   instead of Johnson et al.'s fractionally strided (transposed) convolutions, which overlap
+#   unevenly and can leave checkerboard artefacts: the fix of Odena, Dumoulin and Olah (2016,
+#   "Deconvolution and checkerboard artifacts").
+# - **Instance normalisation** (Ulyanov, Vedaldi and Lempitsky 2016) instead of Johnson et al.'s
+#   batch normalisation: each image's channels are normalised on their own; Ulyanov et al.
+#   report markedly better stylisations from this change alone.
+# - **Channels 16, 32, 64** instead of 32, 64, 128, for a short training on a CPU.
+# - **The output is a change to the photo**: sigmoid(logit(photo) + network(photo)) instead of a
+#   scaled tanh of the network's output, so the untrained network returns the photo and
+#   training only has to learn the stylisation.
+#
+# The first two come from later work that improved the pictures; the last two make the network
+# small and quick to train.
 
 # %%
 print(networks[styles[0]].decoder)  # the way back up: resize, then convolve
@@ -89,64 +95,100 @@ check("instance_norm", instance_norm)
 # are where the style lives; conditional instance norm (below) swaps them to switch styles.
 
 # %% [markdown]
-# ## One forward pass per photo
+# ## Where the networks work best: the palace in the style of the café
 #
-# Two photos the networks never saw in training, each stylised by both networks: one forward
-# pass each. Both take the painting's palette and short strokes, and both leave vertical streaks
-# and patches of saturated colour (magenta and blue) where the photo is flat.
+# The same loss network, style image and weights as the network was trained with, optimised by
+# Gatys' method with L-BFGS from the photo; both pictures are scored by the same loss. Of the
+# four photos the networks never saw in training and the two styles (all eight in the next
+# section), the café network on the palace is worth the most L-BFGS steps. Below: its picture
+# beside Gatys' after as many steps as it takes to reach the network's loss, and after 50.
+# Printed: the losses and the time each took here.
+
+# %% tags=["nbval-ignore-output"]
+def multiple_of_4(image):  # the networks' input size; stylize would pad, the training below would not
+    return image[..., :image.shape[-2] // 4 * 4, :image.shape[-1] // 4 * 4]
+
+
+photos = {name: multiple_of_4(resize_longer_side(load_image(name), 256)) for name in fs.UNSEEN_PHOTOS}
+fs.stylize(networks["cafe_terrace"], photos["palace"])  # the first call pays for memory allocation
+best = fs.against_gatys(model, networks["cafe_terrace"], photos["palace"], steps=50)
+worth = best["steps_matched"]
+print(f"network, one forward pass: loss {best['fast_loss']:.2f} in {best['fast_seconds']:.2f} s")
+print(f"Gatys, {worth} L-BFGS steps:    loss {best['gatys_losses'][worth - 1]:.2f} in {best['gatys_seconds'][worth - 1]:.1f} s")
+print(f"Gatys, 50 L-BFGS steps:    loss {best['gatys_losses'][-1]:.2f} in {best['gatys_seconds'][-1]:.1f} s")
+image_table([[photos["palace"], resize_longer_side(load_image("cafe_terrace"), 256), best["fast"]],
+             [best["gatys"][worth - 1], best["gatys"][-1]]],
+            titles=[["photo", "style", "network, one forward pass"], [f"Gatys, {worth} steps (equal loss)", "Gatys, 50 steps"]],
+            size=3.6, fontsize=14)
 
 # %%
-photos = {name: resize_longer_side(load_image(name), 256) for name in ("palace", "grace_hopper")}
-rows, titles = [], []
-for name, photo in photos.items():
-    rows += [photo] + [fs.stylize(net, photo) for net in networks.values()]
-    titles += [name] + [f"{name} · {style}" for style in networks]
-show_images(rows, titles, ncols=1 + len(networks), size=3.2)
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(8.5, 3.4))
+ax.plot(range(1, len(best["gatys_losses"]) + 1), best["gatys_losses"], label="Gatys, L-BFGS")
+ax.axhline(best["fast_loss"], color="C1", linestyle="--", label="network, one forward pass")
+ax.set_xlabel("L-BFGS steps", fontsize=13)
+ax.set_ylabel("perceptual loss", fontsize=13)
+ax.set_yscale("log")
+ax.legend(fontsize=12)
+plt.show()
+
+# %% [markdown]
+# On this photo one forward pass reaches the loss of 16 L-BFGS steps in a small fraction of
+# their time (printed above), but the two pictures of equal loss look different: Gatys' after
+# 16 steps is still the photo, with pale violet strokes over the sky and the trees; the
+# network's is covered in the painting's yellow and violet, with vertical streaks through the
+# palace, the sky and the trees and a magenta-and-blue streak at the bottom right. Given 50
+# steps, Gatys' method goes on to a loss four times lower and the painting's colours without
+# streaks. What each costs: the network, one forward pass per photo after a training run per
+# style (1200 steps here); Gatys' method, tens of steps per photo and no training. At 512 x
+# 512 px one forward pass takes:
 
 # %% tags=["nbval-ignore-output"]
 photo = load_image("palace", 512)[..., :512, :512]
-net = networks[styles[0]]
+net = networks["cafe_terrace"]
 fs.stylize(net, photo)  # the first call pays for memory allocation
 start = time.perf_counter()
 fs.stylize(net, photo)
 print(f"512 x 512 px: {time.perf_counter() - start:.2f} s for one forward pass")
 
 # %% [markdown]
-# ## How many optimisation steps is one forward pass worth?
+# ## Four photos, two styles
 #
-# The same photo and style, the same loss network and the same weights, optimised by Gatys'
-# method with L-BFGS from the photo. Both are scored by the same loss. Johnson et al. report
-# that their networks, trained for hours on a GPU over 80,000 photos, match 50 to 100 steps;
-# ours, trained for 17 to 20 minutes on a CPU over 12 photos, match far fewer: between 2 and 12
-# on four photos they never saw, about 6 on average.
-
-# %%
-content, net = photos["palace"], networks[styles[0]]
-start = time.perf_counter()
-run = fs.against_gatys(model, net, content, steps=50)  # the same loss, weights and style image
-seconds = time.perf_counter() - start
-fast_loss, gatys_losses, worth = run["fast_loss"], run["gatys_losses"], run["steps_matched"]
-print("feed-forward loss <= loss after 3 L-BFGS steps:", fast_loss <= gatys_losses[2])
+# Johnson et al. report that one forward pass of their networks reaches the loss of 50 to 100
+# L-BFGS steps. Printed for ours: the number of steps one forward pass is worth on each photo
+# they never saw (15 steps are enough to find it; the palace's café run is the one above), and
+# the network's loss in brackets. Below: every picture at 256 px.
 
 # %% tags=["nbval-ignore-output"]
-import matplotlib.pyplot as plt
-print(f"feed-forward: loss {fast_loss:.2f}; Gatys: loss {gatys_losses[worth - 1]:.2f} after {worth} steps, "
-      f"{gatys_losses[-1]:.2f} after 50 steps ({seconds:.1f} s for both)")
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(range(1, len(gatys_losses) + 1), gatys_losses, label="Gatys, L-BFGS")
-ax.axhline(fast_loss, color="C1", linestyle="--", label="feed-forward network")
-ax.set(xlabel="L-BFGS steps", ylabel="perceptual loss", yscale="log")
-ax.legend()
-plt.show()
-show_images([content, run["fast"], run["gatys"][worth - 1], run["gatys"][-1]],
-            ["photo", "feed-forward, one pass", f"Gatys, {worth} steps", "Gatys, 50 steps"],
-            ncols=4, size=2.6)
+runs = {}
+for photo, image in photos.items():
+    for style, net in networks.items():
+        if (photo, style) == ("palace", "cafe_terrace"):
+            runs[photo, style] = best
+        else:  # the daisy's café run, used again at the end, goes on to 50 steps
+            runs[photo, style] = fs.against_gatys(model, net, image, steps=50 if (photo, style) == ("daisy", "cafe_terrace") else 15)
+
+
+def worth_text(run):
+    return str(run["steps_matched"]) if run["steps_matched"] <= len(run["gatys"]) else f">{len(run['gatys'])}"
+
+
+print(" " * 14 + "".join(f"{photo:>16}" for photo in photos))
+for style in networks:
+    print(f"{style:14}" + "".join(f"{worth_text(runs[p, style]):>9} ({runs[p, style]['fast_loss']:4.1f})" for p in photos))
+show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p in photos],
+            list(photos) + [f"{s}: {worth_text(runs[p, s])} steps" for s in networks for p in photos],
+            ncols=4, size=2.7, fontsize=13)
 
 # %% [markdown]
-# What to look for: one forward pass does the work of a few to a dozen L-BFGS steps, in a small
-# fraction of the time of 50. The network applies what it learned on average over its training
-# photos: strokes and colours everywhere, and streaks where the photo is flat; Gatys' method,
-# given 50 steps, fits this one photo much more closely.
+# One forward pass is worth between 2 and 16 steps, not Johnson et al.'s 50 to 100: most on
+# the palace with the café (16), least on Grace Hopper with the church (2). The artefacts are
+# not only where the photo is flat. Vertical streaks run through the palace, its sky and its
+# trees, through Grace Hopper's face and the flag, through the astronaut's hair and face, and
+# through the daisy's dark background. The café network puts saturated magenta and blue on
+# Grace Hopper's mouth and chin, on the astronaut's suit at the lower left, and in the daisy's
+# centre; the church network turns the palace and the daisy's centre almost black and puts a
+# blue glow on Grace Hopper's shirt.
 #
 # ## Strength
 #
@@ -155,22 +197,19 @@ show_images([content, run["fast"], run["gatys"][worth - 1], run["gatys"][-1]],
 
 # %%
 blends = [fs.stylize(networks[styles[0]], photos["grace_hopper"], strength=s) for s in (0.0, 0.33, 0.67, 1.0)]
-show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, size=2.4)
+show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, size=2.6, fontsize=13)
 
 # %% [markdown]
-# ## Why the streaks and blotches?
+# ## What limits these networks
 #
-# Not for lack of capacity. Below, the café network is trained further on **one photo** (the
-# daisy, the unseen photo it does worst on) with the same loss: 300 Adam steps, each one
-# forward pass, the loss, and one backward pass, as in training. Within those steps it reaches
-# the loss Gatys' method reaches in 50.
+# Below, the café network is trained further on **one photo**, the daisy (its highest loss of
+# the four), with the same loss: 300 Adam steps, each one forward pass, the loss, and one
+# backward pass, as in training. The shipped network is left as it is.
 
 # %%
 import copy
 
-daisy = resize_longer_side(load_image("daisy"), 256)
-daisy = daisy[..., :daisy.shape[-2] // 4 * 4, :daisy.shape[-1] // 4 * 4]  # the network's multiple of 4
-net = networks[styles[0]]
+daisy, net = photos["daisy"], networks["cafe_terrace"]
 grams, settings = fs.trained_loss_targets(model, net, 256)  # the loss the network was trained on
 tuned = copy.deepcopy(net).float().train().requires_grad_(True)  # the shipped network stays as it is
 adam = torch.optim.Adam(tuned.parameters(), lr=1e-3)
@@ -180,53 +219,42 @@ for step in range(300):
     loss.backward()
     adam.step()
 tuned.eval().requires_grad_(False)
-run = fs.against_gatys(model, net, daisy, steps=50)
+run = runs["daisy", "cafe_terrace"]
 tuned_image = fs.stylize(tuned, daisy)
 tuned_loss = fs.batch_loss(model, tuned_image, daisy, grams, settings)[0].item()
 print("trained on this photo alone, loss <= Gatys' after 50 steps:", tuned_loss <= run["gatys_losses"][-1])
 
 # %% tags=["nbval-ignore-output"]
-show_images([daisy, run["fast"], tuned_image, run["gatys"][-1]],
-            ["photo", f"shipped network, loss {run['fast_loss']:.1f}", f"trained on this photo, loss {tuned_loss:.1f}",
-             f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"], ncols=4, size=2.6)
+image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
+            titles=[["photo", f"shipped network, loss {run['fast_loss']:.1f}"],
+                    [f"trained on this photo, loss {tuned_loss:.1f}", f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"]],
+            size=4.2, fontsize=14)
 
 # %% [markdown]
 # What to look for: the shipped network covers the daisy's dark background in blue and green
-# streaks and puts a dark, magenta hole in the flower. Trained on this photo alone, it reaches
-# Gatys' loss, and yet it keeps streaks and a magenta patch where Gatys' image has none. So
-# the **loss allows these artefacts**: with this loss network, many images score as well as
-# Gatys', some of them full of streaks. Gatys' method starts at the photo and follows the
-# gradient from there to one without them; the network, trained from its own start, ends at
-# another, and on photos it never trained on its loss is higher still. Training longer (3.3
-# times the steps on a GPU), on more photos (73) or with a stronger smoothness term did not
-# remove them (`data/fast_style/README.md`); Johnson et al. used VGG-16 as the loss network,
-# which this offline project cannot download.
+# vertical streaks and puts a magenta and blue hole in the flower's centre. Trained on this
+# photo alone, its loss falls below that of Gatys' 50 steps, and yet its picture has vertical
+# streaks over the background and the flower, a dark patch at the left and a magenta blot in
+# the centre, where Gatys' picture has none. **These networks cannot do better with this loss:
+# a picture full of streaks (bottom left) scores lower than Gatys' clean one (bottom right), so
+# minimising the loss does not remove the streaks.** On the photos it never saw, the shipped
+# network's loss is higher still (13.9 on the daisy). Johnson et al. used VGG-16 as the loss
+# network; its weights must be fetched (`python -m lecture_utils fetch vgg16`) and were not
+# available where the shipped networks were trained, so these use the bundled EfficientNet.
 
 # %% [markdown]
 # ## What it cannot do, and what came next
 #
-# - **One network per style.** A new style means a new training run (here 20 minutes on a CPU;
-#   hours on a GPU for Johnson's full-size network on 80,000 COCO photos).
+# - **One network per style.** A new style means a new training run (here 1200 steps on
+#   batches of four 256 px crops; Johnson et al.'s 40,000 steps on 80,000 COCO photos took
+#   hours on a GPU).
 # - **Fixed weights.** The balance of content and style is baked in; only blending is left.
-# - **Its own stroke size.** The network learned strokes at its training size; a larger input
-#   gets relatively smaller strokes.
 #
 # Later work lifts the first limit: **conditional instance normalisation** (Dumoulin, Shlens
 # and Kudlur 2017) learns one scale and shift per style for every instance-norm layer, so one
 # network holds many styles and can mix them; **AdaIN** (Huang and Belongie 2017) takes the
-# scale and shift from the style image's own feature statistics, so any style works with no
-# training at all.
-#
-# ## Train your own
-#
-# ```
-# python -m lecture_utils train-style cafe_terrace --images FOLDER --out my_style.pt
-# ```
-#
-# `FOLDER` is any folder of photos (or `imagenette` once fetched); 1200 steps by default, about
-# 17 minutes on a 2-core CPU. Progress is printed; the training state is saved every 25 steps,
-# and running the same command again resumes. The
-# exact commands behind the shipped networks are in `data/fast_style/README.md`.
+# scale and shift from the style image's own feature statistics: one decoder, trained once on
+# many photos and paintings, then serves any style image, with no network trained per style.
 #
 # ## Try it
 #
@@ -236,13 +264,3 @@ show_images([daisy, run["fast"], tuned_image, run["gatys"][-1]],
 # %% tags=["nbval-ignore-output"]
 from lecture_utils.widgets import FastStylePanel
 FastStylePanel(image="palace")
-
-# %% [markdown]
-# ## How this notebook is checked
-#
-# `tests/test_fast_style.py` checks that each shipped network lowers the loss of four photos it
-# never saw (the palace, Grace Hopper, the daisy, the astronaut) and beats 3 Gatys steps on their
-# sum, that training lowers the loss and resumes exactly after an interruption, and that bad
-# settings are refused before any step; `make bench` reports how many Gatys steps one forward
-# pass is worth. The stored outputs are those of a
-# top-to-bottom run on a CPU, which the checks compare with a fresh run.

@@ -88,3 +88,18 @@ def test_predict_on_a_tiny_network():
     assert [i for i, _, _ in top] == probs.argsort(descending=True).tolist()
     assert top[0][1] == f"class{top[0][0]}"
     assert abs(sum(p for _, _, p in top) - 1.0) < 1e-5
+
+
+def test_activation_grid_colour_ranges():
+    from lecture_utils import plotting
+
+    maps = torch.tensor([[[1.0, -3.0], [2.0, 0.5]], [[0.0, 4.0], [1.0, 2.0]]])
+    limits = {}
+    for scale in ("own", "zero", "symmetric"):
+        fig = plotting.activation_grid(maps, ncols=2, scale=scale)
+        limits[scale] = [ax.images[0].get_clim() for ax in fig.axes]
+    assert limits["own"] == [(-3.0, 2.0), (0.0, 4.0)]
+    assert limits["zero"] == [(0.0, 3.0), (0.0, 4.0)]  # 0 to the largest |value|
+    assert limits["symmetric"] == [(-3.0, 3.0), (-4.0, 4.0)]  # zero in the middle
+    with pytest.raises(ValueError, match="scale"):
+        plotting.activation_grid(maps, scale="global")

@@ -342,6 +342,16 @@ def test_deconvnet_ignores_the_image_on_a_network_without_max_pooling(model):
     assert corr(guided[0], guided[1]) < 0.5
 
 
+def test_deconvnet_is_nearly_the_same_for_every_class_without_max_pooling(model):
+    """Notebook 03's claim: on EfficientNet-Lite0 deconvnet's maps for different classes are
+    nearly the same picture (correlation above 0.99; the notebook prints it at 224 px)."""
+    from lecture_utils.images import center_square
+
+    photo = center_square(load_image("cat"), 96)
+    maps = A.deconvnet(model, photo.expand(3, -1, -1, -1), [285, 967, 0])
+    assert float(torch.corrcoef(maps.flatten(1)).min()) > 0.99
+
+
 def test_deconvnet_follows_the_max_pooling_switches_on_alexnet(alexnet):
     photos = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     maps = A.deconvnet(alexnet, photos, 3)

@@ -6,7 +6,7 @@ import torch
 from lecture_utils import load_image
 from lecture_utils import optimize as opt
 from lecture_utils.activations import get_activations
-from lecture_utils.deepdream import make_step
+from lecture_utils.deepdream import make_step, pattern_wavelength
 from lecture_utils.models import folded
 
 
@@ -60,3 +60,19 @@ def test_bad_arguments_say_what_is_accepted(model, photo):
         make_step(model, photo, "stage4", shift=3)
     with pytest.raises(ValueError, match="shift must be an int"):
         make_step(model, photo, "stage4", shift=(1.5, 0))
+
+
+def test_pattern_wavelength_is_the_period_of_stripes_and_shorter_for_finer_patterns():
+    photo = torch.full((1, 3, 64, 96), 0.5)
+    columns = torch.arange(96, dtype=torch.float32)
+    for period in (4, 8, 16):
+        stripes = photo + 0.1 * torch.sin(2 * torch.pi * columns / period)
+        assert pattern_wavelength(stripes, photo) == pytest.approx(period, rel=1e-6)
+    rows = torch.arange(64, dtype=torch.float32)[:, None]
+    diagonal = photo + 0.1 * torch.sin(2 * torch.pi * (rows / 8 + columns / 8))  # period 8 / sqrt(2)
+    assert pattern_wavelength(diagonal, photo) == pytest.approx(8 / 2 ** 0.5, rel=1e-6)
+    assert pattern_wavelength(photo, photo) == float("inf")
+    with pytest.raises(ValueError, match="same shape"):
+        pattern_wavelength(photo, photo[..., :32])
+    with pytest.raises(ValueError, match=r"\(1, 3, H, W\)"):
+        pattern_wavelength(photo[0], photo[0])

@@ -46,6 +46,8 @@ def test_an_untrained_network_is_worth_one_gatys_step_at_most(model):
     assert len(run["gatys"]) == len(run["gatys_losses"]) == 2
     assert run["steps_matched"] == 1 and run["gatys_losses"][0] < run["fast_loss"]
     assert run["fast"].shape == photo.shape and torch.allclose(run["fast"], photo, atol=2e-3)
+    assert run["fast_seconds"] > 0 and len(run["gatys_seconds"]) == 2
+    assert 0 < run["gatys_seconds"][0] <= run["gatys_seconds"][1]
     with pytest.raises(ValueError, match=r"content"):
         fs.against_gatys(model, net, photo[0], steps=2)
 

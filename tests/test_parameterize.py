@@ -10,7 +10,9 @@ from lecture_utils.optimize import (
     Objective, channel, class_image, class_logit, finish, gram_similarity, iterate, jitter, pad, random_resolution,
     robust_views, view_score,
 )
-from lecture_utils.parameterize import COLOR_SQRT, PARAMETERIZATIONS, high_frequency_share, parameterization
+from lecture_utils.parameterize import (
+    COLOR_SQRT, PARAMETERIZATIONS, high_frequency_share, parameterization, saturated_share,
+)
 from tests.conftest import hook_count
 from tests.helpers import tiny_model
 
@@ -171,3 +173,14 @@ def test_a_list_of_targets_gives_each_image_of_a_batch_its_own():
     assert images.shape == (3, 3, 8, 8)
     with pytest.raises(ValueError, match="channel must be an int from 0 to 1"):
         channel(model, "relu", [0, 5])
+
+
+def test_saturated_share_counts_values_at_either_end():
+    image = torch.full((2, 3, 4, 5), 0.5)
+    image[0, 0, 0, :] = 0.0        # 5 of 60 values black in one channel
+    image[0, 1, 1, :2] = 1.0       # 2 white
+    image[0, 2, 2, 0] = 0.97       # near white: only counted with a margin of 0.05
+    assert saturated_share(image).tolist() == pytest.approx([7 / 60, 0.0])
+    assert saturated_share(image, margin=0.05).tolist() == pytest.approx([8 / 60, 0.0])
+    with pytest.raises(ValueError, match="margin"):
+        saturated_share(image, margin=0.5)

@@ -85,8 +85,8 @@ def test_every_layer_set_of_notebook_08_brings_the_gram_distance_down_by_90_perc
 
 @pytest.mark.parametrize("network, size, options", [
     # the TV penalty trades Gram distance for smoothness, more so at small sizes (87% at 64 px):
-    # this one runs at the notebook's own size and steps
-    ("bundled", 192, dict(steps=100, tv_weight=20.0)),
+    # this one runs at the notebook's own size and steps, with the TV weight its answer shows
+    ("bundled", 192, dict(steps=100, tv_weight=3.0)),
     ("bundled", SIZE, dict(steps=60, optimizer="adam", swag=True)),
     ("vgg", SIZE, dict(steps=30)),
 ], ids=["tv", "swag-adam", "random-vgg19"])
