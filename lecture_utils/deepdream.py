@@ -89,12 +89,11 @@ def pattern_wavelength(image, original):
     Returns:
         The wavelength in pixels (a float, at least 1), or inf when nothing changed.
     """
-    for value, name in ((image, "image"), (original, "original")):
-        if not (torch.is_tensor(value) and value.ndim == 4 and value.shape[:2] == (1, 3)):
-            raise ValueError(f"{name} must be a tensor (1, 3, H, W); got {getattr(value, 'shape', type(value).__name__)}")
+    image = _checks.images(image, "image", single=True)  # detached
+    original = _checks.images(original, "original", single=True)
     if image.shape != original.shape:
         raise ValueError(f"image and original must have the same shape; got {tuple(image.shape)} and {tuple(original.shape)}")
-    change = (image.detach() - original.detach()).double().mean(1)[0]
+    change = (image - original).double().mean(1)[0]
     power = torch.fft.rfft2(change - change.mean()).abs() ** 2
     fy = torch.fft.fftfreq(change.shape[0], dtype=torch.float64)[:, None]
     fx = torch.fft.rfftfreq(change.shape[1], dtype=torch.float64)[None]

@@ -368,7 +368,8 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
     updating = False  # True while the weights may have moved but `done` does not yet say so
 
     def update():
-        """One Adam step on one batch; this step's losses and the first crop's stylisation."""
+        """One Adam step on one batch; this step's losses and the first crop's stylisation. A loss
+        or gradient that is not finite takes no step: (None, the losses) then."""
         nonlocal done, updating
         contents = _batch(photos, settings, done, model.device)
         with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
@@ -376,14 +377,17 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
             total, losses = batch_loss(model, outputs, contents, grams, loss_settings)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
+        values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
+        if not (torch.isfinite(total) and all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)):
+            return None, values  # the weights stay those of the last good step
         updating = True
         optimizer.step()
         done += 1
         updating = False
-        values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
-        return values, outputs[:1].detach().clamp(0, 1).cpu()
+        return outputs[:1].detach().clamp(0, 1).cpu(), values
 
     def run():  # a generator: the checks above raise at the call, the training starts at the first step
+        last_picture = None
         net.train()
         try:
             if done == steps:  # nothing left to train: show the network as it is
@@ -391,7 +395,13 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
                     picture = net(_batch(photos, settings, done - 1, model.device)[:1]).clamp(0, 1).cpu()
                 yield Step(done, steps, {}, picture, result=net)
             while done < steps:
-                values, picture = update()
+                picture, values = update()
+                if picture is None:  # NaN or inf: stop; the checkpoint keeps the last good step
+                    yield Step(done + 1, steps, values, last_picture, result=net,
+                               message=f"stopped at step {done + 1}: the loss or its gradient became NaN or inf; "
+                                       f"the network is that of step {done} (try a smaller lr)")
+                    return
+                last_picture = picture
                 if done % save_every == 0:
                     save()
                 yield Step(done, steps, values, picture, result=net)

@@ -122,6 +122,26 @@ def test_an_interrupted_training_saves_and_resumes(model, photos, style, tmp_pat
         fs.train(style, photos, tmp_path / "k.ckpt", model=model, steps=1, **TINY)
 
 
+def test_a_loss_that_goes_nan_stops_the_training_and_keeps_the_last_good_step(model, photos, style, tmp_path,
+                                                                              monkeypatch):
+    calls, real = [], fs.batch_loss
+
+    def nan_on_the_third_step(*args):
+        calls.append(1)
+        total, losses = real(*args)
+        return (total * float("nan") if len(calls) == 3 else total), losses
+
+    monkeypatch.setattr(fs, "batch_loss", nan_on_the_third_step)
+    steps = list(fs.iterate_training(style, photos, tmp_path / "n.ckpt", model=model, steps=6, **TINY))
+    assert [s.step for s in steps] == [1, 2, 3] and steps[-1].message.startswith("stopped at step 3")
+    assert steps[-1].image is steps[1].image  # the picture of the last good step
+    monkeypatch.setattr(fs, "batch_loss", real)
+    saved = fs.load_style_network(tmp_path / "n.ckpt")
+    assert saved.steps_trained == 2  # the checkpoint holds step 2, never a NaN
+    straight = fs.train(style, photos, tmp_path / "s.ckpt", model=model, steps=2, **TINY)
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), straight.state_dict().values()))
+
+
 def test_resuming_with_other_settings_names_them(model, photos, style, tmp_path):
     fs.train(style, photos, tmp_path / "c.ckpt", model=model, steps=1, **TINY)
     with pytest.raises(ValueError, match="style_weight"):
