@@ -1,11 +1,14 @@
 """Intermediate activations by layer name, and top-k predictions.
 
 Activations come from forward hooks that live only inside a context manager: they are removed
-when the call returns, also when the forward pass raises. The forward pass stops as soon as
-every requested layer has been seen, so asking for a shallow layer costs a shallow forward.
+when the call returns, also when the forward pass raises, and they answer only to forward passes
+of the thread that set them (a panel's run in the background and another panel's click may use
+one network at the same time). The forward pass stops as soon as every requested layer has been
+seen, so asking for a shallow layer costs a shallow forward.
 """
 
 import contextlib
+import threading
 from collections import OrderedDict
 
 import torch
@@ -33,12 +36,19 @@ def resolve_layers(model, layers):
 
 @contextlib.contextmanager
 def forward_hooks(modules, hook):
-    """Register `hook(name, module, inputs, output)` on each of {name: module}; always removed."""
-    handles = []
+    """Register `hook(name, module, inputs, output)` on each of {name: module}, called for this
+    thread's forward passes only; always removed."""
+    handles, owner = [], threading.get_ident()
+
+    def call(name, module, inputs, output):
+        if threading.get_ident() == owner:
+            return hook(name, module, inputs, output)
+        return None
+
     try:
         for name, module in modules.items():
             handles.append(module.register_forward_hook(
-                lambda mod, inp, out, name=name: hook(name, mod, inp, out)
+                lambda mod, inp, out, name=name: call(name, mod, inp, out)
             ))
         yield
     finally:

@@ -13,6 +13,7 @@ dilations and paddings of the convolutions and poolings before a layer, includin
 TensorFlow-style "SAME" padding, which depends on the input size.
 """
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,9 +313,11 @@ def _pair(value):
 def _spatial_ops(model, layer, image_size):
     """(kernel, stride, dilation, pad_before, in_size) per axis of every convolution and pooling
     that runs before `layer`'s output, in call order."""
-    ops, handles = [], []
+    ops, handles, owner = [], [], threading.get_ident()
 
     def record(module, inputs):
+        if threading.get_ident() != owner:  # another thread's forward pass on the same network
+            return
         x = inputs[0]
         k, s = _pair(module.kernel_size), _pair(module.stride)
         d = _pair(getattr(module, "dilation", 1))

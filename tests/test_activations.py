@@ -103,3 +103,32 @@ def test_activation_grid_colour_ranges():
     assert limits["symmetric"] == [(-3.0, 3.0), (-4.0, 4.0)]  # zero in the middle
     with pytest.raises(ValueError, match="scale"):
         plotting.activation_grid(maps, scale="global")
+
+
+def test_hooks_answer_only_to_the_forward_passes_of_the_thread_that_set_them(model):
+    # A panel's run in a background thread and another panel's click share one network.
+    import threading
+
+    image = load_image("cat", 224)
+    seen, inside, done = [], threading.Event(), threading.Event()
+
+    def hold_hooks():
+        with forward_hooks(resolve_layers(model, ["stage4"]), lambda name, *_: seen.append(name)):
+            inside.set()
+            done.wait(60)
+
+    other = threading.Thread(target=hold_hooks)
+    other.start()
+    try:
+        assert inside.wait(60)
+        here = get_activations(model, image, ["stage4"])  # this thread's pass: the other's hook stays quiet
+    finally:
+        done.set()
+        other.join(60)
+    assert seen == []
+    with forward_hooks(resolve_layers(model, ["stage4"]), lambda name, *_: seen.append(name)):
+        with torch.no_grad():
+            model(image)
+    assert seen == ["stage4"]
+    assert torch.equal(here["stage4"], get_activations(model, image, ["stage4"])["stage4"])
+    assert hook_count(model) == 0
