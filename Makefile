@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 HELD_OUT := /usr/share/backgrounds/mate/nature
 
-.PHONY: setup data chromium heldout lab test bench bench-gpu notebooks solutions readme clean
+.PHONY: setup data chromium heldout lab demo test bench bench-gpu notebooks solutions readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ setup: $(STAMP) data
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+
+# Every notebook's panel in a tab of its own, no code: Voilà serves notebooks/demo.ipynb at
+# http://localhost:8866 (each tab's panel is built when the tab is first opened).
+demo: setup
+	$(VENV)/bin/voila --Voila.ip=127.0.0.1 notebooks/demo.ipynb
 
 # Unit and widget tests, the notebooks (nbval), and every notebook in JupyterLab in headless
 # Chromium (tests/test_browser.py; screenshots in test-artifacts/browser/).

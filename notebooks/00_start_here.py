@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 00 · Start here
 #
 # This course companion goes with the lecture **CNN Visualization** (Neural Networks for Computer
@@ -22,7 +22,7 @@
 #
 # Every algorithm lives in the small package `lecture_utils`; the notebooks only call it.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 import lecture_utils
@@ -30,7 +30,7 @@ from lecture_utils import load_model, load_image, predict, bundled_images, Image
 from lecture_utils.images import center_square
 from lecture_utils import plotting
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The model
 #
 # The default network is **EfficientNet-Lite0**, trained on ImageNet's 1000 classes. Its weights
@@ -42,13 +42,13 @@ from lecture_utils import plotting
 # can clip images to [0, 1], measure adversarial perturbations in pixel units and show images
 # without "de-normalising" them.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 model = load_model(device="cpu")
 print(model.name, "with", sum(p.numel() for p in model.parameters()) / 1e6, "million parameters")
 print(len(model.categories), "classes, for example:", model.categories[:3])
 print("layers, shallow to deep:", list(model.layers))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # `model.layers` names the places where later notebooks look inside the network: the **stem**
 # (the first convolution), the outputs of the seven **stages** (each a few inverted-residual
 # blocks), and the **head**, the last feature map (1280 channels) before global average pooling
@@ -58,44 +58,44 @@ print("layers, shallow to deep:", list(model.layers))
 # the same way once their weights have been downloaded with `python -m lecture_utils fetch NAME`.
 # Which ones are on this machine:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.models import MODEL_NAMES, is_cached
 for name in MODEL_NAMES:
     print(f"{name:18s} {'ready' if is_cached(name) else 'not fetched: python -m lecture_utils fetch ' + name}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The images
 #
 # A few photos with open licences are bundled (see `data/README.md`): `load_image("cat")` loads
 # one by name. `load_image` also takes a path, the bytes of an uploaded file, a PIL image or a
 # NumPy array, and always returns a tensor of shape (1, 3, H, W) with values in [0, 1].
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 names = bundled_images()
 images = [load_image(name, size=160) for name in names]
 print(names)
 plotting.show_images(images, titles=names, ncols=4, size=2.4, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Preprocessing
 #
 # ImageNet classifiers were trained on square crops. `center_square` scales the shorter side to
 # 224 pixels and cuts out the centre: the view the network was trained on. The normalisation to
 # the statistics the weights expect is part of the model, so nothing else is needed.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 image = load_image("espresso")
 square = center_square(image)
 print("loaded:", tuple(image.shape), f"values in [{image.min():.2f}, {image.max():.2f}]")
 print("network input:", tuple(square.shape))
 print("inside the model: (x - mean) / std with mean", model.mean.flatten().tolist(), "std", model.std.flatten().tolist())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## What the network says
 #
 # `predict(model, image, k)` gives the top-k classes with their probabilities.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 shown = ["cat", "espresso", "grace_hopper", "rocket"]
 squares = [center_square(load_image(name)) for name in shown]
 predictions = [predict(model, s, k=5) for s in squares]
@@ -103,7 +103,7 @@ for name, preds in zip(shown, predictions):
     print(f"{name:13s}", ", ".join(f"{label} {p:.0%}" for _, label, p in preds[:2]))
 plotting.show_predictions(squares, predictions, size=2.7, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The cat is split between three kinds of cat, a sign that ImageNet's fine-grained classes are
 # hard even when the network "knows" it sees a cat. The rocket is a *missile* or *projectile*:
 # ImageNet has no class "rocket launch".
@@ -114,23 +114,23 @@ plotting.show_predictions(squares, predictions, size=2.7, fontsize=14)
 # `load_model()` picks CUDA when PyTorch sees a GPU; here we ask for the CPU to give the same
 # numbers everywhere.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 print("CUDA available:", torch.cuda.is_available())
 print("PyTorch", torch.__version__, "using", torch.get_num_threads(), "CPU threads")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Bad input gets a clear message
 #
 # Every loader says what went wrong and what it accepts:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
     try:
         load_image(bad)
     except ImageError as error:
         print("ImageError:", error)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## How the panels work
 #
 # Each notebook ends with a panel. Pick a bundled photo or **upload** one of your own (any
@@ -139,11 +139,11 @@ for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
 #
 # Try it: upload a photo of something on your desk.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import PredictionPanel
 PredictionPanel(model, image="cat")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Notebooks 01 to 10 ask you to write the lecture's methods yourself, a few lines each: a
@@ -157,7 +157,7 @@ PredictionPanel(model, image="cat")
 # a first try at an exercise of notebook 05, which keeps each pixel within `eps` of the photo
 # but forgets something:
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 
 

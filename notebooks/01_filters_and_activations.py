@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 01 · First-layer filters and activation maps
 #
 # *Lecture: "What's going on inside ConvNets?" First layer: visualise the filters; intermediate
@@ -8,7 +8,7 @@
 # Deeper layers see the output of earlier ones, so their weights mean little to the eye; for
 # them we look at **activation maps**: what each channel computes for one image.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image, get_activations
@@ -17,7 +17,7 @@ from lecture_utils import plotting
 
 model = load_model(device="cpu")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## First-layer filters
 #
 # The bundled EfficientNet-Lite0 starts with 32 filters of 3x3 pixels (stride 2). Each filter is
@@ -32,12 +32,12 @@ model = load_model(device="cpu")
 # pixels can show. The Gabor-like stripes at many orientations of the lecture's AlexNet filters
 # (11x11 pixels) cannot appear at this size.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 stem_conv = model.get_submodule(model.layers["stem"])[0]
 print("first layer:", tuple(stem_conv.weight.shape), "(filters, RGB, height, width)")
 plotting.filter_grid(stem_conv.weight, ncols=16, size=0.6)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: scale filters for display
 #
 # A filter's weights are small signed numbers; an image needs values in [0, 1]. Write the scaling
@@ -45,7 +45,7 @@ plotting.filter_grid(stem_conv.weight, ncols=16, size=0.6)
 # weight is mid-grey (0.5) and the filter's largest |weight| reaches 0 or 1. The cell after it
 # checks your function on filters it picks and, if something is off, says what.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def normalize_filters(weights):
     """Filters (C_out, C_in, k, k) -> the same shape in [0, 1]: 0.5 + 0.5 * w / max|w|, with the
     maximum taken over each filter's own values (all its channels)."""
@@ -55,11 +55,11 @@ def normalize_filters(weights):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("normalize_filters", normalize_filters)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The lecture's figure shows the 96 first-layer filters, 11x11 pixels each, of the original
 # AlexNet (Krizhevsky et al. 2012), which was split over two GPUs with 48 filters each.
 # torchvision's AlexNet, the one this course loads, is the one-GPU version of Krizhevsky (2014)
@@ -67,7 +67,7 @@ check("normalize_filters", normalize_filters)
 # and colour blobs. torchvision's 64 appear here when AlexNet's weights have been fetched
 # (`python -m lecture_utils fetch alexnet`).
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 if is_cached("alexnet"):
     alexnet = load_model("alexnet", device="cpu")
     fig = plotting.filter_grid(alexnet.net.features[0].weight, ncols=16, size=0.7)
@@ -76,11 +76,11 @@ else:
     print("AlexNet's weights are not on this machine; fetch them with: python -m lecture_utils fetch alexnet")
 fig
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** We look at the first layer's weights as pictures. Why does the same not work for
 # the weights of the second layer?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** A first-layer filter is a small patch in the same space as the image (k x k pixels,
 # three colour channels). Its response to a patch of the photo is the sum of pixel times weight,
 # high where the patch is bright under the filter's positive weights and dark under its
@@ -90,14 +90,14 @@ fig
 # activation maps (below), the photo patches that excite them most (notebook 02), or images
 # optimised to excite them (notebook 04).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Activation maps: shallow, middle, deep
 #
 # One forward pass of the cat photo, keeping the output of three layers. The printout says what
 # kind of values each layer holds: the stem and the head end in a ReLU6, so none of their values
 # is negative and many are zero.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 image = load_image("cat", size=224)
 layers = ["stem", "stage4", "head"]
 with torch.no_grad():
@@ -107,13 +107,13 @@ for name, a in acts.items():
           f"{(a < 0).float().mean():.0%} of the values negative, {(a == 0).float().mean():.0%} zero")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A layer has too many channels to show them all. We show, after the input, the 11 whose map
 # varies most over the photo (the largest standard deviation over positions), leaving out the
 # outermost ring of positions, where the zero padding alone makes some channels fire. Each map
 # is scaled on its own: dark blue is zero, yellow the map's largest value.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 def most_varied(a, k=11):
     return a[0, :, 1:-1, 1:-1].flatten(1).std(dim=1).topk(k).indices.tolist()
 
@@ -123,7 +123,7 @@ def grid(a, title, **style):
 
 grid(acts["stem"], "stem, shallow", scale="zero")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Each stem map is one filter above, slid over the photo (then a batch norm and a ReLU6), and it
 # is still a picture of the cat. Most of these channels (0, 5, 15, 21, 24, 27, 30) are bright on
 # one side of the edges of the fur stripes, the eyes and the nose; channel 7 is brightest in the
@@ -137,19 +137,19 @@ grid(acts["stem"], "stem, shallow", scale="zero")
 # three most varied output maps show little of the cat; the clearest trace is channel 18's red
 # patch at the lower left, where the fur is light:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 stage4 = acts["stage4"]
 plotting.activation_grid(stage4, channels=most_varied(stage4, 3), ncols=4, size=2.4, image=image,
                          fontsize=14, title="stage4 output (red > 0, blue < 0)", scale="symmetric",
                          cmap="RdBu_r")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The block's ReLU6s sit inside it: after its 1x1 convolution that widens 80 channels to 480,
 # and after its 3x3 depthwise convolution on those 480. We keep the maps after the second one
 # with a forward hook on the batch norm before it, and apply the ReLU6 ourselves (the exercise
 # below writes such a hook):
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 block = model.get_submodule(model.layers["stage4"])  # the stage's last block
 inside = {}
 keep = lambda module, inputs, output: inside.update(stage4=output.clamp(0, 6))  # the ReLU6
@@ -163,39 +163,39 @@ print(f"inside stage4: {inside['stage4'].shape[1]} channels, "
       f"{(inside['stage4'] == 0).float().mean():.0%} of the values zero")
 grid(inside["stage4"], "inside stage4, after the ReLU6, middle", scale="zero")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # These maps are sparse, and several mark parts of the photo: channels 66, 159 and 212 fire at
 # the two eyes, channels 200 and 13 on the light fur at the lower left, channels 18 and 224 on the
 # blurred background at the right, channel 203 over much of the face. Not all are about the
 # photo: channel 365 fires along the border (the padding) and channel 379 in a grid pattern.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 grid(acts["head"], "head, deep", scale="zero")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The head ends in a ReLU6 too. Its maps are coarse (7 x 11: every stride-2 layer halves them, so
 # each position sees a large part of the image), and each of these channels fires on part of the
 # photo and is zero (dark blue) elsewhere: several over the face (1044, 977, 809), some lower,
 # around the nose and mouth (1156, 214), channel 1144 in a band at the height of the eyes,
 # channels 420 and 1153 along the top. Most head channels do not fire at all:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 head = acts["head"][0]
 print(f"head: {(head == 0).float().mean():.0%} of all values are zero; "
       f"{(head.amax(dim=(1, 2)) == 0).float().mean():.0%} of the 1280 channels are silent for this image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Most head channels are silent for this cat (all zeros). Does a silent channel
 # tell the classifier anything?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Not directly. The classifier reads the average of every channel over positions,
 # and each class's score (logit) is a weighted sum of those averages plus a bias: a silent
 # channel's average is zero, so it adds nothing to any class's score. What silence does is
 # withhold support: a channel that fires for dog snouts would have raised the "dog" scores and
 # does not here. The scores for this cat are decided by the channels that fire (and the biases).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: one layer's activations, with a hook
 #
 # `get_activations` uses **forward hooks**: a function registered on a module that PyTorch calls
@@ -204,7 +204,7 @@ print(f"head: {(head == 0).float().mean():.0%} of all values are zero; "
 # output, run the model, and **remove the hook again**, also when the forward pass fails
 # (`try` / `finally`). A hook left behind would keep firing in every later call.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def layer_output(model, images, layer):
     """The output (N, C, h, w) of the layer `layer` (a key of model.layers) for images (N, 3, H, W)."""
     ### BEGIN SOLUTION
@@ -220,10 +220,10 @@ def layer_output(model, images, layer):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("layer_output", layer_output)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the size of a layer's map
 #
 # The stem turned the 224-pixel-high photo into maps of 112 rows: its 3x3 convolution moves 2
@@ -231,7 +231,7 @@ check("layer_output", layer_output)
 # many positions does a convolution (or a pooling) with this kernel, stride and padding have
 # along one axis of `size` pixels? Count how many windows fit.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def conv_output_size(size, kernel, stride=1, padding=0):
     """The number of positions (an int) along one axis of a convolution's output."""
     ### BEGIN SOLUTION
@@ -239,16 +239,16 @@ def conv_output_size(size, kernel, stride=1, padding=0):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("conv_output_size", conv_output_size)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick or upload an image, then move the **layer** and **channel** sliders. The activations of
 # every layer are computed once per image, so the sliders answer at once.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import ActivationExplorer
 ActivationExplorer(model, image="cat", layer="stage3")
 

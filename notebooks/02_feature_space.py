@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · Feature space
 #
 # *Lecture: the last layer as a feature space ("CNN codes"); nearest neighbours in feature space
@@ -19,7 +19,7 @@
 # photos, ImageNet's terms: non-commercial research and teaching) and this notebook uses it
 # instead.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image, plotting
@@ -32,17 +32,17 @@ collection = load_collection(per_class=60)  # Imagenette when fetched, else Fash
 print(f"{collection.name}: {len(collection)} photos of {tuple(collection.images.shape[-2:])} px, "
       f"{len(collection.classes)} classes: {', '.join(collection.classes)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## CNN codes
 #
 # One pass over the collection gives the codes at four layers, and for each channel where it
 # was most active (for the patches below).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 LAYERS = ["stage2", "stage3", "stage4", "head"]
 codes = E.collection_codes(model, collection, LAYERS, size=160)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which space knows the classes?
 #
 # A simple test: classify every photo by the majority label of its 5 nearest other photos
@@ -50,7 +50,7 @@ codes = E.collection_codes(model, collection, LAYERS, size=160)
 # subtracting the collection's mean code (what every photo shares, the black background and
 # the grey object, says nothing about the class).
 
-# %%
+# %% slideshow={"slide_type": "-"}
 pixels = E.pixels(collection)
 print(f"pixels (Euclidean)        {E.knn_accuracy(pixels, collection.labels, 5, 'euclidean'):.1%}")
 for layer in LAYERS:
@@ -58,7 +58,7 @@ for layer in LAYERS:
     print(f"{layer:7} codes (cosine)    {E.knn_accuracy(centred, collection.labels, 5):.1%}"
           f"   (not centred: {E.knn_accuracy(raw, collection.labels, 5):.1%})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On Fashion-MNIST the head codes beat the pixels by 11 points (84% against 73%). The shallower
 # codes do no better than the pixels: stage4 ties with them, stage2 and stage3 do worse. The
 # margin is modest, plausibly because these photos are already centred, upright and uniformly
@@ -70,7 +70,7 @@ for layer in LAYERS:
 # Each row: a query, then its 6 nearest photos (class and distance above each); the title
 # counts how many of the 6 share the query's class.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 features = E.center(codes["head"].mean)
 
 def neighbours_figure(query, k=6):
@@ -89,14 +89,14 @@ def neighbours_figure(query, k=6):
 for query in (130, 250, 370):
     display(neighbours_figure(query))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # For the pullover and the coat the codes' neighbours share the query's class more often than
 # the pixels' do. For the shirt it is the other way round (1 against 2): five of the codes' six
 # neighbours are coats with long sleeves and a collar, most of them, like this shirt, open or
 # buttoned down the front. Plausibly the head codes match such parts, while what tells a shirt
 # from a coat at 28 x 28 pixels (fabric, thickness, length) is little.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: nearest neighbours by cosine similarity
 #
 # `E.nearest_neighbors` does this lookup. Write it yourself: the cosine similarity of two codes is
@@ -104,7 +104,7 @@ for query in (130, 250, 370):
 # their lengths. Return the indices of the k codes most similar to the query, most similar first.
 # (`torch.nn.functional.normalize` and `Tensor.topk` help.)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch.nn.functional as F
 
 
@@ -116,18 +116,18 @@ def nearest_neighbors(features, query, k):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("nearest_neighbors", nearest_neighbors)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## A flip, a shift, a colour change: pixels against codes
 #
 # Take the seven bundled photos, make three copies of each (mirrored, shifted by a quarter of the
 # width with wrap-around, red and blue swapped and darkened), and ask for each copy: is its
 # nearest neighbour among the other 27 images a version of the same photo?
 
-# %%
+# %% slideshow={"slide_type": "-"}
 names = ["cat", "espresso", "daisy", "palace", "rocket", "astronaut", "grace_hopper"]
 originals = torch.cat([center_square(load_image(n), 160) for n in names])
 variants = E.perturbations(originals)
@@ -142,12 +142,12 @@ for change in variants:
     right = {s: sum(photo[nearest[s][q]] == photo[q] for q in queries) for s in spaces}
     print(f"{change:11} same photo found: pixels {right['pixels']}/{len(queries)}, codes {right['codes']}/{len(queries)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The codes find a version of the same photo for all 21 copies. The pixels find 6 of the 7
 # mirrored copies, but only 4 of 7 shifted and 4 of 7 recoloured ones. Below, for each kind of
 # change, the first copy whose pixel neighbour is another photo:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 misses = [q for q in range(len(names), len(gallery)) if photo[nearest["pixels"][q]] != photo[q]]
 fooled = [next(q for q in misses if kind[q] == change) for change in variants if any(kind[q] == change for q in misses)]
 shown, titles = [], []
@@ -157,11 +157,11 @@ for q in fooled:
         titles.append(f"{label}:\n{names[photo[j]]} ({kind[j]})")
 plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Three of the seven shifted photos have another photo as their nearest
 # neighbour in pixel space, none in code space. Why?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Pixel distance compares the two images position by position: after a shift most
 # positions hold something else, so the distance can grow beyond the distance to another
 # photo. The head code averages each channel over all positions, and the channels respond to
@@ -170,7 +170,7 @@ plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
 # trained on randomly cropped and mirrored photos, so such changes did not change the answer it
 # had to give.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## t-SNE: the whole collection at a glance
 #
 # t-SNE places every photo in the plane so that near neighbours stay near (distances between
@@ -178,7 +178,7 @@ plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
 # frame colour is the class. To put a number on how well each map keeps the classes apart, the
 # same 5-NN vote as above runs on the 2-D points.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 points_pixels = E.tsne(pixels, "euclidean")
 points_codes = E.tsne(features, "cosine")
 for name, points in (("pixels", points_pixels), ("head codes", points_codes)):
@@ -187,7 +187,7 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
     display(plotting.thumbnail_map(points, collection.images, collection.labels, collection.classes,
                                    thumb=34, size=9.5, fontsize=13, title=f"t-SNE of the {name}"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Both maps have islands: pixels already separate what has a different silhouette. Trousers
 # are an island in both, and the footwear is one large island in both. What differs is how
 # clean the islands are. In the pixel map the bags split into two islands, and inside the
@@ -198,7 +198,7 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # the code map. The 5-NN vote in the 2-D maps says the same: about 68% for the pixels
 # against 80% for the codes (each a little below its vote in the full space, 73% and 84%).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Maximally activating patches
 #
 # A unit (one channel at one position) of a layer sees only a window of the input, its
@@ -224,23 +224,23 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # the whole photo. Notebook 03 shows, beside such patches, which of their pixels made the unit
 # fire.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 for layer in ("stage2", "stage3", "stage4"):
     rf = E.receptive_field(model, layer, 160)
     found = E.top_patches(model, collection, codes, layer, channels=range(4), n=6)
     display(plotting.patch_grid({c: crops for c, (_, crops) in found.items()}, display=120, fontsize=14,
                                 title=f"{layer}: receptive field {rf.size[0]} px, stride {rf.stride[0]} px"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why do the patches of deeper layers look more like parts of objects?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Two reasons. A deeper unit sees a larger window (its receptive field grows with
 # every layer, and fastest after strided ones), so a whole sole or collar fits in it. And it
 # combines the detectors below it: a shallow unit can only say "an edge here", a deeper one "these
 # edges in this arrangement", which is what a part is.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the receptive field of a chain of layers
 #
 # How many input pixels does one unit see, after a chain of convolutions and poolings, each
@@ -249,7 +249,7 @@ for layer in ("stage2", "stage3", "stage4"):
 # (k - 1) * jump pixels to the window. Return the window's size and the final jump (the
 # stride in input pixels between neighbouring units). Padding moves the window, not its size.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def receptive_field(layers):
     """(size, stride) in input pixels of one unit after layers, a list of (kernel, stride)."""
     ### BEGIN SOLUTION
@@ -261,17 +261,17 @@ def receptive_field(layers):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("receptive_field", receptive_field)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a query from the collection (slider) or upload a photo, a layer and k: the panel shows
 # the query's neighbours in both spaces. Changing the layer or k reuses the codes computed
 # above and answers at once; an upload costs one forward pass.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import FeatureSpacePanel
 FeatureSpacePanel(model, collection, codes, query=250)
 

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 03 · What the network looks at
 #
 # *Lecture: occlusion experiments (Zeiler and Fergus 2014), saliency maps (Simonyan et al. 2014),
@@ -11,7 +11,7 @@
 # same call: `attribution.method(model, image, target)`, and return either a map per pixel or
 # an image per colour channel.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image, predict
@@ -23,7 +23,7 @@ top = predict(model, cat, k=1)[0]
 target = top[0]
 print("target:", top[1], f"{top[2]:.0%}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Saliency: the gradient of the class score
 #
 # How much would the class score change if one pixel changed a little? That is the gradient
@@ -43,7 +43,7 @@ print("target:", top[1], f"{top[2]:.0%}")
 # nearby gradients share remains. The right sigma is large: at 0.1 the map brightens the nose and
 # a line running down from the ear at the top right, at 0.25 the eyes stand out.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 sal = A.saliency(model, cat, target)
 for eps in (0.003, 0.01):  # SmoothGrad with 1 copy: the saliency map at one nearby image
     near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, generator=torch.Generator().manual_seed(1))
@@ -55,7 +55,7 @@ plotting.heatmap_grid([sal[0]] + [m[0] for m in noise.values()], photo=cat, ncol
                       titles=["saliency"] + [f"SmoothGrad, sigma {sigma} (16 copies)" for sigma in noise],
                       label="|d score / d pixel|, largest over RGB")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: a saliency map in four lines
 #
 # Write vanilla saliency yourself (CS231n's `compute_saliency_maps`): a copy of the images that
@@ -64,7 +64,7 @@ plotting.heatmap_grid([sal[0]] + [m[0] for m in noise.values()], photo=cat, ncol
 # model takes pixels in [0, 1] and normalises inside: differentiate with respect to the pixels.
 # The check runs your function on photos and a small network of its choosing.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def saliency_map(model, images, targets):
     """|d score / d pixel|, the largest over the colour channels: (N, H, W) for images
     (N, 3, H, W) and targets (N,), one class index per image. Leaves `images` unchanged."""
@@ -76,18 +76,18 @@ def saliency_map(model, images, targets):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("saliency", saliency_map)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: SmoothGrad
 #
 # Average the saliency maps of noisy copies `image + noise[i]` (the noise is given, so the check
 # can compare). One map per copy, then their mean: mind that `x.grad` adds up over backward
 # passes unless you start from a fresh tensor each time.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def smoothgrad(model, image, target, noise):
     """The mean over i of the saliency map (|gradient|, max over channels) at image + noise[i].
     image (1, 3, H, W), target a class index, noise (S, 3, H, W); returns (1, H, W)."""
@@ -101,10 +101,10 @@ def smoothgrad(model, image, target, noise):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("smoothgrad", smoothgrad)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Deconvnet and guided backpropagation: rules for the ReLU
 #
 # Both change only how gradients pass back through a ReLU:
@@ -120,7 +120,7 @@ check("smoothgrad", smoothgrad)
 # Below, two photos (cut to the same 224 px square), each with the plain gradient and the guided
 # backprop of its own class. Grey is zero; colours are the signed gradient of each colour channel.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 from lecture_utils.images import center_square
 from lecture_utils.models import is_cached
 
@@ -131,7 +131,7 @@ columns = {"plain gradient": A.gradient(model, photos, classes),
 plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g in columns.values()] for i in range(2)],
                      row_labels=[model.categories[c] for c in classes], col_labels=["photo", *columns], size=3.0)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The plain gradient is noise on both photos; guided backprop draws the eyes, nose and whiskers,
 # and the rim, saucer and spoon of the cup.
 #
@@ -142,7 +142,7 @@ plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g i
 # run backwards (transposed) leave a checkerboard that is nearly the same for every class. The
 # cell below runs it on the cat photo for five classes, and on the espresso photo for one:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 names = ["Egyptian cat", "espresso", "tench", "cliff dwelling", "toilet tissue"]
 on_cat = A.deconvnet(model, photos[:1].expand(len(names), -1, -1, -1), names)  # one class per copy
 on_espresso = A.deconvnet(model, photos[1:], "Egyptian cat")
@@ -164,7 +164,7 @@ else:
     print("AlexNet's weights are not available here: the figure shows EfficientNet-Lite0 only.")
 plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On EfficientNet-Lite0 deconvnet gives one picture, to the last bit, whatever the photo, and
 # almost the same for any class (the correlations printed above): a picture of the network
 # itself, a fine checkerboard with nothing of the cat in it. AlexNet, like the network Zeiler
@@ -172,7 +172,7 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # backward pass; where AlexNet's weights are available, the cell above draws its deconvnet
 # beside this one and prints how much its two photos' maps agree.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Guided backprop of one inner unit, beside its image crops
 #
 # Springenberg et al. also ran guided backprop from a single unit of an inner layer instead of
@@ -187,7 +187,7 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # The collection's photos are grey, so the gradient is summed over the three colour channels
 # and drawn in grey too (mid-grey is zero).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 from lecture_utils import embedding as E
 from lecture_utils.datasets import load_collection
 
@@ -211,7 +211,7 @@ print(f"share of |guided backprop| inside the middle 64 x 64: {min(inside):.0%} 
       f"over the {len(inside)} patches")
 plotting.patch_grid(rows, display=96, fontsize=13, title=f"stage4: the middle 64 px of each {rf.size[0]} px receptive field")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On Fashion-MNIST each of these channels has a pattern of its own, and its guided backprop
 # draws that pattern in every patch, whatever garment it comes from: channel 18 a bright edge
 # curving down to the right (a handle, a shoulder), channel 24 a small spot (a button, a hole),
@@ -227,7 +227,7 @@ plotting.patch_grid(rows, display=96, fontsize=13, title=f"stage4: the middle 64
 # gradient instead and works at any layer of any network. On an image with two objects each
 # class lights up its own:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 pair = load_image("cat_and_espresso", size=224)
 print([f"{name} {p:.0%}" for _, name, p in predict(model, pair, k=5)])
 maps, titles = [], []
@@ -239,7 +239,7 @@ ratio = torch.cat([(maps[i] / maps[i + 2])[maps[i + 2] > 1e-4] for i in (0, 1)])
 print(f"CAM / Grad-CAM, wherever Grad-CAM > 0.0001: {float(ratio.min()):.1f} to {float(ratio.max()):.1f}")
 plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", alpha=0.5)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Each colour bar gives the map's own values. CAM's and Grad-CAM's maps differ only by a
 # constant factor, 154 as printed: the 7 x 22 positions of the `head` map of this wide photo
 # (with global average pooling, Grad-CAM's weights are the classifier's divided by their number).
@@ -249,12 +249,12 @@ plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap=
 # Grad-CAM** multiplies guided backprop's drawing by Grad-CAM's region, so the drawing keeps
 # to the class's own object (the cat's eyes and nose; the cup, saucer and spoon):
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 ggc = [plotting.gradient_image(A.guided_grad_cam(model, pair, c)) for c in (285, 967)]
 plotting.show_images(ggc, ["guided Grad-CAM: Egyptian cat", "guided Grad-CAM: espresso"], ncols=2, size=4.6,
                      fontsize=14, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: Grad-CAM's weights and map
 #
 # Take the activations A of one layer with a forward hook (and remove it, also when the forward
@@ -263,7 +263,7 @@ plotting.show_images(ggc, ["guided Grad-CAM: Egyptian cat", "guided Grad-CAM: es
 # per channel. The map is the ReLU of the channels' weighted sum. Return it at the layer's own
 # resolution; the figures above upsample it to the image.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch.nn.functional as F
 
 
@@ -285,10 +285,10 @@ def grad_cam(model, image, target, layer):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("grad_cam", grad_cam)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Occlusion: hide a part, watch the probability
 #
 # The most direct test needs no gradients: cover a square with grey and see how much the class's
@@ -300,7 +300,7 @@ check("grad_cam", grad_cam)
 # most strongly over the top of the cup (0.19). The 48 px windows find less (0.13 at most, on the top of the rim, and little on
 # the coffee); why is shown after the exercise.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 espresso = load_image("espresso", size=(160, 240))
 occ = {w: A.occlusion(model, espresso, 967, window=w, stride=w // 2) for w in (24, 48, 96)}
 in_grey = espresso.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # the photo in grey, under the colours
@@ -310,14 +310,14 @@ plotting.heatmap_grid([o[0] for o in occ.values()], images=in_grey, photo=espres
                       titles=[f"window {w}, stride {w // 2}" for w in occ], cmap="RdBu_r", alpha=0.6,
                       centered=True, label="drop in the probability of espresso")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: occlusion with one window
 #
 # One square of the occlusion map: paint the square (rows `top` to `top + size`, columns `left`
 # to `left + size`) with `fill` on a COPY of the image, and return how much the target's
 # probability drops.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def occlusion_drop(model, image, target, top, left, size, fill=0.5):
     """p(target | image) - p(target | image with the square painted `fill`), a number."""
     ### BEGIN SOLUTION
@@ -330,15 +330,15 @@ def occlusion_drop(model, image, target, top, left, size, fill=0.5):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("occlusion", occlusion_drop)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Why do the 48 px windows find so little of the coffee? Below, the drop for three single
 # windows: the 24 px window of the grid that hurts most, the 48 px window of the grid that
 # covers all of it, and a 48 px window, off the grid, centred on it.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 def hidden_drop(row, col, size):
     """p(espresso) minus p(espresso) with the square from (row, col) painted grey."""
     hidden = espresso.clone()
@@ -352,7 +352,7 @@ for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, 
                               (12, 84, 48, "48 px, centred on the 24 px square")):
     print(f"{where:36s} rows {row}-{row + size}, columns {col}-{col + size}: drop {hidden_drop(row, col, size):.2f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Hiding more can hurt less: the 48 px window on the grid covers the whole 24 px square, yet
 # lowers the probability far less; the same 48 px window moved 12 px up and left, centred on
 # the square, lowers it by about as much as the small one. The grey square is itself something
@@ -360,7 +360,7 @@ for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, 
 # 24 px) has no window in a position that hurts much, and each pixel averages the 4 windows that
 # cover it, so its map stays pale.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Integrated gradients
 #
 # Saliency asks about one point. **Integrated gradients** averages the gradient along the
@@ -369,13 +369,13 @@ for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, 
 # score(black). The average is a sum over evenly spaced steps (the midpoint rule), and how many
 # steps it needs depends on the path. Here is the class score along it:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 alphas = torch.cat([torch.linspace(0, 0.1, 21), torch.linspace(0.15, 1, 18)])
 path = A.path_scores(model, cat, target, alphas)[0]
 plotting.curves(alphas, {f"score of {top[1]}": path}, xlabel="alpha (the image is alpha x the photo)",
                 ylabel="class score (logit)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Almost the whole gap is crossed in the first few percent of the path: between alpha 0.02 and
 # 0.04, a photo darkened to 2-4% of its brightness, the score jumps from below 1 to above 6, and
 # after 0.1 it hardly moves. The integral lives in that sliver. The 32 midpoints of a 32-step
@@ -383,7 +383,7 @@ plotting.curves(alphas, {f"score of {top[1]}": path}, xlabel="alpha (the image i
 # gap by far (the first line printed below). With 192 steps (a spacing of 0.005) four fall on
 # it, and the sum comes close:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 STEPS = 192
 gap = float(path[-1] - path[0])
 few = A.integrated_gradients(model, cat, target, steps=32)
@@ -394,14 +394,14 @@ for steps, result in ((32, few), (STEPS, ig)):
 plotting.heatmap_grid([ig.sum(1)[0]], photo=cat, ncols=2, size=4.4, cmap="RdBu_r", centered=True, percentile=99.5,
                       titles=[f"integrated gradients ({STEPS} steps)"], label="attribution, summed over RGB")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: integrated gradients' Riemann sum
 #
 # Approximate the integral along the path from black to the image by the midpoint rule: the
 # gradient of the target's score at `steps` points alpha_k * image, alpha_k = (k + 0.5) / steps,
 # averaged, times the image (the change from the black baseline).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def integrated_gradients(model, image, target, steps):
     """image * mean over k of d score / d x at x = (k + 0.5) / steps * image: (1, 3, H, W)."""
     ### BEGIN SOLUTION
@@ -414,10 +414,10 @@ def integrated_gradients(model, image, target, steps):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("integrated_gradients", integrated_gradients)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The attributions now add up, yet the map is hardly easier to read than saliency: red and blue
 # pixels (raising and lowering the score) lie side by side all over the fur, and the eyes, which
 # SmoothGrad at sigma 0.25 and guided backprop pick out, are nearly white (close to zero).
@@ -434,7 +434,7 @@ check("integrated_gradients", integrated_gradients)
 # the named layer. Each map is scaled to its own range; above it, its rank correlation with the
 # trained network's map (1: the same ranking of pixels).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 methods = {"saliency": A.saliency, "guided backprop": A.guided_backprop, "Grad-CAM": A.grad_cam}
 original = {name: A.as_heatmap(f(model, cat, target))[0] for name, f in methods.items()}
 shown = ["classifier", "stage7", "stage5", "stage3", "stem"]
@@ -454,13 +454,13 @@ for name in methods:
 plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {layer}" for layer in shown],
                      col_labels=list(methods), titles=titles, size=2.7)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Guided backprop's map does not change (rank correlation 1.0) when the classifier
 # and `stage7` are re-drawn at random, although the network then no longer knows cats, while
 # Grad-CAM's changes at once. Why does guided backprop survive the randomisation of the top
 # layers?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Guided backprop keeps only positive gradients, and only where a unit was active, at
 # every ReLU on the way back. After a few layers that rule, not the weights above, decides what
 # reaches the image: a positive signal that flows back through the units the image itself
@@ -471,7 +471,7 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
 # keep their signs, which cancel differently for every set of weights: they change, as an
 # explanation of the model should.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The numbers are rank correlations with the map of the trained network (1: the same ranking
 # of pixels). Grad-CAM's falls to -0.4 as soon as the classifier is random. Saliency's falls to
 # 0.3, but that says little: its own map at the photo plus noise of 0.01 correlates 0.3 with it
@@ -488,6 +488,6 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
 # layer for Grad-CAM and the window for occlusion. Results are kept: the opacity slider and
 # settings you already tried answer at once.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import AttributionPanel
 AttributionPanel(model, image="cat_and_espresso", method="grad_cam")

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 04 · Class and neuron images
 #
 # *Lecture: "finding images that activate certain neurons", I\* = argmax<sub>I</sub> A(I) − R(I);
@@ -15,7 +15,7 @@
 # an **objective** built from the network's activations, random **transforms** of the image at
 # each step, a **parameterisation** (what the optimiser actually changes), and an optimiser.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,7 @@ CLASS_STEPS = 96     # and for the twelve class images
 SIZE = 224           # class images: the network's own input size
 SMALL = 128          # channel images and the ablation
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Why gradient ascent on pixels makes noise
 #
 # Notebook 03's saliency map is made from the gradient of a class score with respect to the
@@ -40,7 +40,7 @@ SMALL = 128          # channel images and the ablation
 # sign flips between many neighbouring pixels, and its power sits at high spatial frequencies,
 # where a photo has almost none:
 
-# %%
+# %% slideshow={"slide_type": "-"}
 grey = torch.full((1, 3, SIZE, SIZE), 0.5, requires_grad=True)
 model(grey)[0, model.categories.index("dumbbell")].backward()
 photo = center_square(load_image("cat"), SIZE)
@@ -49,7 +49,7 @@ print(f"neighbouring pixels whose gradient has opposite signs: {float(flips):.0%
 print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey.grad)[0]):.0%} "
       f"of the gradient, {float(high_frequency_share(photo)[0]):.0%} of a photo")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # So each step of plain ascent adds mostly fine texture (the first column of the figure below
 # shows where 48 such steps lead). Olah and colleagues change the *variables* instead: the
 # optimiser changes the image's **Fourier spectrum**, each frequency f scaled by 1/f, which is
@@ -63,7 +63,7 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
 # exact image and averaged over 20 random views (shifted by up to 16 px, zoomed by 0.9–1.1,
 # rotated by up to 5°), and the share of the image's power at high frequencies.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 PARAMS = {"pixels": "pixels", "fourier": "Fourier, 1/f", "fourier_decorrelated": "Fourier + colour"}
 ablation, notes = [[], []], [[], []]
 dumbbell = opt.class_probability(model, "dumbbell")
@@ -80,7 +80,7 @@ for name in PARAMS:
                           f"high freq. {float(high_frequency_share(image)[0]):.0%}")
 plotting.image_table(ablation, row_labels=["dumbbell", "stage4 #61"], titles=notes, size=3.2, fontsize=12)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # In pixel space both pictures are fields of coloured grain, with the largest share of power
 # at high frequencies (22% and 54%), and the dumbbell's probability, 1.00 on the exact image,
 # falls to 0.41 over random views. In Fourier space the same optimiser draws larger patches in
@@ -92,7 +92,7 @@ plotting.image_table(ablation, row_labels=["dumbbell", "stage4 #61"], titles=not
 # frequencies against 16% and 13%. What the change of variables buys, on these numbers, is
 # an image with less fine noise; it does not always buy a higher score.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: one update step of a class image
 #
 # The lecture's (and CS231n's) plain version works on the pixels: one step of gradient **ascent**
@@ -102,7 +102,7 @@ plotting.image_table(ablation, row_labels=["dumbbell", "stage4 #61"], titles=not
 # `lr * g / ||g||` (the step's L2 length is `lr`), roll back, clip to [0, 1]. Return a new image
 # and leave the input as it was.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def class_image_step(model, image, target, lr, l2_reg, ox, oy):
     """One ascent step on score(x) - l2_reg * ||x - 0.5||^2 through a jitter of (oy rows, ox
     columns): x + lr * g / ||g||, rolled back, clipped to [0, 1]. image (1, 3, H, W)."""
@@ -116,22 +116,22 @@ def class_image_step(model, image, target, lr, l2_reg, ox, oy):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("class_image_step", class_image_step)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why does a random jitter at every step make the class image look more like an
 # image of the class?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Without it, the ascent can exploit the exact pixel grid: a pattern of single-pixel
 # values that lines up with the strides of the layers raises the score and looks like noise to
 # us. With a different shift at every step, a change only keeps helping if it works at every
 # offset, which high-frequency tricks do not and shapes of the class do. It acts as a prior of
 # "the picture should still work when moved a little", as a real photo of the class does.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Class images
 #
 # The recipe `opt.class_image(model, target)` does all of this: Adam on the class **logit**
@@ -149,7 +149,7 @@ check("class_image_step", class_image_step)
 # title gives the share of colour values that show as pure black or white (0 or 255 in 8 bits)
 # and the share within 0.05 of either end.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 classes = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Siberian husky",
            "washer", "computer keyboard", "kit fox", "goose", "ostrich", "limousine"]
 VIEWS = opt.robust_views() + [opt.random_resolution(0.5)]  # the recipe's views
@@ -167,7 +167,7 @@ print(f"a photo, for comparison: {float(saturated_share(photo)[0]):.1%} at 0 or 
 plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=13,
                      titles=[f"{c}\n{a:.1%} at 0 or 1, {n:.0%} near" for c, a, n in zip(classes, at_ends, near_ends)])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # At most 0.1% of any image's colour values sit at 0 or 1, and 1–6% lie within 0.05 of them
 # (the photo: 1.2%).
 #
@@ -178,7 +178,7 @@ plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=13
 # the optimisation did its job. The last two use transforms it never saw: the image mirrored
 # left to right, and its central 168 × 168 px enlarged to 224 px (a zoom of 1.33).
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 half = F.interpolate(F.interpolate(class_images, scale_factor=0.5, mode="bilinear", antialias=True),
                      size=(SIZE, SIZE), mode="bilinear")
 zoomed = F.interpolate(class_images[..., 28:-28, 28:-28], size=(SIZE, SIZE), mode="bilinear", antialias=True)
@@ -194,7 +194,7 @@ with torch.no_grad():
     top = model(husky).softmax(dim=1)[0].topk(3)
 print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):.2f}" for p, i in zip(*top)))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On the two checks the optimisation saw, 11 of the 12 reach 0.99 or more over random views
 # and all 12 reach 0.95 or more at half size; the Siberian husky is the lowest on both (0.81
 # and 0.95). Mirrored, which the optimisation never saw, the husky gets 0.90 and every other
@@ -207,21 +207,21 @@ print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):
 # "Eskimo dog", dogs that look almost the same: features that raise the husky's logit raise
 # theirs too, so the probability is shared among them.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Channel images: what a unit of a layer likes
 #
 # The same recipe with another objective: the mean activation of one channel of a layer over
 # all positions (`opt.channel_image`). Four channels each of a shallow layer (`stage2`, 4×
 # downsampled), a middle one (`stage4`, 16×) and a deep one (`stage6`, 32×).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 layers = {"stage2": [0, 5, 11, 20], "stage4": [3, 17, 42, 61], "stage6": [10, 40, 77, 150]}
 grid = [list(opt.finish(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL)).image.split(1))
         for layer, channels in layers.items()]
 plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs] for cs in layers.values()],
                      size=2.6, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The shallow channels like fine oriented strokes or stripes repeated everywhere, some in one
 # dominant colour (#0 blue, #20 pink); the middle ones larger textures and motifs (#3 curved
 # scales, #42 faceted shapes, #61 a grid of small motifs). Of the deep ones, only #150 shows a
@@ -235,7 +235,7 @@ plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs
 # Gram matrices (the feature correlations of notebook 08) at the same layer. The penalty buys
 # variety with activation: each panel's title says how far its image still drives the channel.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 DEEP = ("stage6", 150)
 rows, titles = [], []
 for weight in (0.0, 20.0):
@@ -249,14 +249,14 @@ for weight in (0.0, 20.0):
     titles[-1][0] += f"\nsimilarity {similarity:.2f}"
 plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles, size=2.4, fontsize=12)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Without the penalty all four images are eyes set in fur-like texture (similarity 0.82,
 # activations 40.8–46.4). With it (similarity 0.14) they differ: a single large shiny shape in
 # fur, bands of fur without eyes, a fine grid of strokes, and eyes among pink, feather-like
 # strokes. The variety costs activation: 36.8–37.7 for three of them, and 19.9, under half of
 # what the images without the penalty reach, for the grid.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a class (type to search all 1000) or a layer and channel, choose what to optimise
@@ -266,6 +266,6 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 # random views (compare the result with the pixel column of the ablation above), a deep
 # layer's channel, a step size of 0.3.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import ClassImagePanel
 ClassImagePanel(model)

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 05 · Adversarial examples
 #
 # Szegedy et al. ("Intriguing properties of neural networks", 2014) found that a change of the
@@ -16,7 +16,7 @@
 # value moves by more than two grey levels out of 255. The algorithms live in
 # `lecture_utils.adversarial`.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import adversarial as A
@@ -36,7 +36,7 @@ for n, i, p in zip(names, labels.tolist(), sureness.tolist()):
     print(f"{n:16s} {model.categories[i]} ({p:.0%})")
 print(f"mean probability of the model's answer: {sureness.mean():.2f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. FGSM: one step, two grey levels
 #
 # The fast gradient sign method moves every pixel by exactly `eps` in the direction that raises
@@ -47,7 +47,7 @@ print(f"mean probability of the model's answer: {sureness.mean():.2f}")
 # colour values is either +1 (full) or -1 (off), hence its eight saturated colours; above it,
 # the class the model gives it. Under the photo and the result, the model's top 5.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 espresso = photos[names.index("espresso")][None]
 sign = A.gradient_sign(model, espresso, labels[names.index("espresso")])
 espresso_adv = A.fgsm(model, espresso, labels[names.index("espresso")], eps=2 / 255)  # = photo + 2/255 * sign
@@ -56,7 +56,7 @@ adversarial_triptych(espresso, espresso_adv, predict(model, espresso), predict(m
                      titles=("photo", "photo + 2/255 x sign"), change=0.5 + 0.5 * sign,
                      change_title=f"sign of the gradient:\n{sign_name} ({sign_p:.0%})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # One step took the espresso's 94% down to 18% and the answer is wrong, but it is not a
 # *confident* mistake: the new top class gets a quarter. A confident wrong answer after one
 # step, like the lecture's gibbon at 99.3%, does not happen on this network (below, on none of
@@ -67,7 +67,7 @@ adversarial_triptych(espresso, espresso_adv, predict(model, espresso), predict(m
 # steps of 8 and 16 grey levels make one photo's new answer confident (the palace's, 70% and
 # 89%), and at those sizes one answer (the espresso's) no longer changes at all.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 for eps in (1, 2, 4, 8, 16):
     stepped = torch.cat([A.fgsm(model, photos[i:i + 2], labels[i:i + 2], eps=eps / 255) for i in range(0, 8, 2)])
     classes, p = A.top1(model, stepped)  # two images at a time keep the memory low
@@ -78,7 +78,7 @@ for eps in (1, 2, 4, 8, 16):
           f"{p[wrong].min():.0%} to {p[wrong].max():.0%} (surest: {names[surest]} -> "
           f"{model.categories[classes[surest]]})" + (f"; unchanged: {', '.join(kept)}" if kept else ""))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Goodfellow et al. did not choose "gibbon": their panda step was untargeted, like the one
 # above (up the loss of the panda's own label), and GoogLeNet's answer after it happened to be
 # a gibbon, with 99.3%. On this network one such step gives no confident answer, so to show the
@@ -87,7 +87,7 @@ for eps in (1, 2, 4, 8, 16):
 # section: 20 steps of 0.25/255, each clipped back into the budget) reaches it within the same
 # 2 grey levels:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 GIBBON = model.categories.index("gibbon")
 espresso_gibbon = A.pgd(model, espresso, None, eps=2 / 255, steps=20, random_start=False, target=GIBBON)
 print(f"gibbon: {predict(model, espresso_gibbon, k=1)[0][2]:.2%}; "
@@ -95,14 +95,14 @@ print(f"gibbon: {predict(model, espresso_gibbon, k=1)[0][2]:.2%}; "
 adversarial_triptych(espresso, espresso_gibbon, predict(model, espresso), predict(model, espresso_gibbon),
                      titles=("photo", "after 20 steps"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: FGSM
 #
 # Write the fast gradient sign method: the gradient of the cross-entropy loss of the true labels
 # with respect to the pixels, one step of `eps` along its sign, and a clip to [0, 1]. Work on a
 # copy: the check looks at whether `images` is left as it was.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch.nn.functional as F
 
 
@@ -116,22 +116,22 @@ def fgsm(model, images, labels, eps):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("fgsm", fgsm)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** No pixel moved by more than 2 grey levels, yet the answer changed. How can so
 # small a change matter so much?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Goodfellow et al.'s explanation is linearity. A score is, near the image, roughly
 # w · x. Moving every pixel by eps in the direction of sign(w) changes it by eps · Σ|w_i|: eps
 # times the sum over all 150,528 pixel values. Each change is invisible, but they all push the
 # same way, and the total grows with the number of pixels. Random noise of the same size pushes
 # in random directions and mostly cancels.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Iterative attacks: how large must the change be?
 #
 # PGD (Madry et al. 2018) repeats small gradient steps and projects back into the eps-ball after
@@ -147,7 +147,7 @@ check("fgsm", fgsm)
 # or not, and an unsure answer is easy to flip. So above the plot, each photo on its own: the
 # smallest budget of the six at which each attack changes its answer.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 eps_values = [0.02 / 255, 0.05 / 255, 0.1 / 255, 0.2 / 255, 0.5 / 255, 2 / 255]
 halves = [slice(i, i + 2) for i in range(0, 8, 2)]  # two images at a time keep the memory low
 attacks = {
@@ -174,13 +174,13 @@ for i, n in enumerate(names):
     print(f"{n:16s} ({sureness[i]:.0%} sure): " + ", ".join(f"{a} {f}" for a, f in zip(attacks, first)))
 attack_curves(eps_values, success, confidence)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the budget of an iterative attack
 #
 # After every step, PGD moves the image back into the budget: each pixel at most `eps` from the
 # original, and still a valid pixel value in [0, 1]. Write that projection.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def project(x_adv, x, eps):
     """x_adv with every pixel clipped to [x - eps, x + eps], then to [0, 1]."""
     ### BEGIN SOLUTION
@@ -188,10 +188,10 @@ def project(x_adv, x, eps):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("project", project)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On these 8 photos, a tenth of a grey level in the gradient's direction changes 7 of the 8
 # answers (FGSM and PGD-3 alike), while random noise twenty times larger (2/255) changes one,
 # the astronaut's, which was wrong and 30% sure to begin with: the gradient finds the
@@ -208,7 +208,7 @@ check("project", project)
 # Shown here on one photo, the daisy, which the model names with only 18%, made a school bus.
 # Change `TARGET` to any ImageNet class name (`model.categories`), or the photo, to try others.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 TARGET = "school bus"
 daisy = photos[names.index("daisy")][None]
 fooled = A.fooling_image(model, daisy, model.categories.index(TARGET), confidence=0.9)
@@ -216,14 +216,14 @@ print(f"largest change: {(fooled - daisy).abs().max().item() * 255:.1f} grey lev
       f"mean {(fooled - daisy).abs().mean().item() * 255:.2f}")
 adversarial_triptych(daisy, fooled, predict(model, daisy), predict(model, fooled), titles=("image", "fooling image"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: a fooling image
 #
 # CS231n's `make_fooling_image`: gradient ascent on the target's score, each step of L2 length
 # `lr` (the gradient divided by its norm), clipped to [0, 1], and stop as soon as the model says
 # the target. The check compares the images your loop ends with.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def make_fooling_image(model, image, target, lr, max_steps):
     """Steps x + lr * g / ||g|| (g: d score[target] / d x), clipped to [0, 1], until
     model(x).argmax() == target (checked before each step) or max_steps steps. Returns x."""
@@ -240,10 +240,10 @@ def make_fooling_image(model, image, target, lr, max_steps):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("make_fooling_image", make_fooling_image)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. An adversarial patch
 #
 # Brown et al. trained a *visible* sticker that turns whatever it is pasted on into a toaster.
@@ -257,7 +257,7 @@ check("make_fooling_image", make_fooling_image)
 # palace, rocket), which training never sees. Few photos: read the numbers as a demonstration,
 # not a measurement. The patch is 70 x 70 pixels: 9.8% of a 224 x 224 image.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 TRAIN, HELD_OUT = ("cat", "espresso", "cat_and_espresso"), ("astronaut", "daisy", "grace_hopper", "palace", "rocket")
 training = random_crops([load_image(n, 512) for n in TRAIN], 24, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(0))
 held_out = random_crops([load_image(n, 512) for n in HELD_OUT], 40, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(1))
@@ -277,7 +277,7 @@ patch = step.result  # the patch with the best success on its step
 del training, step  # done with them: frees their memory
 print(f"loss: first 10 steps {sum(log[:10]) / 10:.2f}, last 10 steps {sum(log[-10:]) / 10:.2f}")
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 with torch.no_grad():
     stickered = A.apply_patch(held_out, patch, angle=20, generator=torch.Generator().manual_seed(2))
     grey = A.apply_patch(held_out, torch.full_like(patch, 0.5), angle=20, generator=torch.Generator().manual_seed(2))
@@ -289,25 +289,25 @@ titles = ["the patch"] + [predict(model, stickered[i][None], k=1)[0][1] for i in
 del stickered, grey, held_out  # keep only the pictures shown
 show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The lecture also shows a patch against an object detector (Lee and Kolter 2019, "On physical
 # adversarial patches for object detection"): a patch in a corner of the picture, on no object
 # at all, makes YOLOv3 miss every object in the scene, because a detector's features at every
 # place see far around them. That needs a detector's weights, which this course cannot load
 # offline, so it stays on the slide.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** The fooling image above was made for one photo, seen exactly as it is. Why does
 # the patch still work on photos it never saw, pasted at other places, sizes and angles?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Because that is what it was trained for: every step of its training pasted it on
 # other crops at random places, scales and rotations (expectation over transformation), so only
 # changes that work under all of them survived. It also has no budget: it may use any colours in
 # its 70 x 70 pixels, enough to draw a strong "toaster" signal that outweighs the rest of the
 # photo. A fooling image spends a tiny budget on one exact pixel grid.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. A universal perturbation
 #
 # One change, the same for every image, that flips the model's answers on photos it was not
@@ -329,7 +329,7 @@ show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 # these labels after seeing the model's answers: check them in the figure.) The baseline is
 # random sign noise of the same budget.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 EPS = 6 / 255
 training_all = random_crops([load_image(n, 512) for n in names], 48, scale=(0.5, 1.0),
                             generator=torch.Generator().manual_seed(0))
@@ -357,12 +357,12 @@ for what, keep in ((f"the {len(judged)} right ones", right), (f"all {len(sure)} 
     print(f"answers changed, {what}: universal perturbation {changed[keep].float().mean():.0%}; random sign "
           f"noise {sum(noise) / 4:.0%} (mean of 4 draws: {', '.join(f'{f:.0%}' for f in noise)})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Below: six of the sure and right crops (the first two of each photo that has any), before and
 # after adding the same perturbation, each with the model's answer and its probability; then
 # the perturbation, magnified.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 by_photo = {}
 for i in judged.tolist():
     by_photo.setdefault(i % len(nature), []).append(i)
@@ -376,13 +376,13 @@ for j, i in enumerate(shown):
 image_table([cells[k:k + 4] for k in range(0, 12, 4)], titles=[titles[k:k + 4] for k in range(0, 12, 4)],
             col_labels=["photo", "+ perturbation", "photo", "+ perturbation"], size=2.3, fontsize=12)
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 picture, scale = perturbation_image(delta)
 show_images([picture, perturbation_image(A.sign_noise(crops, EPS, torch.Generator().manual_seed(0)))[0]],
             [f"the universal perturbation (x {scale:.0f})", f"random sign noise (x {scale:.0f})"],
             ncols=2, size=4, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Read both numbers: this small network is fragile to plain noise too. Noise of 6 grey levels
 # changes 16% of the sure and right answers (27% of all 31 sure ones, right or not). The
 # universal perturbation, one fixed pattern made from other photos, changes 68% of the sure
@@ -398,7 +398,7 @@ show_images([picture, perturbation_image(A.sign_noise(crops, EPS, torch.Generato
 # current answer"). The fooling image needs a target; its steps are `10 x steps` at most.
 # Results are cached: going back to an earlier setting answers at once.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import AdversarialPanel
 
 del crops, attacked  # the judges' crops: frees their memory

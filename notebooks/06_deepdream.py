@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 06 · DeepDream
 #
 # *Lecture: DeepDream (Mordvintsev, Olah and Tyka, Google Research blog, 2015): "amplify
@@ -17,7 +17,7 @@
 # 4. **octaves**: dream on a small copy first, then carry the added detail up to a larger
 #    copy, and so on: patterns grow at several scales.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image
@@ -33,7 +33,7 @@ dream = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3))
 plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"], ncols=2, size=4.8, fontsize=13,
                      aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## From shallow to deep layers
 #
 # The same 10 steps at each of three octaves, at five depths. What the figure shows:
@@ -48,29 +48,29 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
 #
 # So here something you can name appears at one deep layer (stage5), not at the deepest.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 depths = ["stage2", "stage3", "stage4", "stage5", "stage6"]
 dreams = [opt.finish(opt.deepdream(model, photo, layer, steps=10, octaves=3)).image for layer in depths]
 plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=3.3, fontsize=13, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why does a deep layer (here stage5) dream up animal faces and eyes in trees
 # and buildings?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** DeepDream only amplifies what a layer already responds to a little. ImageNet has
 # about 120 dog breeds among its 1000 classes, so many deep units became detectors of dog parts
 # (eyes, snouts, fur); any patch that excites them slightly is pushed until it looks like what
 # they detect best. A network trained on other data (places, say) dreams of other things.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Every octave raises the layer's norm
 #
 # The run yields one `Step` per update, with the objective measured before the update. At the
 # start of each octave we read the layer's mean squared activation, and measure it again on the
 # octave's last image:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 def norm_at(image, layer):
     with torch.no_grad():
         return float(get_activations(model, image, [layer])[layer].pow(2).mean())
@@ -82,7 +82,7 @@ for octave, steps in by_octave.items():
     size = "x".join(map(str, steps[-1].image.shape[-2:]))
     print(f"octave {octave} ({size} px): {steps[0].losses['l2[stage4]']:.2f} -> {norm_at(steps[-1].image, 'stage4'):.2f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Ablations: the same run without each trick
 #
 # At the size of the whole photo the runs with and without jitter or octaves look much alike,
@@ -102,7 +102,7 @@ for octave, steps in by_octave.items():
 #   frequency, `pattern_wavelength`) is 3.3 pixels without octaves against 4.7 with them (and
 #   4.8 without jitter).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 no_jitter = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0)).image
 no_octaves = opt.finish(opt.deepdream(model, photo, "stage4", steps=30, octaves=1)).image
 raw = opt.finish(opt.iterate(model, opt.layer_l2(model, "stage4"), photo, steps=10, lr=0.01,
@@ -113,17 +113,17 @@ plotting.image_table([runs, [x[..., sky[0], sky[1]] for x in runs], [x[..., tree
                      row_labels=["whole", "sky, x 4", "trees, x 4"],
                      col_labels=["all tricks", "no jitter", "raw gradient step", "no octaves"], size=2.3, fontsize=12)
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 for name, x in [("all tricks", dream.image), ("no jitter", no_jitter), ("no octaves", no_octaves)]:
     print(f"{name:10s}: the added pattern's typical wavelength {pattern_wavelength(x, photo):.1f} px")
 
-# %%
+# %% slideshow={"slide_type": "-"}
 for layer in depths:
     x = photo.clone().requires_grad_(True)
     get_activations(model, x, [layer])[layer].pow(2).mean().backward()
     print(f"{layer}: mean |gradient| per pixel {x.grad.abs().mean():.1e}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ### Without clipping
 #
 # The library's loop always clips, so this ablation uses the slide's own step (`make_step`,
@@ -131,7 +131,7 @@ for layer in depths:
 # write it), which has the slide's `clip` switch: 30 steps at one scale, once clipping to
 # [0, 1] after every step and once never.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 clipped = unclipped = photo
 for i in range(30):  # the same jitter for both: two generators with the same seed
     clipped = slide_step(model, clipped, "stage4", step_size=0.01, generator=torch.Generator().manual_seed(i))
@@ -145,14 +145,14 @@ plotting.image_table([[clipped, unclipped.clamp(0, 1), outside],
                      col_labels=["clipped every step", "never clipped\n(shown clipped)", "white: a value\noutside [0, 1]"],
                      size=3.1, fontsize=12)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # What you see is what clipping is for, and also its limit here. After 30 steps the two images
 # look alike, because a screen (or a saved file) clips anyway. But a quarter of the unclipped
 # pixels, in the bright sky and the dark shadows, hold values no image can have, and the
 # network has been dreaming on them: the numbers it amplified are not the picture you see.
 # Clipping every step keeps the two the same.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the lecture's `make_step`, in PyTorch
 #
 # The lecture's slide shows the heart of the original DeepDream code, written for Caffe and NumPy:
@@ -180,7 +180,7 @@ plotting.image_table([[clipped, unclipped.clamp(0, 1), outside],
 # `acts.backward(acts)` plays `dst.diff[:] = dst.data; net.backward()`.
 # Return a new image and leave the input as it was.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def make_step(model, image, layer, step_size, ox, oy):
     """One DeepDream step at the layer `layer`: jitter by (ox columns, oy rows), gradient ascent
     on ½‖A‖² with the step L1-normalised, unshift, clip to [0, 1]. image (1, 3, H, W)."""
@@ -202,17 +202,17 @@ def make_step(model, image, layer, step_size, ox, oy):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("make_step", make_step)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a photo (or upload one), a layer, the step size, jitter, octaves, the octave scale and
 # the iterations per octave, then **Run**. The preview follows the run from the smallest octave
 # up; **Stop** keeps the current image.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import DeepDreamPanel
 DeepDreamPanel(model)

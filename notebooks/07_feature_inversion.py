@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 07 · Feature inversion
 #
 # *Lecture: "Understanding deep image representations by inverting them" (Mahendran and Vedaldi
@@ -20,7 +20,7 @@
 # gradient steps with heavy **momentum** (each step follows a running sum of the recent
 # gradients, not the latest one alone) and a cosine schedule (large steps first, fine ones last).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 from lecture_utils import load_model, load_image
 from lecture_utils import optimize as opt, plotting
@@ -30,7 +30,7 @@ model = load_model(device="cpu")
 SIZE, STEPS, TV = 160, 1300, 0.5   # photo size (px), steps, TV weight
 photo = center_square(load_image("espresso"), SIZE)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Reconstructions from shallow to deep layers
 #
 # One reconstruction per layer (160 px, 1300 steps), with the same TV weight. Above each: the
@@ -38,7 +38,7 @@ photo = center_square(load_image("espresso"), SIZE)
 # term; 0 would be an exact match). Every layer ends below 0.1 (the printed values under the
 # figure): the image has the photo's features there to within 10%.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 layers = ["stem", "stage2", "stage4", "head"]
 inverted, errors = {}, {}
 for layer in layers:
@@ -49,11 +49,11 @@ plotting.show_images([photo, *inverted.values()],
                      titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=5, size=2.8,
                      fontsize=13)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 for layer in layers:
     print(f"{layer:>6}: relative feature error {errors[layer]:.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # **What each layer keeps.** `stem` (stride 2) keeps almost everything: colours, the grain of
 # the wood, the exact outline of cup and spoon. `stage2` (stride 4) keeps the layout and the
 # colours, with a fine dotted grid laid over them where the exact texture is lost. `stage4`
@@ -63,10 +63,10 @@ for layer in layers:
 # place, in arbitrary rainbow colours. The deeper the layer, the less of the photo's colour
 # and exact layout its features pin down, as in the lecture's AlexNet figure.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why do the colours drift at the deeper layers, while the shapes stay?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** The loss asks only that the features match. Deep features were trained to name
 # objects, and a cup is a cup in any colour, so the deep layers keep little about colour: many
 # differently coloured images have nearly the same features there (the `head` image above, in
@@ -74,7 +74,7 @@ for layer in layers:
 # noise, ends at one of them. Shapes matter for the name, so the features keep more of them,
 # and the reconstruction has to get them (roughly) right.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Ablation: without the TV prior
 #
 # The same `stage4` inversion with λ = 0 (right), beside the one above with λ = 0.5 (left).
@@ -82,14 +82,14 @@ for layer in layers:
 # pixel-scale colour noise: many images share a layer's features, and without the prior the
 # optimiser has no reason to pick a smooth one.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 run, target_features = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
 no_tv = opt.finish(run).image
 print(f"stage4 with TV weight {TV}: relative feature error {errors['stage4']:.3f}")
 print(f"stage4 with TV weight 0:   relative feature error {opt.relative_error(model, no_tv, 'stage4', target_features):.3f}")
 plotting.show_images([inverted["stage4"], no_tv], titles=[f"TV weight {TV}", "TV weight 0"], size=4, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the total-variation regulariser
 #
 # Mahendran and Vedaldi's prior, as on the slide: for every pixel that has a right and a lower
@@ -99,7 +99,7 @@ plotting.show_images([inverted["stage4"], no_tv], titles=[f"TV weight {TV}", "TV
 # used above, takes the mean of the same terms instead: the sum divided by their number,
 # C·(H−1)·(W−1) per image.)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def total_variation(image, beta=2.0):
     """Sum of ((x[i, j+1] - x[i, j])^2 + (x[i+1, j] - x[i, j])^2) ** (beta / 2) over the pixels
     with both neighbours, all channels and images. image (N, C, H, W); returns a 0-dim tensor."""
@@ -110,11 +110,11 @@ def total_variation(image, beta=2.0):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("total_variation", total_variation)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the feature-inversion loss
 #
 # The loss of the formula at the top: the squared distance between the image's features at
@@ -124,7 +124,7 @@ check("total_variation", total_variation)
 # features with a forward hook (removed in a `finally:`, so that it goes also when the forward
 # pass fails) and keep everything a tensor: the optimiser follows this loss's gradient.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def inversion_loss(model, image, layer, target_features, tv_weight):
     """||phi(image) - target||^2 / ||target||^2 + tv_weight * total_variation(image), a 0-dim tensor."""
     ### BEGIN SOLUTION
@@ -141,16 +141,16 @@ def inversion_loss(model, image, layer, target_features, tv_weight):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("inversion_loss", inversion_loss)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a photo (or upload one), a layer and the TV weight, then **Run**: the reconstruction
 # starts from noise and the preview shows it forming. Compare a large TV weight with a tiny one
 # at a deep layer.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import InversionPanel
 InversionPanel(model)

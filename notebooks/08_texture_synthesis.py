@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 08 · Texture synthesis with Gram matrices
 #
 # *Lecture: Gram matrices, neural texture synthesis (Gatys, Ecker and Bethge 2015), "texture = artwork".*
@@ -6,11 +6,15 @@
 # A layer of a CNN turns an image into an H x W grid of C-dimensional feature vectors. The
 # **Gram matrix** takes the outer product of each vector with itself and averages over all
 # positions: a C x C matrix that says which features occur *together*, and nothing about
-# *where*. That is what a texture is: the same statistics everywhere, the arrangement free.
+# *where*. With $F_{c,p}$ the value of channel $c$ at position $p$ of the $H \times W$ grid:
+#
+# $$G_{cd} = \frac{1}{HW} \sum_{p} F_{c,p} \, F_{d,p}.$$
+#
+# That is what a texture is: the same statistics everywhere, the arrangement free.
 # Texture synthesis starts from noise and changes the pixels until the Gram matrices of
 # several layers match those of a texture image.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image
@@ -26,13 +30,13 @@ petals = load_image("daisy")[..., 100:356, 200:456]   # a colour texture: the da
 church = load_image("church_auvers")
 SIZE, STEPS = 192, 100   # every texture here: 192 x 192 px, 100 L-BFGS steps from noise
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The Gram matrix forgets where
 #
 # Shuffle the positions of a layer's activations: the picture is destroyed, its Gram matrix
 # is unchanged (up to rounding).
 
-# %%
+# %% slideshow={"slide_type": "-"}
 with torch.no_grad():
     acts = st.layer_targets(model, resize_longer_side(bricks, 128), ["stage2"])["stage2"]
 shuffled = acts.flatten(2)[..., torch.randperm(acts[0, 0].numel(), generator=torch.Generator().manual_seed(0))]
@@ -41,14 +45,14 @@ gram, gram_shuffled = st.gram_matrix(acts), st.gram_matrix(shuffled)
 print("activations", tuple(acts.shape), "-> Gram", tuple(gram.shape))
 print("same Gram after shuffling:", torch.allclose(gram, gram_shuffled, rtol=1e-4, atol=1e-4))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the Gram matrix
 #
 # Flatten each image's features to a C x HW matrix F; the Gram matrix is F Fᵀ (C x C: for every
 # pair of channels, the sum over positions of their product), divided by the number of positions
 # H·W. Keep one matrix per image of the batch.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def gram_matrix(features):
     """(N, C, H, W) -> (N, C, C): G[n, c, d] = sum over positions p of F[n, c, p] F[n, d, p] / (H W)."""
     ### BEGIN SOLUTION
@@ -58,11 +62,11 @@ def gram_matrix(features):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("gram_matrix", gram_matrix)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Shallow layers copy small things, deeper layers larger structures
 #
 # The lecture's figure: synthesise from the shallowest style layer alone, then add one deeper
@@ -70,7 +74,7 @@ check("gram_matrix", gram_matrix)
 # prints how far it brought the Gram distance down). First on a colour texture, the petals of
 # the dahlia.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 sets = st.texture_layer_sets(model)
 
 
@@ -89,7 +93,7 @@ titles = ["texture"] + ["up to " + s[-1] for s in sets]
 petal_row = layer_set_row(petals)
 show_images(petal_row, titles, ncols=3, size=3.2, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The first layer alone (`stem`, stride 2, a 3 x 3 window) gets the petals' pale and deep
 # orange, with dark and blue-green specks for the dark background, and nothing else: a speckle.
 # Each deeper layer sees a larger window and brings back larger things: rounded, petal-sized
@@ -98,10 +102,10 @@ show_images(petal_row, titles, ncols=3, size=3.2, fontsize=13)
 #
 # The same on the grey brick wall of the lecture's figure:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # From `stage2` on the result is made of brick-like pieces: short light mortar lines between
 # grey cells that are longer than wide, upright and leaning the way the wall's bricks lean. What
 # it never makes is the wall's *columns*: mortar lines that run unbroken from top to bottom,
@@ -111,7 +115,7 @@ show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
 # the bricks line up in long columns across the whole image is a fact about *where* they are,
 # which these statistics do not hold.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the texture loss over layers
 #
 # Texture synthesis minimises, over the chosen layers, the weighted squared distance between the
@@ -119,7 +123,7 @@ show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
 # term by ‖A‖², the texture's own Gram matrix's squared norm, as well: the printed distances
 # above are relative to it. Here, the plain form.)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def texture_loss(features, target_grams, weights):
     """Sum over layers of weights[layer] * ||gram_matrix(features[layer]) - target_grams[layer]||^2
     (the sum of squared differences). All three are dicts keyed by layer; returns a 0-dim tensor."""
@@ -131,10 +135,10 @@ def texture_loss(features, target_grams, weights):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("texture_loss", texture_loss)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Texture = artwork
 #
 # A painting's brush strokes are a texture too. Synthesising from the whole of *The Church at
@@ -147,7 +151,7 @@ check("texture_loss", texture_loss)
 # * VGG-19 with random weights (Wang et al. 2021: its architecture alone already stylises;
 #   50 L-BFGS steps).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 candidates = {
     "bundled, no TV": finish(st.texture(model, church, size=SIZE, steps=STEPS)).image,
     "bundled, TV weight 3": finish(st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=3.0)).image,
@@ -157,7 +161,7 @@ candidates = {
 show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
             ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=13, aspect=1.25)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Without a prior the bundled network has the painting's blue and ochre, but covered in
 # rainbow noise at the scale of single pixels. With TV weight 3 that noise is almost gone and
 # the result looks like the painting's brushwork: patches of blue, ochre and yellow-green in
@@ -166,24 +170,24 @@ show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
 # blurred. Random VGG-19 has the painting's yellow and dark blue, but only as soft blobs
 # without strokes. Notebook 09 compares the networks for style transfer.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** The texture of the painting keeps Van Gogh's strokes and colours but loses the
 # church (at most a window survives, out of place). Why?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** A Gram matrix sums over all positions, so it records which features occur together
 # and how strongly, but not where. Strokes and colours are local patterns that occur all over the
 # painting: their statistics survive. The church is one arrangement of features at one place:
 # any image with the same mix of features, scattered anywhere, has the same Gram matrices. Style
 # transfer (notebook 09) adds a content loss, which keeps the places.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a bundled image or upload your own, choose the network and the deepest layer, and press
 # Run. The preview updates while it runs; Stop keeps the last image. SWAG smoothing is
 # explained in notebook 09 (it runs with Adam). VGG-19 with random weights is there too.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import TexturePanel
 TexturePanel({"bundled EfficientNet-Lite0": model, "VGG-19, random weights": vgg}, image="bricks", size=96)

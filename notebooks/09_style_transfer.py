@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 09 · Neural style transfer
 #
 # *Lecture: neural style transfer (Gatys, Ecker and Bethge 2016): content loss, style loss
@@ -6,17 +6,19 @@
 #
 # Style transfer looks for an image whose **features** at one deeper layer match a photo's (its
 # content) and whose **Gram matrices** at several layers match a painting's (its style, as in
-# notebook 08). The optimiser minimises
+# notebook 08). With $F$ and $P$ the image's and the photo's features at the content layer, and
+# $G^l$ and $A^l$ the image's and the painting's Gram matrices at style layer $l$, the optimiser
+# minimises (`content_weight`, `style_weight` and `tv_weight` in the code)
 #
-#     content_weight * content loss + style_weight * style loss + tv_weight * total variation
+# $$w_c \, \frac{\|F - P\|^2}{\|P\|^2} \; + \; w_s \sum_l \lambda_l \, \frac{\|G^l - A^l\|^2}{\|A^l\|^2}
+# \; + \; w_{tv} \, \mathrm{TV}(x).$$
 #
-# The content and style losses here are relative (divided by the target's own size:
-# `||F - P||^2 / ||P||^2`, and per layer `||G - A||^2 / ||A||^2`), so the style layers' terms
-# are of the same order whatever their number of channels and positions. The total variation
-# (TV) term is the mean over the pixels of the squared differences to the right and lower
-# neighbours.
+# Both losses are relative (divided by the target's own size), so the style layers' terms are of
+# the same order whatever their number of channels and positions; the layer weights $\lambda_l$
+# are equal and sum to 1. The total variation term $\mathrm{TV}(x)$ is the mean over the pixels
+# of the squared differences to the right and lower neighbours.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 from lecture_utils import load_image, load_model
 from lecture_utils import style as st
@@ -30,14 +32,14 @@ palace, cafe, church = load_image("palace"), load_image("cafe_terrace"), load_im
 SIZE = 256   # every result's longer side, in pixels
 print("content layer and style layers:", st.default_layers(model))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## A first result
 #
 # The Summer Palace in the style of Van Gogh's *Café Terrace at Night*: 256 px, 40 L-BFGS
 # steps from the photo, content weight 1, style weight 20, TV weight 1. Printed: each term at
 # the first step (the photo itself) and at the last.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40))
 content_layer, style_layers = st.default_layers(model)
 for when, step in (("step 1 (the photo)", run[0]), (f"step {run[-1].step}", run[-1])):
@@ -48,13 +50,13 @@ result = run[-1]
 show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), result.image], ["content", "style", "result"],
             ncols=3, size=3.6, fontsize=13, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # At the first step the image is the photo, so the content loss is 0; each style layer's term
 # is between 0.25 and 1.45, and the TV term is small (0.008). After 40 steps the style terms
 # are down to 0.03-0.08 and the content loss has risen to 0.74: the optimiser gave up some of
 # the photo's features for the painting's statistics.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The weights decide
 #
 # Top row: the style weight from 0.2 to 20, each ten times the last (content weight 1, TV
@@ -63,7 +65,7 @@ show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), r
 # Under each picture: its content loss and style loss (the mean over the style layers) at the
 # last step.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "skip"}
 quick = dict(size=SIZE, steps=30)
 
 
@@ -74,7 +76,7 @@ def content_and_style(step):
 style_weights, tv_weights = [0.2, 2.0, 20.0], [100.0, 1000.0, 10000.0]
 style_runs = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **quick)) for w in style_weights]
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 tv_runs = [finish(st.style_transfer(model, palace, cafe, tv_weight=w, **quick)) for w in tv_weights]
 by_style = [step.image for step in style_runs]
 image_table([by_style, [step.image for step in tv_runs]], row_labels=["style weight", "TV weight"],
@@ -82,7 +84,7 @@ image_table([by_style, [step.image for step in tv_runs]], row_labels=["style wei
                     for weights, runs in ((style_weights, style_runs), (tv_weights, tv_runs))],
             size=3.6, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # More style weight: at 0.2 the picture is the photo (content loss 0.01); at 2 the sky fills
 # with pale violet and yellow strokes while the palace and the trees keep most of their own
 # colours; at 20 the palace turns violet and the trees and the foreground take the painting's
@@ -90,13 +92,13 @@ image_table([by_style, [step.image for step in tv_runs]], row_labels=["style wei
 # picture looks much like at 1 (the top row's last); at 1000 the fine strokes are gone and the
 # picture is soft; at 10000 it is a blur, and its style loss (0.36) is four times that at 1.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the content loss
 #
 # CS231n's form: the content weight times the sum of the squared differences between the
 # image's features at the content layer and the content photo's.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch
 
 
@@ -107,11 +109,11 @@ def content_loss(content_weight, features, target_features):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("content_loss", content_loss)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: Gatys et al.'s style loss of one layer
 #
 # Gatys et al. write a layer's style loss with the plain Gram matrices G = F Fᵀ of the image's
@@ -120,7 +122,7 @@ check("content_loss", content_loss)
 # E = ‖G − A‖² / (4 N² M²). (This project divides by ‖A‖² instead, see above; both keep the
 # layers in balance.)
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def style_loss(features, style_features):
     """||G - A||^2 / (4 N^2 M^2) with G = F F^T and A = S S^T (no averaging), both (1, N, H, W)."""
     ### BEGIN SOLUTION
@@ -131,10 +133,10 @@ def style_loss(features, style_features):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("style_loss", style_loss)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Keeping the content's colours; blending two styles; starting from noise
 #
 # *Colour preservation* (Gatys et al. 2016, "Preserving color in neural artistic style
@@ -149,7 +151,7 @@ check("style_loss", style_loss)
 # starts with perfect content and adds style. Printed: the run from noise's content and style
 # losses at its first step and at its last.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 default = by_style[style_weights.index(20.0)]
 kept = finish(st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)).image
 noise_run = list(st.style_transfer(model, palace, cafe, init="noise", **quick))
@@ -160,16 +162,16 @@ for step in (noise_run[0], noise_run[-1]):
 show_images([default, kept, noise], ["colours of the style", "colours of the content", "started from noise"],
             ncols=3, size=3.6, fontsize=14, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Luminance-only transfer keeps the photo's colours (chroma error 0.001 against 0.096) and
 # takes only the painting's strokes, in white and grey in the sky. From noise, after 30 steps,
 # the palace has not appeared yet: the style loss fell from 1.70 to 0.09, the content loss only
 # from 1.51 to 1.16.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Two styles, each alone and then their Gram matrices averaged half and half:
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 church_alone = finish(st.style_transfer(model, palace, church, **quick)).image
 blend = finish(st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)).image
 image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)], [default, church_alone, blend]],
@@ -177,19 +179,19 @@ image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)],
                                                     ["café alone", "church alone", "café + church, 50/50"]],
             size=2.9, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The café alone brings its violet and yellow, in the sky and on the palace; the church alone
 # its blue and dark green, most of all in the trees and the water. The blend keeps the café's
 # violet-and-yellow sky and takes the church's darker greens in the trees.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: colour preservation
 #
 # The last step of luminance-only transfer: keep the stylised image's luminance (Y of YIQ) and
 # put back the content's colours (I and Q). `st.rgb_to_yiq` and `st.yiq_to_rgb` convert
 # (N, 3, H, W) images; YIQ mixtures can leave the RGB cube, so clip.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 def preserve_colors(stylized, content):
     """Y of `stylized` with I and Q of `content`, back to RGB and clipped to [0, 1]; both (1, 3, H, W)."""
     ### BEGIN SOLUTION
@@ -199,10 +201,10 @@ def preserve_colors(stylized, content):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 check("preserve_colors", preserve_colors)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Coarse to fine
 #
 # For larger outputs, run small first, upsample, and refine: the coarse pass places the large
@@ -212,7 +214,7 @@ check("preserve_colors", preserve_colors)
 # at 256 px, run until its loss is as low as the first one's (or for at most 100 steps). Both
 # are scored by the same loss at 256 px.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "skip"}
 import time
 
 
@@ -220,7 +222,7 @@ start = time.perf_counter()
 coarse_run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
 coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 start = time.perf_counter()
 for step in st.style_transfer(model, palace, cafe, size=SIZE, steps=100):
     if -step.losses["objective"] <= coarse_loss:  # the loss of the image this step starts from
@@ -231,7 +233,7 @@ print(f"direct: loss {-step.losses['objective']:.3f} after {step.step} steps, in
 show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 256 px, 40 steps each"], ncols=2,
             size=4.2, fontsize=13, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # At this size coarse to fine does not pay on this network: the direct run reaches the same
 # loss in 49 steps, in less or about the same time (printed above; the times vary from run to
 # run). A 128 px step has a quarter of the pixels of a 256 px one, so the 40 coarse steps cost
@@ -240,7 +242,7 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 # strokes runs along its top edge.
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The style image's scale
 #
 # The network sees brush strokes at the size they have in the style image it is given, so the
@@ -248,7 +250,7 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 # times the output's size (at 1, the default, the painting's longer side is the output's). Top
 # row: the three results, a white square marking the region shown enlarged in the bottom row.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 scales = [0.5, 1.0, 2.0]
 by_scale = [default if k == 1.0 else finish(st.style_transfer(model, palace, cafe, style_scale=k, **quick)).image
             for k in scales]
@@ -261,12 +263,12 @@ for image in marked:
 image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[f"style scale {k:g}" for k in scales], ["", "", ""]],
             size=3.6, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # In the enlarged sky, the strokes at 0.5 are short, thin wiggles in yellow, magenta and cyan;
 # at 1 they are longer bands of white and pale blue; at 2 they are broader still and fainter.
 # The whole picture at 0.5 is also more yellow.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which network? VGG-19, a residual network with SWAG, random VGG-19
 #
 # Gatys et al. used VGG-19 trained on ImageNet; residual networks such as the bundled
@@ -281,7 +283,7 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 # they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,
 # and the bundled network with and without SWAG.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 networks = {}
 if is_cached("vgg19"):
     networks["VGG-19 (ImageNet)"] = (st.vgg19(weights="imagenet", device="cpu"), False)
@@ -292,13 +294,13 @@ side_by_side = {}
 for name, (net, swag) in networks.items():
     side_by_side[name] = finish(st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)).image
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why can a VGG-19 with random weights transfer a painting's colours at all?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** The style loss needs statistics of local patterns, not knowledge of objects. Even
 # random 3x3 filters respond differently to different colours, edges and textures, and stacking
 # them with ReLUs and pooling gives features of ever larger windows; their Gram matrices then
@@ -306,21 +308,21 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, 
 # What training adds is mostly the content side: features that keep a palace a palace while its
 # textures change.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # What to look for: here the random VGG-19 only recolours: it lays the painting's yellow and
 # dark red over the photo in broad patches and adds a fine grain, but draws no strokes. The
 # trained EfficientNet covers the picture with the painting's strokes and its violet and yellow.
 # With SWAG the result stays closer to the photo: its own colours, a fine grain in the sky and
 # strokes in the trees. Try other pairs in the panel.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick or upload a content picture and a style picture, choose the network, the weights
 # (log sliders), the content layer and style layers, size and iterations, then Run. The
 # preview updates while it runs; Stop keeps the last image; a new Run waits for the last one.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import StyleTransferPanel
 panel_networks = {"bundled EfficientNet-Lite0": model, "VGG-19, random weights": networks["VGG-19 (random weights)"][0]}
 StyleTransferPanel(panel_networks, content="palace", style="cafe_terrace", size=128, steps=60)

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 10 · Fast feed-forward style transfer
 #
 # *Lecture: "Perceptual losses for real-time style transfer" (Johnson, Alahi and Fei-Fei 2016).*
@@ -15,7 +15,7 @@
 # al. trained for 40,000 steps on 80,000 photos with VGG-16. Their pictures have streaks and
 # blotches of colour that Johnson et al.'s do not; the last figures show what limits them.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
 import time
 from lecture_utils import load_image, load_model
@@ -32,7 +32,7 @@ for name, net in networks.items():
           f"batch {s['batch']}; weights content {s['content_weight']:g}, style {s['style_weight']:g}, TV {s['tv_weight']:g}")
 print("parameters per network:", sum(p.numel() for p in networks[styles[0]].parameters()))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The network
 #
 # `TransformerNet` has the layout of Johnson et al.'s network: a 9x9 convolution, two stride-2
@@ -55,17 +55,17 @@ print("parameters per network:", sum(p.numel() for p in networks[styles[0]].para
 # The first two come from later work that improved the pictures; the last two make the network
 # small and quick to train.
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 print(networks[styles[0]].decoder)  # the way back up: resize, then convolve
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: instance normalisation
 #
 # The normalisation inside every block of the network, without its learned scale and shift:
 # for each image and each channel on its own, subtract the mean over the positions and divide by
 # the square root of the variance (the biased one, as `nn.InstanceNorm2d`) plus `eps`.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch
 
 
@@ -79,14 +79,14 @@ def instance_norm(x, eps=1e-5):
     ### END SOLUTION
 
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check
 check("instance_norm", instance_norm)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why instance normalisation and not batch normalisation in a style network?
 
-# %% [markdown] jupyter={"source_hidden": true}
+# %% [markdown] jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
 # **Answer.** Batch norm normalises each channel with statistics of the whole batch, so an
 # image's output depends on the other images in it, and at test time on averages from training.
 # Instance norm uses each image's own statistics: it removes the photo's own contrast and
@@ -94,7 +94,7 @@ check("instance_norm", instance_norm)
 # the result is the same for an image alone or in any batch. The learned scale and shift after it
 # are where the style lives; conditional instance norm (below) swaps them to switch styles.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Where the networks work best: the palace in the style of the café
 #
 # The same loss network, style image and weights as the network was trained with, optimised by
@@ -104,7 +104,7 @@ check("instance_norm", instance_norm)
 # beside Gatys' after as many steps as it takes to reach the network's loss, and after 50.
 # Printed: the losses and the time each took here.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 def multiple_of_4(image):  # the networks' input size; stylize would pad, the training below would not
     return image[..., :image.shape[-2] // 4 * 4, :image.shape[-1] // 4 * 4]
 
@@ -121,7 +121,7 @@ image_table([[photos["palace"], resize_longer_side(load_image("cafe_terrace"), 2
             titles=[["photo", "style", "network, one forward pass"], [f"Gatys, {worth} steps (equal loss)", "Gatys, 50 steps"]],
             size=3.6, fontsize=14)
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(8.5, 3.4))
 ax.plot(range(1, len(best["gatys_losses"]) + 1), best["gatys_losses"], label="Gatys, L-BFGS")
@@ -132,7 +132,7 @@ ax.set_yscale("log")
 ax.legend(fontsize=12)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # On this photo one forward pass reaches the loss of 16 L-BFGS steps in a small fraction of
 # their time (printed above), but the two pictures of equal loss look different: Gatys' after
 # 16 steps is still the photo, with pale violet strokes over the sky and the trees; the
@@ -143,7 +143,7 @@ plt.show()
 # style (1200 steps here); Gatys' method, tens of steps per photo and no training. At 512 x
 # 512 px one forward pass takes:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 photo = load_image("palace", 512)[..., :512, :512]
 net = networks["cafe_terrace"]
 fs.stylize(net, photo)  # the first call pays for memory allocation
@@ -151,7 +151,7 @@ start = time.perf_counter()
 fs.stylize(net, photo)
 print(f"512 x 512 px: {time.perf_counter() - start:.2f} s for one forward pass")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Four photos, two styles
 #
 # Johnson et al. report that one forward pass of their networks reaches the loss of 50 to 100
@@ -159,7 +159,7 @@ print(f"512 x 512 px: {time.perf_counter() - start:.2f} s for one forward pass")
 # they never saw (15 steps are enough to find it; the palace's café run is the one above), and
 # the network's loss in brackets. Below: every picture at 256 px.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 runs = {}
 for photo, image in photos.items():
     for style, net in networks.items():
@@ -180,7 +180,7 @@ show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p 
             list(photos) + [f"{s}: {worth_text(runs[p, s])} steps" for s in networks for p in photos],
             ncols=4, size=2.7, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # One forward pass is worth between 2 and 16 steps, not Johnson et al.'s 50 to 100: most on
 # the palace with the café (16), least on Grace Hopper with the church (2). The artefacts are
 # not only where the photo is flat. Vertical streaks run through the palace, its sky and its
@@ -195,18 +195,18 @@ show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p 
 # Blending the result with the photo (`strength`) is the cheapest control there is; Johnson's
 # network itself has none (to change the style weight, train again).
 
-# %%
+# %% slideshow={"slide_type": "slide"}
 blends = [fs.stylize(networks[styles[0]], photos["grace_hopper"], strength=s) for s in (0.0, 0.33, 0.67, 1.0)]
 show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, size=2.6, fontsize=13)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## What limits these networks
 #
 # Below, the café network is trained further on **one photo**, the daisy (its highest loss of
 # the four), with the same loss: 300 Adam steps, each one forward pass, the loss, and one
 # backward pass, as in training. The shipped network is left as it is.
 
-# %%
+# %% slideshow={"slide_type": "-"}
 import copy
 
 daisy, net = photos["daisy"], networks["cafe_terrace"]
@@ -224,13 +224,13 @@ tuned_image = fs.stylize(tuned, daisy)
 tuned_loss = fs.batch_loss(model, tuned_image, daisy, grams, settings)[0].item()
 print("trained on this photo alone, loss <= Gatys' after 50 steps:", tuned_loss <= run["gatys_losses"][-1])
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
             titles=[["photo", f"shipped network, loss {run['fast_loss']:.1f}"],
                     [f"trained on this photo, loss {tuned_loss:.1f}", f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"]],
             size=4.2, fontsize=14)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "notes"}
 # What to look for: the shipped network covers the daisy's dark background in blue and green
 # vertical streaks and puts a magenta and blue hole in the flower's centre. Trained on this
 # photo alone, its loss falls below that of Gatys' 50 steps, and yet its picture has vertical
@@ -242,7 +242,7 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # network; its weights must be fetched (`python -m lecture_utils fetch vgg16`) and were not
 # available where the shipped networks were trained, so these use the bundled EfficientNet.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## What it cannot do, and what came next
 #
 # - **One network per style.** A new style means a new training run (here 1200 steps on
@@ -261,6 +261,6 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # Pick or upload a picture, choose a style and the strength: each picture and style costs one
 # forward pass, and the strength slider only blends.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import FastStylePanel
 FastStylePanel(image="palace")

@@ -1,4 +1,5 @@
-"""Every notebook as a student sees it: JupyterLab in headless Chromium.
+"""Every notebook as a student and as an instructor meet it: JupyterLab, RISE's slideshow and
+the Voilà demo page in headless Chromium.
 
 For each notebook in notebooks/: open it in a JupyterLab server that this module starts on a
 free localhost port, run all cells from the Run menu, wait for the kernel, and check that no
@@ -6,10 +7,18 @@ cell shows an error; then use the notebook's panel (the last widget output): pre
 button, or else move a slider with the arrow keys, or else pick another entry of a dropdown,
 and check that one of the panel's pictures changed. After all of that the kernel's peak
 memory must fit what a Binder session can give (PRIVATE_LIMIT_GB says how it is counted).
-One screenshot per notebook goes to test-artifacts/browser/.
+Then the same notebook, its kernel still running, as RISE's slideshow (`/rise/<path>`) at
+1280x720: every slide stepped through and screenshot, none with content outside the slide,
+the panel used on its slide, nothing fetched from outside this machine. Screenshots go to
+test-artifacts/browser/ (one per notebook) and test-artifacts/slides/ (every slide).
+
+The demo page (notebooks/demo.ipynb, served by Voilà as `make demo` does): no code on the
+page, every tab's panel answering to a control, the kernel within the same memory after all
+of them (test-artifacts/demo/).
 
 The notebooks run from copies with their stored outputs cleared, so the files in the
-repository are never touched and every picture on the page comes from this run.
+repository are never touched and every picture on the page comes from this run. The saved
+notebook is read through JupyterLab's contents API once the page shows it saved.
 
 Needs Chromium (Debian's `chromium` package; `make test` installs it when run as root) and
 Playwright's Python client pointed at it. Without Chromium the tests are skipped, saying why.
@@ -33,6 +42,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+SLIDES = ROOT / "test-artifacts" / "slides"
+PROJECTOR = {"width": 1280, "height": 720}
 # A notebook has 1.5 GB. Counted against it: the kernel's peak resident memory (VmHWM) less
 # the pages it maps from files (shared libraries, mostly torch's and the CUDA ones of its PyPI
 # build). Those pages take 0.34 GB here once the page cache has settled, but up to 0.6 GB
@@ -41,7 +52,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # RssFile is read at the end: the imports map nearly all of it (notebook 03: 0.25 GB after its
 # first cell, 0.26 GB at the end), so VmHWM - RssFile is the peak of the rest to within that.
 PRIVATE_LIMIT_GB = 1.15
-RUN_ALL_TIMEOUT_S = 420  # one notebook, top to bottom, on a busy 2-core machine
+RUN_ALL_TIMEOUT_S = 900  # one notebook, top to bottom, on a 2-core CI machine shared with other work
 PANEL_TIMEOUT_S = 120  # a Run button may start a long computation; its preview should show sooner
 LAB_START_TIMEOUT_S = 120
 
@@ -79,9 +90,10 @@ def write_settings(folder):
 
 
 class Lab:
-    """A JupyterLab server on a free localhost port with a generated token."""
+    """A JupyterLab server on a free localhost port with a generated token, or (voila=NOTEBOOK) a
+    Voilà server of that notebook."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, voila=None):
         self.workdir = workdir
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -92,28 +104,40 @@ class Lab:
                    JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
         # The kernel imports the same lecture_utils as these tests.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-                   f"--ServerApp.root_dir={workdir}", f"--LabApp.user_settings_dir={home / 'settings'}"]
-        if os.geteuid() == 0:
-            command.append("--allow-root")
-        self.log_path = workdir / "jupyterlab.log"
+        if voila is None:
+            self.name = "JupyterLab"
+            command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                       "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                       f"--ServerApp.root_dir={workdir}", f"--LabApp.user_settings_dir={home / 'settings'}"]
+            if os.geteuid() == 0:
+                command.append("--allow-root")
+        else:
+            self.name = "Voilà"
+            command = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={self.port}",
+                       "--Voila.port_retries=0", str(voila)]
+        self.log_path = workdir / f"{self.name}.log"
         self.log = open(self.log_path, "w")
+        self.started = time.monotonic()
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
         deadline = time.monotonic() + LAB_START_TIMEOUT_S
         while True:
             if self.process.poll() is not None:
                 self.close()
-                pytest.fail(f"JupyterLab exited with code {self.process.returncode}:\n{self.log_path.read_text()}")
+                pytest.fail(f"{self.name} exited with code {self.process.returncode}:\n{self.log_path.read_text()}")
             try:
-                self.api("status")
-                return
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                    return
             except OSError:
                 if time.monotonic() > deadline:
                     self.close()
-                    pytest.fail(f"JupyterLab did not answer within {LAB_START_TIMEOUT_S} s:\n"
+                    pytest.fail(f"{self.name} did not answer within {LAB_START_TIMEOUT_S} s:\n"
                                 f"{self.log_path.read_text()}")
                 time.sleep(0.5)
+
+    def saved_notebook(self, path):
+        """The notebook as the server has it, read through the contents API (not from the disk,
+        where a save in progress can leave an empty or half-written file)."""
+        return nbformat.from_dict(self.api(f"contents/{path}?type=notebook&content=1")["content"])
 
     def api(self, path, method="GET"):
         request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
@@ -128,9 +152,10 @@ class Lab:
                 return session
         raise AssertionError(f"no kernel session for {notebook_path}: {self.api('sessions')}")
 
-    def kernel_memory_gb(self, kernel_id):
+    def kernel_memory_gb(self, kernel_id="ipykernel"):
         """The kernel process's peak resident memory (VmHWM) and, of that, what it does not map
-        from files (VmHWM - RssFile, as PRIVATE_LIMIT_GB counts it), in GB."""
+        from files (VmHWM - RssFile, as PRIVATE_LIMIT_GB counts it), in GB. Without an id: the
+        server's one kernel."""
         import psutil
 
         for child in psutil.Process(self.process.pid).children(recursive=True):
@@ -167,6 +192,7 @@ def workdir(tmp_path_factory):
                 cell.outputs, cell.execution_count = [], None
         book.metadata.pop("widgets", None)  # stored widget state of the last run
         nbformat.write(book, folder / "notebooks" / path.name)
+    shutil.copy(ROOT / "notebooks" / "rise.css", folder / "notebooks")  # the slides' stylesheet
     return folder
 
 
@@ -195,27 +221,31 @@ PROMPTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-
     .map(p => p.textContent.trim())"""
 # The panel: the last widget output of the notebook. Its pictures' sources, keyed by position.
 PANEL = ".jp-Notebook .jp-OutputArea-output:has(> .jupyter-widgets)"
-PICTURES = f"""() => {{
-    const panels = document.querySelectorAll('{PANEL}');
-    const panel = panels[panels.length - 1];
-    return panel ? [...panel.querySelectorAll('img')].map(img => img.getAttribute('src') || '') : null;
-}}"""
-CHANGED = f"""(before) => {{
-    const now = ({PICTURES})();
-    return now !== null && now.length > 0 && now.some((src, i) => src && src !== before[i]);
-}}"""
-# Each shown picture's aspect ratio on screen over its own (1: not stretched).
-ASPECTS = f"""() => {{
-    const panels = document.querySelectorAll('{PANEL}');
-    return [...panels[panels.length - 1].querySelectorAll('img')]
-        .filter(img => img.naturalWidth && img.clientWidth && img.clientHeight)
-        .map(img => (img.clientWidth / img.clientHeight) / (img.naturalWidth / img.naturalHeight));
-}}"""
+# A panel's pictures' sources, keyed by position, and each one's aspect ratio on screen over its
+# own (1: not stretched).
+PICTURES = "imgs => imgs.map(img => img.getAttribute('src') || '')"
+ASPECTS = """imgs => imgs.filter(img => img.naturalWidth && img.clientWidth && img.clientHeight)
+    .map(img => (img.clientWidth / img.clientHeight) / (img.naturalWidth / img.naturalHeight))"""
+
+
+def pictures(panel):
+    return panel.locator("img").evaluate_all(PICTURES)
+
+
+def wait_for_pictures(panel, timeout_s):
+    """Wait until the panel shows pictures, each with its source."""
+    deadline = time.monotonic() + timeout_s
+    while not ((shown := pictures(panel)) and all(shown)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the panel shows no pictures within {timeout_s} s: {shown}")
+        panel.page.wait_for_timeout(250)
+
+
 # An exception as a panel's status line shows it ("ValueError: ...").
 PANEL_ERROR = re.compile(r"\b\w*(Error|Exception): ")
 
 
-def run_all(page, copy):
+def run_all(page, lab, path):
     """Run > Run All Cells, wait for the kernel to finish, save, and return the saved notebook.
 
     JupyterLab renders an exception like any stderr text (warnings included), so the saved file,
@@ -231,14 +261,16 @@ def run_all(page, copy):
     ran = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in prompts)
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})  # focus for the shortcut
     page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 60
+    # Saved when the tab no longer shows unsaved changes; then read what the server has.
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')", timeout=120_000)
+    deadline = time.monotonic() + 120
     while True:
-        book = nbformat.read(copy, as_version=4)
+        book = lab.saved_notebook(path)
         saved = sum(c.get("execution_count") is not None for c in book.cells if c.cell_type == "code")
         if saved == ran:
             return book, prompts
         if time.monotonic() > deadline:
-            raise AssertionError(f"{copy.name}: the page shows {ran} cells run, the saved file {saved}")
+            raise AssertionError(f"{path}: the page shows {ran} cells run, the saved notebook {saved}")
         time.sleep(0.5)
 
 
@@ -262,36 +294,40 @@ def kernel_idle(page):
         timeout=RUN_ALL_TIMEOUT_S * 1000)
 
 
-def wait_for_change(page, before, timeout_s):
-    try:
-        page.wait_for_function(CHANGED, arg=before, timeout=timeout_s * 1000)
-        return True
-    except playwright_api.TimeoutError:
-        return False
+def wait_for_change(panel, before, timeout_s):
+    """Whether one of the panel's pictures changed within timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = pictures(panel)
+        if any(src and src != (before[i] if i < len(before) else None) for i, src in enumerate(now)):
+            return True
+        panel.page.wait_for_timeout(250)
+    return False
 
 
-def use_panel(page, panel):
-    """Press Run, or move a slider, or pick in a dropdown, until a picture changes.
+def use_panel(panel, sliders=True):
+    """Press Run, or move a slider, or pick in a dropdown, until a picture changes (no sliders
+    in a slideshow, where the arrow keys change the slide).
 
     Returns a description of the control that changed a picture, or None.
     """
-    before = page.evaluate(PICTURES)
+    before = pictures(panel)
     run = panel.locator("button", has_text=re.compile(r"^\s*Run\b", re.I))
     for i in range(run.count()):
         run.nth(i).click()
-        if wait_for_change(page, before, PANEL_TIMEOUT_S):
+        if wait_for_change(panel, before, PANEL_TIMEOUT_S):
             return f"Run button {i}"
-    sliders = panel.locator(".widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle")
-    for i in range(sliders.count()):
-        handle = sliders.nth(i)
+    handles = panel.locator(".widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle")
+    for i in range(handles.count() if sliders else 0):
+        handle = handles.nth(i)
         handle.scroll_into_view_if_needed()
         for key in ("ArrowRight", "ArrowLeft"):  # a slider at its maximum moves only to the left
             value = handle.get_attribute("aria-valuenow")
             handle.focus()
             handle.press(key)
-            if handle.get_attribute("aria-valuenow") != value and wait_for_change(page, before, PANEL_TIMEOUT_S):
+            if handle.get_attribute("aria-valuenow") != value and wait_for_change(panel, before, PANEL_TIMEOUT_S):
                 return f"slider {i} ({key})"
-            before = page.evaluate(PICTURES)
+            before = pictures(panel)
     dropdowns = panel.locator(".widget-dropdown select")
     for i in range(dropdowns.count()):
         select = dropdowns.nth(i)
@@ -300,10 +336,78 @@ def use_panel(page, panel):
         others = [v for v in values if v != current]
         if others:
             select.select_option(others[0])
-            if wait_for_change(page, before, PANEL_TIMEOUT_S):
+            if wait_for_change(panel, before, PANEL_TIMEOUT_S):
                 return f"dropdown {i}"
-            before = page.evaluate(PICTURES)
+            before = pictures(panel)
     return None
+
+
+# The slideshow: which horizontal slide and subslide is shown, and what of it lies outside the
+# projector's 1280x720 (every visible text block, picture and widget of the slide, notes excluded).
+WHERE = """() => { const slides = [...document.querySelectorAll('.reveal .slides > section')];
+    const h = slides.findIndex(s => s.classList.contains('present'));
+    const subs = h < 0 ? [] : [...slides[h].querySelectorAll(':scope > section')];
+    return [h, subs.findIndex(s => s.classList.contains('present')), slides.length]; }"""
+OVERFLOW = """() => { const slide = document.querySelector('.reveal .slides > section.present > section.present')
+        || document.querySelector('.reveal .slides > section.present');
+    const out = [];
+    for (const e of slide.querySelectorAll('img, p, li, h1, h2, h3, h4, pre, table, .jupyter-widgets')) {
+        if (e.closest('aside.notes, .reveal-skip')) continue;
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        if (r.bottom > innerHeight + 2 || r.right > innerWidth + 2 || r.top < -2 || r.left < -2)
+            out.push(`${e.tagName.toLowerCase()} at ${Math.round(r.left)},${Math.round(r.top)} to `
+                     + `${Math.round(r.right)},${Math.round(r.bottom)}: ${(e.innerText || '').slice(0, 60)}`);
+    }
+    return out; }"""
+# Marks the panel of the slide shown (its last widget output), if it has one.
+MARK_PANEL = """() => { const slide = document.querySelector('.reveal .slides > section.present > section.present')
+        || document.querySelector('.reveal .slides > section.present');
+    const panels = slide.querySelectorAll('.jp-OutputArea-output:has(> .jupyter-widgets)');
+    if (!panels.length) return false;
+    panels[panels.length - 1].setAttribute('data-panel-slide', '');
+    return true; }"""
+
+
+def present_deck(context, lab, path, name):
+    """The notebook's deck as RISE shows it (`/rise/<path>`, the notebook's running kernel):
+    step through every slide at 1280x720, screenshot each, collect the slides whose content
+    overflows, and on the panel's slide change a control and see a picture change.
+
+    Returns (number of horizontal slides, overflowing slides, the control that changed the
+    panel or None, requests that left the machine, formulas rendered)."""
+    page = context.new_page()
+    page.set_viewport_size(PROJECTOR)
+    outside = []
+    local = (lab.url, lab.url.replace("http", "ws", 1), "data:", "blob:")
+    page.on("request", lambda request: request.url.startswith(local) or outside.append(request.url))
+    try:
+        page.goto(f"{lab.url}/rise/{path}?token={lab.token}")
+        page.wait_for_selector(".reveal.ready .slides > section", timeout=LAB_START_TIMEOUT_S * 1000)
+        page.wait_for_timeout(1000)  # reveal lays the first slide out
+        overflowing, control, seen = [], None, set()
+        while True:
+            h, v, count = page.evaluate(WHERE)
+            if (h, v) in seen:
+                break
+            seen.add((h, v))
+            page.screenshot(path=str(SLIDES / f"{name}-{h + 1:02d}{'' if v <= 0 else chr(96 + v)}.png"))
+            overflowing += [f"slide {h + 1}: {line}" for line in page.evaluate(OVERFLOW)]
+            if control is None and page.evaluate(MARK_PANEL):
+                panel = page.locator("[data-panel-slide]")
+                wait_for_pictures(panel, PANEL_TIMEOUT_S)
+                control = use_panel(panel, sliders=False)
+                page.screenshot(path=str(SLIDES / f"{name}-{h + 1:02d}-used.png"))
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            page.keyboard.press("Space")  # the next fragment, subslide or slide
+            page.wait_for_timeout(300)
+        formulas = page.locator("mjx-container").count()  # MathJax's rendered formulas
+        return count, overflowing, control, outside, formulas
+    except Exception:
+        page.screenshot(path=str(SLIDES / f"{name}-failed.png"))
+        raise
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -317,7 +421,7 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
         page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=LAB_START_TIMEOUT_S * 1000)
         kernel_idle(page)  # the page is connected to a started kernel
-        book, prompts = run_all(page, lab.workdir / path)
+        book, prompts = run_all(page, lab, path)
         errors = errors_in(book)
         assert not errors, f"{name}: cells show exceptions:\n" + "\n".join(errors)
         assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"{name}: not every cell ran: {prompts}"
@@ -326,16 +430,15 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         assert panels.count() > 0, f"{name}: no widget output (panel) in the notebook"
         panel = panels.last
         panel.scroll_into_view_if_needed()
-        page.wait_for_function(f"() => {{ const p = ({PICTURES})(); return p && p.length && p.every(s => s); }}",
-                               timeout=PANEL_TIMEOUT_S * 1000)
+        wait_for_pictures(panel, PANEL_TIMEOUT_S)
         assert "Error displaying widget" not in panel.inner_text(), f"{name}: the panel did not render"
-        control = use_panel(page, panel)
+        control = use_panel(panel)
         kernel_idle(page)
         panel.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         assert control is not None, (f"{name}: no Run button, slider or dropdown of the panel changed "
                                      f"a picture within {PANEL_TIMEOUT_S} s")
-        aspects = page.evaluate(ASPECTS)
+        aspects = panel.locator("img").evaluate_all(ASPECTS)
         assert all(abs(a - 1) < 0.05 for a in aspects), f"{name}: pictures shown stretched: {aspects}"
         status = PANEL_ERROR.search(panel.inner_text())
         assert status is None, f"{name}: the panel shows an error after {control}: {panel.inner_text()[-500:]}"
@@ -345,6 +448,17 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
               f"{private:.2f} GB of it not mapped from files")
         assert private <= PRIVATE_LIMIT_GB, (f"{name}: the kernel's peak memory not mapped from files is "
                                              f"{private:.2f} GB > {PRIVATE_LIMIT_GB} GB (peak {peak:.2f} GB)")
+
+        # The same notebook, its kernel still running, as the lecture's slideshow.
+        SLIDES.mkdir(parents=True, exist_ok=True)
+        slides, overflowing, deck_control, outside, formulas = present_deck(context, lab, path, name)
+        print(f"{name}: {slides} slides; the panel's slide answered to {deck_control}")
+        assert 8 <= slides <= 25, f"{name}: the deck has {slides} slides (8 to 25 fit a lecture topic)"
+        assert not overflowing, f"{name}: content outside 1280x720:\n" + "\n".join(overflowing)
+        assert deck_control is not None, f"{name}: no control of the panel's slide changed a picture"
+        assert not outside, f"{name}: the slideshow fetched from outside this machine: {outside}"
+        written = sum(cell.source.count("$$") // 2 for cell in book.cells if cell.cell_type == "markdown")
+        assert formulas >= written, f"{name}: {written} formulas in the text, {formulas} rendered on the slides"
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{name}-failed.png"))
         raise
@@ -352,3 +466,52 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         context.close()
         for session in lab.api("sessions"):  # free the kernel's memory before the next notebook
             lab.api(f"sessions/{session['id']}", method="DELETE")
+
+
+DEMO = ROOT / "notebooks" / "demo.ipynb"
+DEMO_ARTIFACTS = ROOT / "test-artifacts" / "demo"
+FIRST_TAB_TIMEOUT_S = 120  # on 2 busy cores; `make bench BENCH=demo` measures it alone
+# The demo page's tab titles, and the tab shown (ipywidgets' Tab is a Lumino tab panel).
+TAB_TITLES = ".widget-tab > .lm-TabBar .lm-TabBar-tab"
+SHOWN_TAB = ".widget-tab > .widget-tab-contents > .lm-Widget:not(.lm-mod-hidden)"
+
+
+def test_demo_page_in_voila(browser, tmp_path):
+    """notebooks/demo.ipynb as `make demo` serves it: no code on the page, a tab per notebook,
+    each tab's panel built when the tab is opened and answering to a control; after every tab
+    the kernel within Binder's memory."""
+    DEMO_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    demo = Lab(tmp_path, voila=DEMO)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(demo.url)
+        page.wait_for_selector(SHOWN_TAB, timeout=FIRST_TAB_TIMEOUT_S * 1000)
+        wait_for_pictures(page.locator(SHOWN_TAB), FIRST_TAB_TIMEOUT_S)
+        print(f"demo page: the first tab's panel shown {time.monotonic() - demo.started:.1f} s after Voilà started")
+        code = page.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").all_inner_texts()
+        assert not [text for text in code if text.strip()] and "DemoPage" not in page.inner_text("body"), code
+        titles = page.locator(TAB_TITLES)
+        assert titles.count() == 11, titles.all_inner_texts()
+        for index in range(titles.count()):
+            title = titles.nth(index).inner_text()
+            titles.nth(index).click()
+            panel = page.locator(SHOWN_TAB)
+            wait_for_pictures(panel, PANEL_TIMEOUT_S)
+            assert "could not be opened" not in panel.inner_text(), panel.inner_text()
+            control = use_panel(panel)
+            page.screenshot(path=str(DEMO_ARTIFACTS / f"{index:02d}.png"))
+            print(f"demo page, {title}: the panel answered to {control}")
+            assert control is not None, f"demo page, {title}: no control changed a picture"
+            status = PANEL_ERROR.search(panel.inner_text())
+            assert status is None, f"demo page, {title}: the panel shows an error: {panel.inner_text()[-500:]}"
+        peak, private = demo.kernel_memory_gb()
+        print(f"demo page: kernel peak memory {peak:.2f} GB, {private:.2f} GB of it not mapped from files")
+        assert private <= PRIVATE_LIMIT_GB, f"demo page: {private:.2f} GB > {PRIVATE_LIMIT_GB} GB after every tab"
+    except Exception:
+        page.screenshot(path=str(DEMO_ARTIFACTS / "failed.png"))
+        raise
+    finally:
+        context.close()
+        demo.close()

@@ -83,6 +83,49 @@ def test_a_notebook_without_source_is_seen(copy):
         f"{NAME}.ipynb has no text source {NAME}.py (jupytext --to py:percent)"]
 
 
+# --- the slideshow: RISE's slide types in every source ------------------------------------------
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+def test_every_deck_has_8_to_25_slides_skips_exercises_and_questions_and_shows_its_panel(stem):
+    book = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    assert notebook_tools.deck_problems(book, stem) == []
+    assert book.metadata["rise"] == notebook_tools.RISE
+
+
+def set_slide_type(cells, starts, kind):
+    [cell] = [c for c in cells if c.source.lstrip().startswith(starts)]
+    cell.metadata["slideshow"] = {"slide_type": kind}
+
+
+@pytest.mark.parametrize("starts, kind, problem", [
+    ("check(", "-", "is an exercise, a check or a Question: its slide type must be skip, not -"),
+    ("### Exercise: a saliency map", "slide", "its slide type must be skip, not slide"),
+    ("**Question.** Guided backprop", "notes", "its slide type must be skip, not notes"),
+    ("from lecture_utils.widgets import", "skip", "shows the panel but is not on a slide (skip)"),
+])
+def test_a_deck_that_breaks_a_rule_is_seen(copy, starts, kind, problem):
+    def edit(cells):
+        if starts == "check(":
+            cells = [c for c in cells if c.source.lstrip().startswith("check(")][:1]
+        set_slide_type(cells, starts, kind)
+    edit_source(copy, edit)
+    book = notebook_tools.student_version(jupytext.read(copy / f"{NAME}.py"))
+    [found] = notebook_tools.deck_problems(book, NAME)
+    assert problem in found
+    assert "differs in its slide type" in notebook_tools.disagreements(copy)[0]
+
+
+def test_a_deck_of_too_few_or_too_many_slides_is_seen():
+    book = nbformat.read(ROOT / "notebooks" / f"{NAME}.ipynb", as_version=4)
+    shown = [c for c in book.cells[1:] if c.metadata["slideshow"]["slide_type"] != "skip"]
+    for cell in shown:
+        cell.metadata["slideshow"] = {"slide_type": "-"}
+    assert notebook_tools.deck_problems(book, NAME) == [f"{NAME}: 1 slides; a deck has 8 to 25"]
+    for cell in shown:
+        cell.metadata["slideshow"] = {"slide_type": "slide"}
+    assert notebook_tools.deck_problems(book, NAME) == [f"{NAME}: {len(shown) + 1} slides; a deck has 8 to 25"]
+
+
 # --- solutions: stripped from the student notebooks -------------------------------------------
 
 SOLVED = """def double(x):
@@ -121,9 +164,11 @@ def test_unbalanced_markers_are_an_error(text, problem):
 
 
 def test_the_stored_notebook_is_the_stripped_source_and_one_with_solutions_is_seen(copy):
-    edit_source(copy, lambda cells: cells.append(jupytext.reads("# %%\n" + SOLVED, fmt="py:percent").cells[0]))
+    skip = {"slideshow": {"slide_type": "skip"}}  # an exercise is off the slides
+    edit_source(copy, lambda cells: cells.append(
+        jupytext.reads('# %% slideshow={"slide_type": "skip"}\n' + SOLVED, fmt="py:percent").cells[0]))
     stored = nbformat.read(copy / f"{NAME}.ipynb", as_version=4)
-    stored.cells.append(nbformat.v4.new_code_cell(notebook_tools.strip_solutions(SOLVED)))
+    stored.cells.append(nbformat.v4.new_code_cell(notebook_tools.strip_solutions(SOLVED), metadata=skip))
     nbformat.write(stored, copy / f"{NAME}.ipynb")
     assert notebook_tools.disagreements(copy) == []
     stored.cells[-1].source = SOLVED  # the instructor's cell where the student's belongs

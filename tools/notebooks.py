@@ -18,6 +18,9 @@ the instructor version; the student notebooks are paired with nothing.
                                                   # exit 1 unless every exercise check passes
     python tools/notebooks.py check               # exit 1 when a notebook and its stripped
                                                   # source disagree
+    python tools/notebooks.py relayout [NN ...]   # after edits to text and slide metadata only:
+                                                  # the stored notebooks take them, keeping their
+                                                  # outputs (exit 1 if any code changed: build)
 
 `solved_functions` gives the instructor's solutions without running the notebook (the tests
 check each one in seconds; `make solutions` runs the whole instructor notebooks).
@@ -41,6 +44,9 @@ CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's st
 TEXT_STUB = "YOUR ANSWER HERE"
 # How lecture_utils.exercises.Result shows itself: a mark, the exercise's name, a colon.
 RESULT = re.compile(r"^(?P<mark>[✓✗…]) (?P<name>\w+): ")
+# The slideshow (RISE) of every notebook: reveal.js's "white" theme, whose fonts are bundled (the
+# default "simple" fetches Google's fonts); notebooks/rise.css hides code on the slides.
+RISE = {"theme": "white", "transition": "none", "enable_chalkboard": False}
 
 
 class SolutionMarkError(ValueError):
@@ -74,8 +80,10 @@ def strip_solutions(source, cell_type="code"):
 
 
 def student_version(book, name="notebook"):
-    """A copy of a notebook with every solution stripped (`strip_solutions` on each cell)."""
+    """A copy of a notebook with every solution stripped (`strip_solutions` on each cell), and
+    the slideshow's settings."""
     book = nbformat.from_dict(book)  # a deep copy
+    book.metadata["rise"] = dict(RISE)
     for index, cell in enumerate(book.cells):
         try:
             cell.source = strip_solutions(cell.source, cell.cell_type)
@@ -84,9 +92,16 @@ def student_version(book, name="notebook"):
     return book
 
 
+def slide_type(cell):
+    """The cell's place in the slideshow: slide, subslide, fragment, notes, skip or - (the same
+    slide as the cell above)."""
+    return cell.metadata.get("slideshow", {}).get("slide_type", "-")
+
+
 def cells(book):
-    """What a notebook and its source must agree on: each cell's type, source and tags, in order."""
-    return [(cell.cell_type, cell.source.strip("\n"), tuple(cell.metadata.get("tags", ())))
+    """What a notebook and its source must agree on: each cell's type, source, tags and slide
+    type, in order."""
+    return [(cell.cell_type, cell.source.strip("\n"), tuple(cell.metadata.get("tags", ())), slide_type(cell))
             for cell in book.cells]
 
 
@@ -110,9 +125,11 @@ def disagreements(folder=NOTEBOOKS):
         except SolutionMarkError as error:
             problems.append(str(error))
             continue
+        problems += deck_problems(nbformat.read(folder / f"{stem}.ipynb", as_version=4), stem)
         for index, (a, b) in enumerate(zip(stored, written)):
             if a != b:
-                part = "type" if a[0] != b[0] else "source" if a[1] != b[1] else "tags"
+                part = ("type" if a[0] != b[0] else "source" if a[1] != b[1] else "tags" if a[2] != b[2]
+                        else "slide type")
                 first = b[1].splitlines()[0] if b[1] else "(empty)"
                 problems.append(f"{stem}: cell {index} differs in its {part} (the source's cell "
                                 f"starts {first[:60]!r}); run make notebooks NB={stem[:2]}")
@@ -121,6 +138,35 @@ def disagreements(folder=NOTEBOOKS):
             if len(stored) != len(written):
                 problems.append(f"{stem}: the notebook has {len(stored)} cells, its source "
                                 f"{len(written)}; run make notebooks NB={stem[:2]}")
+    return problems
+
+
+SLIDES = range(8, 26)  # slides a deck may have: a lecture topic of 10 to 20 minutes
+PANEL = "from lecture_utils.widgets import"  # the cell that shows the notebook's panel
+HIDDEN_FROM_SLIDES = ("### Exercise", "**Question.**", "**Answer.**", "check(", BEGIN)
+
+
+def deck_problems(book, name="notebook"):
+    """One line for each way the notebook's slideshow breaks the deck's rules: 8 to 25 slides;
+    exercises, their solutions and checks, Questions and their answers skipped; the panel on a
+    slide."""
+    kinds = [slide_type(cell) for cell in book.cells]
+    problems = []
+    slides = sum(kind == "slide" for kind in kinds)
+    if slides not in SLIDES:
+        problems.append(f"{name}: {slides} slides; a deck has {SLIDES.start} to {SLIDES.stop - 1}")
+    if kinds and kinds[0] != "slide":
+        problems.append(f"{name}: the first cell is not a slide")
+    for index, (cell, kind) in enumerate(zip(book.cells, kinds)):
+        text = cell.source.lstrip()
+        first = text.splitlines()[0][:60] if text else "(empty)"
+        if kind != "skip" and (text.startswith(HIDDEN_FROM_SLIDES[:3]) or any(m in text for m in HIDDEN_FROM_SLIDES[3:])):
+            problems.append(f"{name}: cell {index} ({first!r}) is an exercise, a check or a Question: "
+                            f"its slide type must be skip, not {kind}")
+        if cell.cell_type == "code" and PANEL in text and kind in ("skip", "notes"):
+            problems.append(f"{name}: cell {index} shows the panel but is not on a slide ({kind})")
+    if not any(cell.cell_type == "code" and PANEL in cell.source for cell in book.cells):
+        problems.append(f"{name}: no cell shows a panel ({PANEL} ...)")
     return problems
 
 
@@ -184,12 +230,34 @@ def build(source):
             if mark == "✓"]
 
 
+def relayout(source):
+    """Give the stored notebook of one text source the source's text and slide metadata while
+    keeping its outputs, when only markdown cells and metadata changed. Returns a list of
+    problems (a code cell that changed, was added or removed: then build)."""
+    stored = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    book = student_version(jupytext.read(source), source.name)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    old = [c for c in stored.cells if c.cell_type == "code"]
+    if [c.source.strip("\n") for c in code] != [c.source.strip("\n") for c in old]:
+        return [f"{source.stem}: its code cells changed; run make notebooks NB={source.stem[:2]}"]
+    for new, ran in zip(code, old):
+        new.outputs, new.execution_count = ran.outputs, ran.execution_count
+    if len(book.cells) == len(stored.cells):  # the same cells: keep their ids (a small diff)
+        for new, ran in zip(book.cells, stored.cells):
+            new.id = ran.id
+    book.metadata = {**stored.metadata, "rise": book.metadata["rise"]}
+    nbformat.write(book, source.with_suffix(".ipynb"))
+    return []
+
+
 def build_solutions(source, folder=SOLUTIONS):
     """Execute one text source as it is (the instructor version) into folder/NN_topic.ipynb.
     Returns a list of problems: every exercise of this notebook must have a check that passes."""
     from lecture_utils.exercises import EXERCISES
 
-    book = _execute(jupytext.read(source), source.parent)
+    book = jupytext.read(source)
+    book.metadata["rise"] = dict(RISE)
+    book = _execute(book, source.parent)
     folder.mkdir(exist_ok=True)
     nbformat.write(book, folder / f"{source.stem}.ipynb")
     wanted = exercises_of(source)
@@ -206,7 +274,7 @@ def main(argv):
         problems = disagreements()
         print("\n".join(problems) or "every notebook agrees with its text source")
         return 1 if problems else 0
-    if argv[:1] in (["build"], ["solutions"]):
+    if argv[:1] in (["build"], ["solutions"], ["relayout"]):
         prefixes = argv[1:]
         sources = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
                    if not prefixes or any(p.name.startswith(x) for x in prefixes)]
@@ -215,6 +283,9 @@ def main(argv):
             return 1
         problems = []
         for source in sources:
+            if argv[0] == "relayout":
+                problems += relayout(source)
+                continue
             where = "solutions/" if argv[0] == "solutions" else "notebooks/"
             print(f"executing {source.relative_to(ROOT)} into {where}", flush=True)
             problems += build_solutions(source) if argv[0] == "solutions" else build(source)

@@ -12,6 +12,7 @@ One module per topic holds its panels:
 - `adversarial`: `AdversarialPanel` (05)
 - `style`: `TexturePanel` (08), `StyleTransferPanel` (09)
 - `fast_style`: `FastStylePanel` (10)
+- `demo`: `DemoPage`, every panel above in a tab of its own (notebooks/demo.ipynb)
 
 Each panel keeps its controls as attributes, so a test or a script can set
 `panel.channel.value = 3` and read `panel.map_view.value`. Panels call
@@ -22,6 +23,7 @@ from .activations import ActivationExplorer, PredictionPanel
 from .adversarial import AdversarialPanel
 from .attribution import AttributionPanel
 from .common import VIEW_HEIGHT, ImagePicker, Panel, Status, image_view, layer_picker
+from .demo import DemoPage
 from .fast_style import FastStylePanel
 from .feature_space import FeatureSpacePanel
 from .optimize import ClassImagePanel, DeepDreamPanel, InversionPanel
@@ -30,6 +32,6 @@ from .style import StyleTransferPanel, TexturePanel
 
 __all__ = [
     "VIEW_HEIGHT", "ActivationExplorer", "AdversarialPanel", "AttributionPanel", "ClassImagePanel",
-    "DeepDreamPanel", "FastStylePanel", "FeatureSpacePanel", "ImagePicker", "InversionPanel", "Panel",
+    "DeepDreamPanel", "DemoPage", "FastStylePanel", "FeatureSpacePanel", "ImagePicker", "InversionPanel", "Panel",
     "PredictionPanel", "Runner", "Status", "StyleTransferPanel", "TexturePanel", "image_view", "layer_picker",
 ]

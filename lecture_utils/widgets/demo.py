@@ -1,0 +1,117 @@
+"""The demo page: every notebook's panel in a tab of its own, for a live demo with no code in
+sight (notebooks/demo.ipynb, served by Voilà: `make demo`).
+
+A tab's panel is built the first time the tab is opened, with the settings its notebook uses,
+so the page shows its first tab at once and holds in memory only what was opened. The networks
+are loaded once and shared by every tab.
+"""
+
+import functools
+
+import ipywidgets as widgets
+
+from .activations import ActivationExplorer, PredictionPanel
+from .adversarial import AdversarialPanel
+from .attribution import AttributionPanel
+from .common import Panel
+from .fast_style import FastStylePanel
+from .feature_space import FeatureSpacePanel
+from .optimize import ClassImagePanel, DeepDreamPanel, InversionPanel
+from .style import StyleTransferPanel, TexturePanel
+
+
+class DemoPage(Panel):
+    """One tab per notebook, each holding that notebook's panel (`TOPICS`: tab title and the
+    method that builds the panel). `tabs.selected_index` picks a tab, as a click does; `panels`
+    holds the panels built so far, by tab index."""
+
+    TOPICS = [  # short titles: eleven tabs share the page's width
+        ("00 Predict", "_predictions"),
+        ("01 Activations", "_activations"),
+        ("02 Features", "_feature_space"),
+        ("03 Attribution", "_attribution"),
+        ("04 Class images", "_class_images"),
+        ("05 Adversarial", "_adversarial"),
+        ("06 DeepDream", "_deepdream"),
+        ("07 Inversion", "_inversion"),
+        ("08 Texture", "_texture"),
+        ("09 Style", "_style_transfer"),
+        ("10 Fast style", "_fast_style"),
+    ]
+
+    def __init__(self, model=None):
+        self._given_model = model
+        self.panels = {}
+        self.tabs = widgets.Tab(children=[widgets.VBox([widgets.Label("Opening ...")]) for _ in self.TOPICS],
+                                titles=[title for title, _ in self.TOPICS])
+        self.widget = self.tabs
+        self.tabs.observe(lambda change: self._open(change["new"]), "selected_index")
+        self._open(self.tabs.selected_index or 0)
+
+    def _open(self, index):
+        if index is None or index in self.panels:
+            return
+        title, build = self.TOPICS[index]
+        try:
+            panel = getattr(self, build)()
+        except Exception as error:  # the tab says what failed; the other tabs keep working
+            self.tabs.children[index].children = [widgets.HTML(f"<b>{title}</b> could not be opened: "
+                                                               f"{type(error).__name__}: {error}")]
+            return
+        self.panels[index] = panel
+        self.tabs.children[index].children = [panel.widget]
+
+    # The networks and data, loaded the first time a tab needs them.
+    @functools.cached_property
+    def model(self):
+        from .. import load_model
+
+        return self._given_model if self._given_model is not None else load_model(device="cpu")
+
+    @functools.cached_property
+    def vgg(self):
+        from .. import style
+
+        return style.vgg19(weights="random", device="cpu")
+
+    # Each notebook's panel, as its notebook builds it.
+    def _predictions(self):
+        return PredictionPanel(self.model, image="cat")
+
+    def _activations(self):
+        return ActivationExplorer(self.model, image="cat", layer="stage3")
+
+    def _feature_space(self):
+        from .. import embedding
+        from ..datasets import load_collection
+
+        collection = load_collection(per_class=60)
+        codes = embedding.collection_codes(self.model, collection, ["stage2", "stage3", "stage4", "head"], size=160)
+        return FeatureSpacePanel(self.model, collection, codes, query=250)
+
+    def _attribution(self):
+        return AttributionPanel(self.model, image="cat_and_espresso", method="grad_cam")
+
+    def _class_images(self):
+        return ClassImagePanel(self.model)
+
+    def _adversarial(self):
+        return AdversarialPanel(self.model, image="cat", attack="pgd", eps=2, steps=10)
+
+    def _deepdream(self):
+        return DeepDreamPanel(self.model)
+
+    def _inversion(self):
+        return InversionPanel(self.model)
+
+    def _networks(self):
+        return {"bundled EfficientNet-Lite0": self.model, "VGG-19, random weights": self.vgg}
+
+    def _texture(self):
+        return TexturePanel(self._networks(), image="bricks", size=96)
+
+    def _style_transfer(self):
+        return StyleTransferPanel(self._networks(), content="palace", style="cafe_terrace", size=128, steps=60)
+
+    def _fast_style(self):
+        return FastStylePanel(image="palace")
