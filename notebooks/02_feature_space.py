@@ -86,8 +86,13 @@ def neighbours_figure(query, k=6):
     return plotting.neighbor_rows(collection.images[query], rows, size=1.25, fontsize=12,
                                   title=f"query: {label}; of the 6, same class: pixels {same[0]}, codes {same[1]}")
 
-for query in (130, 250, 370):
-    display(neighbours_figure(query))
+neighbours_figure(130)
+
+# %% slideshow={"slide_type": "slide"}
+neighbours_figure(250)
+
+# %% slideshow={"slide_type": "slide"}
+neighbours_figure(370)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # For the pullover and the coat the codes' neighbours share the query's class more often than
