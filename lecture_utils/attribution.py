@@ -339,13 +339,21 @@ def attribute(method, model, image, target, **settings):
     Example:
         >>> attribute("occlusion", model, image, "tabby", layer="stage4", window=48, stride=24)
     """
+    taken = settings_of(method, settings)  # checks the method's name and the settings first
+    return METHODS[method](model, image, target, **taken)
+
+
+def settings_of(method, settings):
+    """Those of `settings` (a dict) that the method `METHODS[method]` takes, by its signature
+    (what `attribute` passes it: a cache of results can key on them). Raises ValueError for an
+    unknown method or a setting that no method takes."""
     _checks.one_of(method, "attribution method", METHODS)
     known = {name for fn in METHODS.values() for name in list(inspect.signature(fn).parameters)[3:]}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ValueError(f"no attribution method takes {', '.join(unknown)}; settings: {', '.join(sorted(known))}")
     accepted = inspect.signature(METHODS[method]).parameters
-    return METHODS[method](model, image, target, **{k: v for k, v in settings.items() if k in accepted})
+    return {k: v for k, v in settings.items() if k in accepted}
 
 
 # ---------------------------------------------------------------- one unit of an inner layer

@@ -205,27 +205,41 @@ def distances(features, queries, metric="cosine"):
     return (d.square() / 2 if metric == "cosine" else d).float()
 
 
-def nearest_neighbors(features, query, k=5, metric="cosine"):
+def nearest_neighbors(features, query, k=5, metric="cosine", *, exclude_query=False, center=False):
     """The k nearest items to a query, nearest first.
 
     Args:
         features: (N, D) codes or pixel vectors.
         query: an item's index (then the item itself comes first, at distance 0) or a vector (D,).
-        k: how many, 1..N.
+        k: how many, 1..N (1..N-1 with exclude_query).
         metric: "cosine" (1 - cosine similarity; for codes) or "euclidean" (for pixels).
+        exclude_query: with an index, the k nearest OTHER items (the query is left out).
+        center: subtract the mean of `features` from them and from the query first (`center`:
+            what all items share carries no class, and cosine distances then compare what is left).
 
     Returns:
         (indices, distances): long (k,) and float (k,).
     """
     features = torch.as_tensor(features).float()
-    _checks.integer(k, "k", 1, len(features))
+    index = None
     if isinstance(query, int) and not isinstance(query, bool):
         if not -len(features) <= query < len(features):
             raise ValueError(f"query index {query} is out of range for {len(features)} items")
-        query = features[query]
+        index = query % len(features)
+        query = features[index]
+    elif exclude_query:
+        raise ValueError("exclude_query=True needs the query as an item's index; a vector is not one of the items")
+    _checks.integer(k, "k", 1, len(features) - (1 if exclude_query else 0))
+    query = torch.as_tensor(query).float()
+    if center:
+        mean = features.mean(dim=0)
+        features, query = features - mean, query - mean
     d = distances(features, query, metric)[0]
     # stable sort: equal distances keep the collection's order
-    order = torch.sort(d, stable=True).indices[:k]
+    order = torch.sort(d, stable=True).indices
+    if exclude_query:
+        order = order[order != index]
+    order = order[:k]
     return order, d[order]
 
 

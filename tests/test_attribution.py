@@ -215,6 +215,12 @@ def test_attribute_passes_each_method_only_its_settings(model, cat):
         A.attribute("gradcam", model, cat, 281)
     with pytest.raises(ValueError, match="no attribution method takes windw"):
         A.attribute("occlusion", model, cat, 281, windw=48)
+    # what a cache of results keys on: the settings the method takes, no more
+    assert A.settings_of("grad_cam", settings) == {"layer": "stage4"}
+    assert A.settings_of("occlusion", settings) == {"window": 112, "stride": 112}
+    assert A.settings_of("saliency", settings) == {}
+    with pytest.raises(ValueError, match="no attribution method takes windw"):
+        A.settings_of("saliency", {"windw": 48})
 
 
 def test_hooks_are_removed_when_the_backward_pass_fails(model, cat, monkeypatch):

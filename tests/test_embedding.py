@@ -168,6 +168,27 @@ def test_an_item_is_its_own_nearest_neighbour_at_distance_zero():
     assert torch.equal(E.nearest_neighbors(features, 3, 10, "euclidean")[0], d.argsort()[:10])
 
 
+def test_the_k_nearest_other_items_and_centred_codes():
+    g = torch.Generator().manual_seed(1)
+    features = torch.randn(40, 6, generator=g) + 5  # a shared offset, as CNN codes have
+    for metric in E.METRICS:
+        idx, dist = E.nearest_neighbors(features, 7, k=5, metric=metric, exclude_query=True)
+        whole = E.nearest_neighbors(features, 7, k=6, metric=metric)
+        assert 7 not in idx.tolist() and torch.equal(idx, whole[0][1:]) and torch.equal(dist, whole[1][1:])
+    # centring: the same as subtracting the collection's mean from the items and from the query
+    query = torch.randn(6, generator=g) + 5
+    mean = features.mean(0)
+    centred = E.nearest_neighbors(features, query, k=8, center=True)
+    assert torch.equal(centred[0], E.nearest_neighbors(features - mean, query - mean, k=8)[0])
+    assert not torch.equal(centred[0], E.nearest_neighbors(features, query, k=8)[0])  # the offset mattered
+    by_index = E.nearest_neighbors(features, 3, k=4, exclude_query=True, center=True)
+    assert torch.equal(by_index[0], E.nearest_neighbors(E.center(features), 3, k=5)[0][1:])
+    with pytest.raises(ValueError, match="k must be an int from 1 to 39"):
+        E.nearest_neighbors(features, 0, k=40, exclude_query=True)
+    with pytest.raises(ValueError, match="exclude_query=True needs the query as an item's index"):
+        E.nearest_neighbors(features, query, exclude_query=True)
+
+
 def test_knn_accuracy_agrees_with_scikit_learn_on_a_separable_set():
     from sklearn.model_selection import LeaveOneOut, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier

@@ -137,8 +137,9 @@ def test_attribution_panel_answers_controls_and_caches(model):
     windows = len(range(0, h - 112 + 1, 56)) * len(range(0, w - 112 + 1, 56))
     # once: the image, then the windows in batches of 8 (occlusion's batch on a CPU)
     assert counter.calls == 1 + math.ceil(windows / 8) and panel.status.text == ""
-    panel.other.value = "not a class"  # ignored: the combobox only accepts class names
+    panel.other.value = "coffe mug"  # the box takes only class names; set from code, it is named
     assert panel.target.value == 504
+    assert "unknown class &#x27;coffe mug&#x27;; similar: coffee mug" in panel.status.text
     assert hook_count(model) == 0
 
 

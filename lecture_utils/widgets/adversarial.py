@@ -4,7 +4,7 @@ import html
 
 import ipywidgets as w
 
-from .. import adversarial
+from .. import _checks, adversarial
 from ..activations import predict
 from ..images import center_square
 from ..plotting import figure_png, perturbation_image, prediction_bars
@@ -52,8 +52,8 @@ class AdversarialPanel(Panel):
         self.render()
 
     def _target_index(self):
-        name = self.target.value
-        return self.model.categories.index(name) if name in self.model.categories else None
+        # the box holds only class names (ensure_option); empty: untargeted
+        return _checks.class_index(self.model, self.target.value, "target class") if self.target.value else None
 
     def result(self):
         """The adversarial image for the current settings (cached)."""

@@ -1,10 +1,8 @@
 """Where the network looks (notebook 03): every attribution method on one picture."""
 
-import inspect
-
 import ipywidgets as w
 
-from .. import attribution
+from .. import _checks, attribution
 from ..activations import predict
 from ..plotting import gradient_image, heatmap_image, overlay
 from .common import ImagePicker, Panel, Status, array_png, image_view, layer_picker
@@ -57,8 +55,8 @@ class AttributionPanel(Panel):
         self.render()
 
     def _on_other(self, change):
-        if change["new"] in self.model.categories:
-            index = self.model.categories.index(change["new"])
+        if change["new"]:  # the box holds only class names (ensure_option); empty: nothing typed
+            index = _checks.class_index(self.model, change["new"], "class")
             if index not in [value for _, value in self.target.options]:
                 self.target.options = [*self.target.options, (change["new"], index)]
             self.target.value = index  # renders through the target observer
@@ -72,8 +70,7 @@ class AttributionPanel(Panel):
         name, settings = self.method.value, self.settings()
         # the key holds only the settings this method takes: moving the occlusion window
         # while Grad-CAM is shown recomputes nothing
-        taken = inspect.signature(attribution.METHODS[name]).parameters
-        key = (name, self.target.value, tuple((k, v) for k, v in settings.items() if k in taken))
+        key = (name, self.target.value, tuple(attribution.settings_of(name, settings).items()))
         if key not in self._cache:
             self._cache[key] = attribution.attribute(name, self.model, self.image, self.target.value, **settings).cpu()
         return self._cache[key]

@@ -62,18 +62,14 @@ class FeatureSpacePanel(Panel):
 
     def neighbours(self):
         """{"pixels": (indices, distances), "features": (indices, distances)} for the current query."""
-        k = self.k.value
-        means = self.codes[self.layer.value].mean
-        mu = means.mean(0)
-        if self.uploaded is None:
+        k, means = self.k.value, self.codes[self.layer.value].mean
+        if self.uploaded is None:  # a photo of the collection: its neighbours are the others
             q = self.query.value
-            # k + 1 and drop the query itself: it is always its own nearest neighbour
-            pix = embedding.nearest_neighbors(self.pixels, q, k + 1, "euclidean")
-            feat = embedding.nearest_neighbors(means - mu, q, k + 1, "cosine")
-            return {"pixels": _without(pix, q, k), "features": _without(feat, q, k)}
+            return {"pixels": embedding.nearest_neighbors(self.pixels, q, k, "euclidean", exclude_query=True),
+                    "features": embedding.nearest_neighbors(means, q, k, "cosine", exclude_query=True, center=True)}
         _, _, code, pixel = self.uploaded
         return {"pixels": embedding.nearest_neighbors(self.pixels, pixel, k, "euclidean"),
-                "features": embedding.nearest_neighbors(means - mu, code[self.layer.value] - mu, k, "cosine")}
+                "features": embedding.nearest_neighbors(means, code[self.layer.value], k, "cosine", center=True)}
 
     def render(self, change=None):
         found = self.neighbours()
@@ -92,9 +88,3 @@ class FeatureSpacePanel(Panel):
         self.view.value = figure_png(neighbor_rows(query, rows, title=f"query: {what}"), dpi=72)
         self.status.clear()
 
-
-def _without(found, index, k):
-    """Neighbours without the query itself, k of them."""
-    indices, dist = found
-    keep = indices != index
-    return indices[keep][:k], dist[keep][:k]
