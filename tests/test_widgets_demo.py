@@ -29,14 +29,14 @@ def test_opening_a_tab_builds_its_notebooks_panel_once(model):
 
 def test_a_tab_that_fails_to_open_says_why_and_the_others_still_open(model, monkeypatch):
     def broken(self):
-        raise FileNotFoundError("no Fashion-MNIST here")
+        raise FileNotFoundError("no Fashion-MNIST <here>")
 
     monkeypatch.setattr(DemoPage, "_feature_space", broken)
     page = DemoPage(model)
     page.tabs.selected_index = 2
     assert 2 not in page.panels
     [message] = page.tabs.children[2].children
-    assert "02 Features</b> could not be opened: FileNotFoundError: no Fashion-MNIST here" in message.value
+    assert "02 Features</b> could not be opened: FileNotFoundError: no Fashion-MNIST &lt;here&gt;" in message.value
     page.tabs.selected_index = 1
     assert isinstance(page.panels[1], ActivationExplorer)
 

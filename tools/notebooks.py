@@ -143,7 +143,10 @@ def disagreements(folder=NOTEBOOKS):
 
 SLIDES = range(8, 26)  # slides a deck may have: a lecture topic of 10 to 20 minutes
 PANEL = "from lecture_utils.widgets import"  # the cell that shows the notebook's panel
-HIDDEN_FROM_SLIDES = ("### Exercise", "**Question.**", "**Answer.**", "check(", BEGIN)
+# Off the slides: cells that start with one of these (exercises, Questions, Answers), and
+# cells that hold one of these (an exercise's check, a solution).
+SKIPPED_STARTS = ("### Exercise", "**Question.**", "**Answer.**")
+SKIPPED_MARKS = ("check(", BEGIN)
 
 
 def deck_problems(book, name="notebook"):
@@ -160,7 +163,7 @@ def deck_problems(book, name="notebook"):
     for index, (cell, kind) in enumerate(zip(book.cells, kinds)):
         text = cell.source.lstrip()
         first = text.splitlines()[0][:60] if text else "(empty)"
-        if kind != "skip" and (text.startswith(HIDDEN_FROM_SLIDES[:3]) or any(m in text for m in HIDDEN_FROM_SLIDES[3:])):
+        if kind != "skip" and (text.startswith(SKIPPED_STARTS) or any(mark in text for mark in SKIPPED_MARKS)):
             problems.append(f"{name}: cell {index} ({first!r}) is an exercise, a check or a Question: "
                             f"its slide type must be skip, not {kind}")
         if cell.cell_type == "code" and PANEL in text and kind in ("skip", "notes"):

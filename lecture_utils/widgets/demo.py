@@ -7,6 +7,7 @@ are loaded once and shared by every tab.
 """
 
 import functools
+import html
 
 import ipywidgets as widgets
 
@@ -55,8 +56,8 @@ class DemoPage(Panel):
         try:
             panel = getattr(self, build)()
         except Exception as error:  # the tab says what failed; the other tabs keep working
-            self.tabs.children[index].children = [widgets.HTML(f"<b>{title}</b> could not be opened: "
-                                                               f"{type(error).__name__}: {error}")]
+            message = html.escape(f"{type(error).__name__}: {error}")
+            self.tabs.children[index].children = [widgets.HTML(f"<b>{title}</b> could not be opened: {message}")]
             return
         self.panels[index] = panel
         self.tabs.children[index].children = [panel.widget]
