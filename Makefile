@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 HELD_OUT := /usr/share/backgrounds/mate/nature
+# the photos of the unit atlas's patches (data/README.md), mate-backgrounds' also the held-out photos
+PHOTO_PACKAGES := mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data
 
 .PHONY: setup data chromium heldout lab demo test bench bench-gpu notebooks solutions readme clean
 
@@ -40,14 +42,15 @@ chromium:
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
 	else echo "The browser test needs Chromium: sudo apt-get install chromium (skipped without it)"; fi
 
-# Photos no one in the project chose, for the adversarial tests' held-out set: the 12 nature
-# photos of Debian's mate-backgrounds. Without them those tests are skipped and say why.
+# Photos no one in the project chose: the adversarial tests' held-out set (the 12 nature photos
+# of Debian's mate-backgrounds) and the photos of the unit atlas's patches (five wallpaper
+# packages and GCompris's photos). Without them those tests are skipped and say why.
 heldout:
-	@if [ -d $(HELD_OUT) ]; then :; \
+	@if [ -d $(HELD_OUT) ] && [ -d /usr/share/wallpapers ] && [ -f /var/lib/dpkg/info/lomiri-wallpapers-20.04.list ] && [ -d /usr/share/gcompris-qt/rcc ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mate-backgrounds \
-	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mate-backgrounds; }; \
-	else echo "The adversarial tests' held-out photos: sudo apt-get install mate-backgrounds (skipped without)"; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PHOTO_PACKAGES) \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PHOTO_PACKAGES); }; \
+	else echo "The held-out and atlas photos: sudo apt-get install $(PHOTO_PACKAGES) (tests skipped without)"; fi
 
 setup: $(STAMP) data
 
