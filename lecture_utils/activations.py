@@ -114,8 +114,12 @@ def predict(model, image, k=5):
         image = image.unsqueeze(0)
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(f"predict takes one image (1, 3, H, W); got shape {tuple(image.shape)}")
-    k = _checks.integer(k, "k", 1, len(model.categories))
     with torch.no_grad():
-        probs = model(image).softmax(dim=1)[0]
-    top = probs.topk(k)
+        return top_classes(model, model(image)[0], k)
+
+
+def top_classes(model, logits, k=5):
+    """The top-k classes of one image's logits (num_classes,): [(index, name, probability)]."""
+    k = _checks.integer(k, "k", 1, len(model.categories))
+    top = logits.detach().softmax(dim=0).topk(k)
     return [(int(i), model.categories[int(i)], float(p)) for p, i in zip(top.values, top.indices)]

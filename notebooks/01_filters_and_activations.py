@@ -252,3 +252,21 @@ check("conv_output_size", conv_output_size)
 from lecture_utils.widgets import ActivationExplorer
 ActivationExplorer(model, image="cat", layer="stage3")
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Live: the network watching a camera
+#
+# The **live explorer** runs the network on every frame of a camera: press **Start camera**
+# (the browser asks for permission), or pick or upload an image. It shows the top-5 classes,
+# every activation map of one layer, and one unit, clicked in the grid or typed, large over the
+# frame, beside its entry in the **unit atlas**: the image optimised to excite that unit
+# (notebook 04) and the nine crops of photos that excite it most. Yosinski et al.'s Deep
+# Visualization Toolbox (2015) showed these views for a desktop webcam.
+#
+# The kernel answers one frame at a time; while it works, the page skips camera frames instead
+# of queueing them, so the pictures are never more than a frame behind. Without a camera, or on
+# a page that is neither https nor localhost, the panel says so and works on images. Start with
+# unit 20 of `stage5`, whose atlas crops are mostly animals, then click through the grid.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+from lecture_utils.widgets import LiveExplorer
+LiveExplorer(model, image="cat", layer="stage5", unit=20)

@@ -257,6 +257,41 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 # what the images without the penalty reach, for the grid.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ## The unit atlas: every unit of four layers, made once
+#
+# A channel image takes seconds per unit: too slow to show a whole layer in class. The **unit
+# atlas** (`lecture_utils.atlas`, built once by `python -m lecture_utils atlas`) holds one for
+# every unit of `stage3` to `stage6`, 424 units, made as above but with 128 steps, and beside
+# each the nine crops of photos that excite that unit most: the strongest position's receptive
+# field, one crop per photo, found among 2,504 random crops of 313 licensed photos (objects,
+# animals, monuments and wallpapers from Debian packages). Here are all 80 channel images of `stage4`.
+
+# %% slideshow={"slide_type": "slide"}
+from lecture_utils import atlas
+plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.9)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Every one of the 80 is a texture or motif repeated over the whole image, as the four hand-picked
+# `stage4` channels above were: stripes, scales, grids, dots and waves, each in colours of its own.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# Four units' atlas entries: the channel image, then the nine strongest crops, strongest first.
+
+# %% slideshow={"slide_type": "-"}
+EXAMPLES = [("stage4", 61), ("stage5", 20), ("stage6", 37), ("stage6", 167)]
+rows = [[atlas.channel_images(layer)[unit], *atlas.top_patches(layer, unit)[1]] for layer, unit in EXAMPLES]
+plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXAMPLES],
+                     col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.3, fontsize=11)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The crops say in words what the channel images only hint at. `stage4` #61's are straight
+# edges and bands between flat areas (solar panels, a tiled wall); `stage5` #20's are mostly
+# animals (a dog, lemurs, a monkey, a horse); `stage6` #37's are all fish, and `stage6` #167's
+# buildings (a church, an aqueduct, a palace, minarets, the Colosseum) but for one crab. Many units are less clear than these
+# four: their nine crops share no object we can name, and 313 photos are few beside the 1.3
+# million the network was trained on.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick a class (type to search all 1000) or a layer and channel, choose what to optimise
@@ -269,3 +304,13 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import ClassImagePanel
 ClassImagePanel(model)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Browse the atlas
+#
+# Pick a layer and click a unit's channel image (or type its number): its nine photo crops and
+# its activation map on the picked image appear beside the grid.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+from lecture_utils.widgets import AtlasBrowser
+AtlasBrowser(model, layer="stage5", unit=20)

@@ -493,7 +493,7 @@ def test_demo_page_in_voila(browser, tmp_path):
         code = page.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").all_inner_texts()
         assert not [text for text in code if text.strip()] and "DemoPage" not in page.inner_text("body"), code
         titles = page.locator(TAB_TITLES)
-        assert titles.count() == 11, titles.all_inner_texts()
+        assert titles.count() == 13, titles.all_inner_texts()  # a tab per notebook, two for 01 and 04
         for index in range(titles.count()):
             title = titles.nth(index).inner_text()
             titles.nth(index).click()

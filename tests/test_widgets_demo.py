@@ -1,14 +1,21 @@
 """The demo page: one tab per notebook, each panel built when its tab is first opened."""
 
-from lecture_utils.widgets import ActivationExplorer, AttributionPanel, DemoPage, FastStylePanel, PredictionPanel
+from lecture_utils.widgets import (ActivationExplorer, AtlasBrowser, AttributionPanel, DemoPage, FastStylePanel,
+                                   LiveExplorer, PredictionPanel)
 from tests.helpers import ForwardCounter
+
+
+def tab(title):
+    """The index of the demo page's tab with this title."""
+    return [t for t, _ in DemoPage.TOPICS].index(title)
 
 
 def test_a_tab_per_notebook_and_only_the_first_built_at_the_start(model):
     with ForwardCounter(model) as counter:
         page = DemoPage(model)
-    assert len(page.tabs.children) == len(DemoPage.TOPICS) == 11
-    assert [t[:2] for t in page.tabs.titles] == [f"{n:02d}" for n in range(11)]
+    assert len(page.tabs.children) == len(DemoPage.TOPICS) == 13
+    numbers = [int(t[:2]) for t in page.tabs.titles]  # every notebook, in order; 01 and 04 have two
+    assert sorted(numbers) == numbers and set(numbers) == set(range(11))
     assert list(page.panels) == [0] and isinstance(page.panels[0], PredictionPanel)
     assert counter.calls == 1  # the first tab's prediction, nothing for the others
     assert page.tabs.children[0].children == (page.panels[0].widget,)
@@ -16,15 +23,19 @@ def test_a_tab_per_notebook_and_only_the_first_built_at_the_start(model):
 
 def test_opening_a_tab_builds_its_notebooks_panel_once(model):
     page = DemoPage(model)
-    for index, kind in [(1, ActivationExplorer), (3, AttributionPanel), (10, FastStylePanel)]:
+    opened = [(tab("01 Activations"), ActivationExplorer), (tab("01 Live"), LiveExplorer),
+              (tab("03 Attribution"), AttributionPanel), (tab("04 Atlas"), AtlasBrowser),
+              (tab("10 Fast style"), FastStylePanel)]
+    for index, kind in opened:
         page.tabs.selected_index = index
         assert isinstance(page.panels[index], kind)
         assert page.tabs.children[index].children == (page.panels[index].widget,)
-    built = page.panels[3]
+    attribution = tab("03 Attribution")
+    built = page.panels[attribution]
     page.tabs.selected_index = 0
-    page.tabs.selected_index = 3
-    assert page.panels[3] is built
-    assert sorted(page.panels) == [0, 1, 3, 10]
+    page.tabs.selected_index = attribution
+    assert page.panels[attribution] is built
+    assert sorted(page.panels) == sorted([0] + [index for index, _ in opened])
 
 
 def test_a_tab_that_fails_to_open_says_why_and_the_others_still_open(model, monkeypatch):
@@ -33,26 +44,27 @@ def test_a_tab_that_fails_to_open_says_why_and_the_others_still_open(model, monk
 
     monkeypatch.setattr(DemoPage, "_feature_space", broken)
     page = DemoPage(model)
-    page.tabs.selected_index = 2
-    assert 2 not in page.panels
-    [message] = page.tabs.children[2].children
+    features = tab("02 Features")
+    page.tabs.selected_index = features
+    assert features not in page.panels
+    [message] = page.tabs.children[features].children
     assert "02 Features</b> could not be opened: FileNotFoundError: no Fashion-MNIST &lt;here&gt;" in message.value
-    page.tabs.selected_index = 1
-    assert isinstance(page.panels[1], ActivationExplorer)
+    page.tabs.selected_index = tab("01 Activations")
+    assert isinstance(page.panels[tab("01 Activations")], ActivationExplorer)
 
 
 def test_runs_of_three_tabs_and_clicks_in_a_fourth_share_the_network_at_once(model):
     # The demo page's panels share one network: a run in the background must not break another.
     page = DemoPage(model)
-    for index in (3, 4, 6, 7):
+    runs = [tab("04 Class images"), tab("06 DeepDream"), tab("07 Inversion")]
+    for index in [tab("03 Attribution")] + runs:
         page.tabs.selected_index = index
-    page.panels[4].steps.value = 16
-    page.panels[6].steps.value = 2
-    page.panels[7].steps.value = 40
-    runners = [page.panels[index].runner for index in (4, 6, 7)]
+    for index, steps in zip(runs, (16, 2, 40)):
+        page.panels[index].steps.value = steps
+    runners = [page.panels[index].runner for index in runs]
     for runner in runners:
         runner.run_button.click()
-    attribution = page.panels[3]
+    attribution = page.panels[tab("03 Attribution")]
     for method in ("saliency", "grad_cam", "occlusion"):
         attribution.method.value = method
         assert attribution.status.widget.value == "", attribution.status.widget.value

@@ -13,7 +13,8 @@ import ipywidgets as w
 import numpy as np
 
 from ..images import bundled_images, center_square, load_image, to_pil
-from ..plotting import png_bytes
+from ..plotting import overlay, png_bytes
+from .camera import Camera
 
 VIEW_HEIGHT = 224  # pixels of every picture a panel shows
 
@@ -87,10 +88,11 @@ def on_upload(upload, add, status):
 
 
 class ImagePicker:
-    """A dropdown of the bundled photos and an upload button; `.image` is the current tensor.
+    """A dropdown of the bundled photos, an upload button and a camera button; `.image` is the
+    current tensor.
 
-    Uploads are added to the dropdown as "upload: NAME". A file that is not a usable image
-    leaves the current image in place and shows why in `.status`. `on_change(callback)`
+    Uploads are added to the dropdown as "upload: NAME", camera photos as "camera: N". A file
+    that is not a usable image leaves the current image in place and shows why in `.status`. `on_change(callback)`
     registers `callback(image)`, called after every change of image; its errors show in
     `.status` and do not stop the other callbacks.
     """
@@ -103,10 +105,12 @@ class ImagePicker:
         self.status = Status()
         self.dropdown = w.Dropdown(options=bundled_images(), value=initial, description="image")
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
-        self.widget = w.VBox([w.HBox([self.dropdown, self.upload]), self.status.widget])
+        self.camera = Camera("snapshot")
+        self.widget = w.VBox([w.HBox([self.dropdown, self.upload, self.camera]), self.status.widget])
         self.image = load_image(initial, size)
         self.dropdown.observe(self.status.callback(self._on_select), "value")
         on_upload(self.upload, self.add_upload, self.status)
+        self.camera.on_image(self.status.callback(self._add_photo))
 
     def on_change(self, callback):
         self._callbacks.append(callback)
@@ -114,9 +118,14 @@ class ImagePicker:
     def add_upload(self, name, content):
         """Add an uploaded file (its bytes) and select it; bad files only set the status."""
         image = read_upload(self.status, name, content, self.size)
-        if image is None:
-            return
-        key = f"upload: {name}"
+        if image is not None:
+            self._add(f"upload: {name}", image)
+
+    def _add_photo(self, image):
+        self._add(f"camera: {sum(key.startswith('camera: ') for key in self._uploads) + 1}",
+                  load_image(image, self.size))
+
+    def _add(self, key, image):
         self._uploads[key] = image
         self._quiet = True  # changing options may select another entry on the way
         try:
@@ -161,6 +170,12 @@ def image_png(image, height=VIEW_HEIGHT):
 def array_png(picture, height=VIEW_HEIGHT):
     """PNG bytes of a picture (h, w, 3) of floats in [0, 1], `height` pixels high."""
     return png_bytes((picture * 255).round().astype("uint8"), height)
+
+
+def map_png(image, amap, height=VIEW_HEIGHT):
+    """PNG bytes of one unit's map (h, w), >= 0, scaled to its own peak, over an image (1, 3, H, W)."""
+    peak = max(float(amap.max()), 1e-6)
+    return array_png(overlay(image, amap / peak, 0.6, "inferno"), height)
 
 
 def slider(kind, value, low, high, step, description, **kwargs):

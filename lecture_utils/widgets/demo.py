@@ -13,8 +13,10 @@ import ipywidgets as widgets
 
 from .activations import ActivationExplorer, PredictionPanel
 from .adversarial import AdversarialPanel
+from .atlas import AtlasBrowser
 from .attribution import AttributionPanel
 from .common import Panel
+from .explorer import LiveExplorer
 from .fast_style import FastStylePanel
 from .feature_space import FeatureSpacePanel
 from .optimize import ClassImagePanel, DeepDreamPanel, InversionPanel
@@ -26,12 +28,14 @@ class DemoPage(Panel):
     method that builds the panel). `tabs.selected_index` picks a tab, as a click does; `panels`
     holds the panels built so far, by tab index."""
 
-    TOPICS = [  # short titles: eleven tabs share the page's width
+    TOPICS = [  # short titles: thirteen tabs share the page's width
         ("00 Predict", "_predictions"),
         ("01 Activations", "_activations"),
+        ("01 Live", "_live"),
         ("02 Features", "_feature_space"),
         ("03 Attribution", "_attribution"),
         ("04 Class images", "_class_images"),
+        ("04 Atlas", "_atlas"),
         ("05 Adversarial", "_adversarial"),
         ("06 DeepDream", "_deepdream"),
         ("07 Inversion", "_inversion"),
@@ -81,6 +85,12 @@ class DemoPage(Panel):
 
     def _activations(self):
         return ActivationExplorer(self.model, image="cat", layer="stage3")
+
+    def _live(self):
+        return LiveExplorer(self.model, image="espresso", layer="stage4")
+
+    def _atlas(self):
+        return AtlasBrowser(self.model, layer="stage4")
 
     def _feature_space(self):
         from .. import embedding

@@ -1,0 +1,167 @@
+"""The live explorer (notebook 01, and a tab of the demo page): the Deep Visualization
+Toolbox's view of a network, in the notebook. The camera's stream, a bundled photo or an upload
+gives the top-5 classes, every activation map of one layer, and for one unit (clicked in the
+grid, or its number typed) its map large over the frame and its entry in the unit atlas."""
+
+import html
+
+import ipywidgets as w
+import torch
+
+from .. import atlas
+from ..activations import forward_with_activations, get_activations, top_classes
+from ..attribution import grad_cam
+from ..images import center_square
+from ..plotting import colorize, overlay, png_bytes, tile
+from .camera import Camera
+from .common import ImagePicker, Panel, array_png, image_png, image_view, map_png
+from .grid import TileGrid
+
+TILE = 28  # px of one map in the layer's grid (7x7 maps are repeated 4 times)
+GRID_WIDTH = 560  # px of the grid on the page, at most GRID_HEIGHT high
+GRID_HEIGHT = 400
+UNIT_HEIGHT = 224  # px of the unit's map over the frame
+ATLAS_SIDE = 192  # px of the atlas's channel image and of its 3x3 patches
+
+
+def layer_grid(acts, columns):
+    """A layer's maps (C, h, w) as one picture: tiles in rows of `columns`, one colour scale for
+    the whole layer from 0 to its largest activation, so that silent units are dark. Returns an
+    (H, W, 3) uint8 array."""
+    maps = acts.clamp(min=0).cpu().numpy()
+    repeat = max(1, TILE // maps.shape[-1])
+    maps = maps.repeat(repeat, axis=1).repeat(repeat, axis=2)
+    return colorize(tile(list(maps), columns, pad=1, fill=0.0), "viridis", vmin=0.0, vmax=max(float(maps.max()), 1e-6))
+
+
+def atlas_picture(channel_image, patches):
+    """A unit's atlas entry as one picture: its channel image, then its nine patches 3 x 3."""
+    grid = torch.from_numpy(tile([p.permute(1, 2, 0).numpy() for p in patches], 3, pad=0))
+    grid = torch.nn.functional.interpolate(grid.permute(2, 0, 1)[None], size=ATLAS_SIDE, mode="bilinear",
+                                           antialias=True, align_corners=False)[0]
+    image = torch.nn.functional.interpolate(channel_image[None], size=ATLAS_SIDE, mode="bilinear",
+                                            align_corners=False)[0]
+    gap = torch.ones(3, ATLAS_SIDE, 8)
+    return torch.cat([image, gap, grid], dim=2).clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def bars_html(predictions):
+    """The top classes as HTML bars (cheaper per frame than a figure)."""
+    rows = [f'<div class="lu-bar"><span style="display:inline-block;width:170px">{html.escape(name)}</span>'
+            f'<span style="display:inline-block;height:12px;width:{round(180 * p)}px;background:#3b7dd8"></span>'
+            f' {p:.0%}</div>' for _, name, p in predictions]
+    return '<div class="lu-bars" style="font-size:13px;line-height:20px">' + "".join(rows) + "</div>"
+
+
+class LiveExplorer(Panel):
+    """What the network sees, live: camera frames or a picked image give the top-5 classes,
+    one layer's activation maps (click a map, or type its unit, to see it large over the frame
+    with its atlas entry beside it) and, when ticked, Grad-CAM of the top class.
+
+    One forward pass per frame; changing the unit re-uses it. `show(image)` is what a frame
+    and a picked image call; `seconds` holds how long the last one took."""
+
+    def __init__(self, model, image="cat", layer="stage4", unit=0, k=5):
+        self.model, self.k = model, k
+        self.picker = ImagePicker(image)
+        self.status = self.picker.status
+        self.camera = Camera("stream")
+        probe = get_activations(model, torch.zeros(1, 3, 64, 64, device=model.device), list(model.layers))
+        spatial = [name for name, a in probe.items() if a.ndim == 4]
+        self.layer = w.Dropdown(options=spatial, value=layer, description="layer")
+        self.unit = w.BoundedIntText(value=unit, min=0, max=probe[layer].shape[1] - 1, description="unit",
+                                     layout=w.Layout(width="160px"))
+        self.grad_cam = w.Checkbox(value=False, description="Grad-CAM of the top class", indent=False)
+        self.frame_view = image_view()
+        self.bars = w.HTML()
+        self.grid = TileGrid()
+        self.unit_view = image_view(UNIT_HEIGHT)
+        self.atlas_view = image_view(ATLAS_SIDE)
+        self.unit_info, self.atlas_info = w.HTML(), w.HTML()
+        # Two columns, side by side on a 1280 x 720 slide and one above the other where the page
+        # is narrower (never squeezed: a squeezed picture is a distorted one): the controls and
+        # the layer's grid; the frame and its classes above the unit's map and atlas entry.
+        self.bars.layout.width = "340px"
+        self.unit_info.layout.width, self.atlas_info.layout.width = f"{UNIT_HEIGHT}px", f"{2 * ATLAS_SIDE + 8}px"
+        fixed = dict(flex="0 0 auto")
+        self.widget = w.HBox([
+            w.VBox([self.picker.widget, self.camera, w.HBox([self.layer, self.unit]), self.grad_cam, self.grid],
+                   layout=w.Layout(width=f"{GRID_WIDTH + 20}px", **fixed)),
+            w.VBox([w.HBox([self.frame_view, self.bars]),
+                    w.HBox([w.VBox([self.unit_view, self.unit_info]), w.VBox([self.atlas_view, self.atlas_info])])],
+                   layout=w.Layout(**fixed)),
+        ], layout=w.Layout(flex_flow="row wrap"))
+        self.image = self.acts = None
+        self.seconds = 0.0
+        self.picker.on_change(self.show)
+        self.camera.on_image(self.status.callback(self._on_frame))
+        self.layer.observe(self.status.callback(lambda change: self.show(self.image)), "value")
+        self.unit.observe(self.status.callback(lambda change: self.show_unit()), "value")
+        self.grid.observe(self.status.callback(self._on_click), "selected")
+        self.grad_cam.observe(self.status.callback(lambda change: self.show(self.image)), "value")
+        self.show(self.picker.image)
+
+    def show(self, image):
+        import time
+
+        start = time.perf_counter()
+        self.image = center_square(image.to(self.model.device))
+        layer = self.layer.value
+        with torch.no_grad():
+            logits, acts = forward_with_activations(self.model, self.image, [layer])
+        self.acts = acts[layer][0]
+        self.predictions = top_classes(self.model, logits[0], self.k)
+        self.bars.value = bars_html(self.predictions)
+        if self.grad_cam.value:
+            heat = grad_cam(self.model, self.image, self.predictions[0][0])[0]
+            self.frame_view.value = array_png(overlay(self.image, heat / heat.max().clamp(min=1e-12), 0.5))
+        else:
+            self.frame_view.value = image_png(self.image)
+        channels = self.acts.shape[0]
+        columns = 16 if channels > 64 else 8
+        if self.unit.max != channels - 1:
+            self.unit.value = min(self.unit.value, channels - 1)
+            self.unit.max = channels - 1
+        picture = layer_grid(self.acts, columns)
+        self.grid.value = png_bytes(picture)
+        self.grid.columns, self.grid.count = columns, channels
+        self.grid.height = min(GRID_HEIGHT, round(GRID_WIDTH * picture.shape[0] / picture.shape[1]))
+        self.show_unit()
+        self.seconds = time.perf_counter() - start
+
+    def _on_frame(self, image):
+        self.show(image)
+        self.status.clear()  # a frame that failed showed why; this one worked
+
+    def _on_click(self, change):
+        if change["new"] >= 0:
+            self.unit.value = change["new"]
+
+    def show_unit(self):
+        """The chosen unit's map over the frame, and its atlas entry (read once per unit)."""
+        unit, layer = self.unit.value, self.layer.value
+        self.grid.selected = unit
+        amap = self.acts[unit].clamp(min=0)
+        peak = float(amap.max())
+        self.unit_view.value = map_png(self.image, amap, UNIT_HEIGHT)
+        self.unit_info.value = (f"<b>{layer}, unit {unit}</b> over the frame: strongest {peak:.2f} "
+                                f"(layer's strongest {float(self.acts.max()):.2f})")
+        if (layer, unit) != getattr(self, "_atlas_shown", None):
+            self._atlas_shown = (layer, unit)
+            self._show_atlas(layer, unit)
+
+    def _show_atlas(self, layer, unit):
+        try:
+            layers = atlas.layers()
+        except FileNotFoundError as error:
+            self.atlas_view.value, self.atlas_info.value = b"", html.escape(str(error))
+            return
+        if layer not in layers or self.model.name != atlas.manifest()["model"]:
+            self.atlas_view.value = b""
+            self.atlas_info.value = (f"The atlas holds {', '.join(layers)} of {atlas.manifest()['model']}: "
+                                     f"pick one of those layers to see a unit's atlas entry.")
+            return
+        patches, crops = atlas.top_patches(layer, unit)
+        self.atlas_view.value = array_png(atlas_picture(atlas.channel_images(layer)[unit], crops), ATLAS_SIDE)
+        self.atlas_info.value = (f"Atlas: the image made to excite unit {unit} (left) and the nine photo crops "
+                                 f"that excite it most, strongest {patches[0].value:.2f} (right)")
