@@ -6,6 +6,11 @@
     >>> predict(model, image, k=3)                # [(index, name, probability), ...]
 
 Algorithms return tensors; `plotting` draws them and `widgets` builds the notebook panels.
+
+One name per idea (tests/test_api_names.py): a function that takes the network takes it first
+(`model`); `seed` is an int for the same random numbers on every run, or None for torch's
+global ones; `batch_size` is images per forward pass; `channel` is a unit of a layer; `lr` is
+an optimisation's step size; `jitter_px` is a random shift's largest size in pixels.
 """
 
 from .activations import get_activations, predict

@@ -28,11 +28,11 @@ def main(argv=None):
     train.add_argument("--checkpoint", help="training state, for resuming (default: the cache folder, named after OUT)")
     train.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available); the loss network "
                        "and the network being trained run there")
-    for name, kind, default in (("steps", int, 1200), ("size", int, 256), ("batch", int, 4), ("lr", float, 1e-3),
+    for name, kind, default in (("steps", int, 1200), ("size", int, 256), ("batch-size", int, 4), ("lr", float, 1e-3),
                                 ("width", int, 16), ("blocks", int, 5), ("content-weight", float, 1.0),
                                 ("style-weight", float, 20.0), ("tv-weight", float, 1.0), ("seed", int, 0)):
         train.add_argument(f"--{name}", type=kind, default=default, help=f"default {default}")
-    atlas = commands.add_parser("atlas", help="rebuild the unit atlas (data/atlas; about 15 minutes on 2 cores, "
+    atlas = commands.add_parser("atlas", help="rebuild the unit atlas (data/atlas; about 12 minutes on 2 cores, "
                                 "resumable)")
     atlas.add_argument("--out", help="the atlas folder (default: data/atlas)")
     atlas.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -130,11 +130,10 @@ def _train_style(args):
         checkpoint = cache_dir() / "fast_style" / f"{out.stem}.ckpt"
     print(f"training on {len(photos)} photos from {folder} on {device}; checkpoint {checkpoint}", flush=True)
     start = time.perf_counter()
-    settings = {k: getattr(args, k) for k in ("steps", "size", "batch", "lr", "width", "blocks", "content_weight",
+    settings = {k: getattr(args, k) for k in ("steps", "size", "batch_size", "lr", "width", "blocks", "content_weight",
                                               "style_weight", "tv_weight", "seed")}
     try:
-        run = fast_style.iterate_training(style, photos, checkpoint, model=models.load_model(device=device),
-                                          **settings)
+        run = fast_style.iterate_training(models.load_model(device=device), style, photos, checkpoint, **settings)
         with contextlib.closing(run):  # closing saves the state, also on Ctrl-C
             first = None
             for step in run:

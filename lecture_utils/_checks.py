@@ -80,12 +80,16 @@ def size(value, name):
     return int(pair[0]), int(pair[1])
 
 
-def generator(value, name="generator"):
-    """`value` if it is a torch.Generator or None (torch's global generator); TypeError otherwise."""
-    if value is not None and not isinstance(value, torch.Generator):
-        raise TypeError(f"{name} must be a torch.Generator (e.g. torch.Generator().manual_seed(0)) "
-                        f"or None; got {value!r}")
-    return value
+def seed(value, name="seed", device="cpu"):
+    """The random numbers a `seed` argument asks for: a torch.Generator on `device` seeded with
+    `value` (an int >= 0: the same numbers on every run), or None (torch's global random
+    numbers); TypeError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise TypeError(f"{name} must be an int >= 0 (the same random numbers on every run) or None "
+                        f"(torch's global random numbers); got {value!r}")
+    return torch.Generator(device=device).manual_seed(int(value))
 
 
 def one_of(value, name, accepted):

@@ -145,7 +145,7 @@ def gradient_sign(model, images, labels, target=None):
 
 
 def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
-        target=None, generator=None):
+        target=None, seed=None):
     """Projected gradient descent (Madry et al. 2018): `steps` gradient steps of size `alpha`, each
     projected back into the eps-ball around the input and into [0, 1].
 
@@ -160,7 +160,7 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
         norm: "linf" or "l2".
         random_start: start from a uniformly random point of the L-inf ball (for "l2": a random
             direction with a uniformly random radius up to eps), as torchattacks does.
-        generator: a torch.Generator for the random start (None: torch's global generator).
+        seed: an int for the same random start on every run (None: torch's global random numbers).
 
     Returns:
         Adversarial images (N, 3, H, W) in [0, 1] within the budget of the input.
@@ -175,6 +175,7 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
     steps = _checks.positive_int(steps, "steps")
     alpha = 2.5 * eps / steps if alpha is None else _checks.positive_number(alpha, "alpha")
     classes, targeted = _labels_and_goal(model, images, labels, target)
+    generator = _checks.seed(seed, device=images.device)
     x = images.clone()
     if random_start:
         if norm == "linf":
@@ -266,11 +267,12 @@ def top1(model, images, batch_size=4):
     return classes, confidence
 
 
-def sign_noise(like, eps, generator=None):
+def sign_noise(like, eps, seed=None):
     """Random sign noise: every value +eps or -eps at random, the shape of `like`'s one image
     (1, C, H, W): the baseline an attack of L-inf budget eps must beat (it has the same budget,
-    and no direction)."""
+    and no direction). seed: as in `pgd`."""
     eps = _check_eps(eps)
+    generator = _checks.seed(seed)
     shape = (1, *_checks.images(like).shape[1:])
     return eps * torch.randint(0, 2, shape, generator=generator).mul(2).sub(1).float()
 
@@ -302,7 +304,7 @@ def _placement(n, image_size, patch_size, scale, angle, generator):
     return torch.stack([cx, cy], 1), scales, angles
 
 
-def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=None):
+def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, seed=None):
     """Paste a square patch onto images, rotated, scaled and placed (differentiably).
 
     Args:
@@ -314,13 +316,13 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=Non
             centers None a (low, high) pair draws a scale per image.
         angle: rotation in degrees, clockwise on the screen (a number or a tensor (N,)); with
             centers None, a number means a random rotation within +-angle degrees.
-        generator: a torch.Generator for the random placement.
+        seed: an int for the same random placement on every run (None: torch's global random numbers).
 
     Returns:
         Images (N, 3, H, W) in [0, 1] with the patch pasted (bilinear, so edges are soft).
 
     Example:
-        >>> stickered = apply_patch(photos, patch, generator=torch.Generator().manual_seed(0))
+        >>> stickered = apply_patch(photos, patch, seed=0)
     """
     images = _checks.images(images)
     if isinstance(patch, torch.Tensor) and patch.ndim == 3:
@@ -331,7 +333,7 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, generator=Non
     n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
     if centers is None:
         scales = tuple(scale) if isinstance(scale, (tuple, list)) else (float(scale), float(scale))
-        centers, scale, angle = _placement(n, (h, w), s, scales, float(angle), generator)
+        centers, scale, angle = _placement(n, (h, w), s, scales, float(angle), _checks.seed(seed))
     else:
         angle = torch.deg2rad(torch.as_tensor(angle, dtype=torch.float32))  # _paste turns by radians
     return _paste(images, patch, centers, scale, angle)
@@ -380,7 +382,7 @@ def _best_so_far(total, step_fn, picture):
 
 
 def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
-                  angle=20.0, lr=0.05, generator=None):
+                  angle=20.0, lr=0.05, seed=None):
     """Train an adversarial patch (Brown et al. 2017), a square sticker that makes any photo the
     target; yields a `runs.Step` after every update (`train_patch` returns the final patch).
 
@@ -398,7 +400,8 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
         scale: range of random scales of the patch during training.
         angle: random rotations within +-angle degrees during training.
         lr: Adam's learning rate on the patch's pixel values.
-        generator: a torch.Generator for the patch's start, the batches and the placements.
+        seed: an int for the same patch start, batches and placements on every run (None: torch's
+            global random numbers).
 
     Yields:
         `Step`s: `losses` holds this step's "loss", its "success" (the fraction of this step's
@@ -421,6 +424,7 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     batch_size = _checks.positive_int(batch_size, "batch_size")
     lr = _checks.positive_number(lr, "lr")
     scale = _scale_range(scale)
+    generator = _checks.seed(seed)
     h, w = images.shape[-2:]
     if size * scale[1] * math.sqrt(2) > min(h, w):
         raise ValueError(f"a patch of {size} px (scale up to {scale[1]}, rotated) does not fit in "
@@ -460,7 +464,7 @@ def train_patch(model, images, target, *args, **options):
 
 
 def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
-                      alpha=None, generator=None):
+                      alpha=None, seed=None):
     """Find one perturbation that changes the model's prediction for many images
     (Moosavi-Dezfooli et al. 2017) by a projected-gradient variant of their algorithm; yields a
     `runs.Step` after every update (`universal_perturbation` returns the final perturbation).
@@ -482,7 +486,7 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
         steps: number of minibatch steps (positive int).
         batch_size: images per step.
         alpha: step size; None gives eps / 10.
-        generator: a torch.Generator for the batches.
+        seed: an int for the same batches on every run (None: torch's global random numbers).
 
     Yields:
         `Step`s: `losses` holds this step's "loss", its "success" (the fraction of this step's
@@ -499,6 +503,7 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     alpha = eps / 10 if alpha is None else _checks.positive_number(alpha, "alpha")
+    generator = _checks.seed(seed)
     if labels is not None:
         labels = _checks.class_indices(model, labels, len(images), "labels").to(images.device)
     delta = torch.zeros((1, *images.shape[1:]), device=images.device)

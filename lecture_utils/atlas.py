@@ -3,19 +3,20 @@ the nine photo patches that excite it most (the Deep Visualization Toolbox's and
 Microscope's two views of a unit, precomputed).
 
 The atlas ships in `data/atlas/` and is read with `layers()`, `channel_images(layer)` and
-`top_patches(layer, unit)`. `python -m lecture_utils atlas` rebuilds it (resumable): channel
+`top_patches(layer, channel)`. `python -m lecture_utils atlas` rebuilds it (resumable): channel
 images by `optimize.channel_image` at the recipe's defaults but `SIZE` px, and top patches
 from `CROPS_PER_PHOTO` random crops of each photo of `photos()`, each patch the exact
 receptive field (`embedding.receptive_field`) of the unit's strongest position in its crop.
 
     >>> atlas.channel_images("stage4").shape    # (80, 3, 128, 128), unit order
-    >>> patches, crops = atlas.top_patches("stage4", 17)
+    >>> patches, images = atlas.top_patches("stage4", 17)
 """
 
 from functools import lru_cache
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def _tiles(path, count, side, columns):
     the memory of floats, which the readers make of the few tiles asked for."""
     with Image.open(path) as image:
         sheet = np.asarray(image.convert("RGB"))  # (rows * side, columns * side, 3)
-    rows = -(-count // columns)
+    rows = math.ceil(count / columns)
     tiles = sheet[:rows * side, :columns * side].reshape(rows, side, columns, side, 3)
     return torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 2, 4, 1, 3)).reshape(-1, 3, side, side)[:count])
 
@@ -103,6 +104,13 @@ def channel_images(layer, where=None):
     return _channel_images(str(where or folder()), layer).float() / 255
 
 
+def channel_sheet(layer, where=None):
+    """The JPEG bytes of `layer`'s channel images on one sheet, COLUMNS to a row in unit order
+    (what the atlas browser shows and a click on it picks from)."""
+    _check_layer(layer, where)
+    return (Path(where or folder()) / f"{layer}.channels.jpg").read_bytes()
+
+
 @lru_cache(maxsize=2)  # the layers in use; each holds its tiles as uint8
 def _layer_patches(where, layer):
     m = manifest(where)
@@ -111,8 +119,8 @@ def _layer_patches(where, layer):
     return records, tiles
 
 
-def top_patches(layer, unit, where=None):
-    """The nine photo crops that excite one unit most, each from a different photo, strongest
+def top_patches(layer, channel, where=None):
+    """The nine photo crops that excite one unit (`channel` of `layer`) most, each from a different photo, strongest
     first.
 
     Returns:
@@ -122,10 +130,10 @@ def top_patches(layer, unit, where=None):
         PATCH_SIZE), each box centred on grey and scaled to PATCH_SIZE.
     """
     n = _check_layer(layer, where)
-    _checks.integer(unit, "unit", 0, n - 1)
+    _checks.integer(channel, "channel", 0, n - 1)
     records, tiles = _layer_patches(str(where or folder()), layer)
-    patches = [Patch(crop, (row, col), value, tuple(box)) for crop, row, col, value, *box in records[unit]]
-    return patches, tiles[unit * TOP:(unit + 1) * TOP].float() / 255
+    patches = [Patch(crop, (row, col), value, tuple(box)) for crop, row, col, value, *box in records[channel]]
+    return patches, tiles[channel * TOP:(channel + 1) * TOP].float() / 255
 
 
 def crops(where=None):
@@ -252,10 +260,10 @@ def _crop_specs(names, seed=0):
 # ---------------------------------------------------------------- building
 
 
-def build(model, where=None, *, work=None, batch=8, progress=True):
+def build(model, where=None, *, work=None, batch_size=8, progress=True):
     """Build the atlas for `model` (the bundled network) into `where` (default `folder()`).
 
-    Resumable: the sweep over the crops and every batch of `batch` channel images are saved in
+    Resumable: the sweep over the crops and every batch of `batch_size` channel images are saved in
     `work` (default: the cache folder, per model fingerprint) as they finish, and a rerun
     starts where the last one stopped. The atlas's files are written at the end, the manifest
     last, so a stopped build never leaves a half-written atlas.
@@ -270,13 +278,13 @@ def build(model, where=None, *, work=None, batch=8, progress=True):
     specs = _crop_specs(names)
     sweep_key = _checks.fingerprint(json.dumps([names, specs]))[:12]  # other photos or crops: a new sweep
     units = {layer: get_activations(model, torch.zeros(1, 3, 64, 64), [layer])[layer].shape[1] for layer in LAYERS}
-    batches = [(layer, start) for layer, n in units.items() for start in range(0, n, batch)]
+    batches = [(layer, start) for layer, n in units.items() for start in range(0, n, batch_size)]
     with tqdm(total=len(batches) + 1, desc="unit atlas", unit="batch", disable=not progress) as bar:
         sweep = _cached(work / f"sweep-{sweep_key}.pt", lambda: _sweep(model, names, specs))
         bar.update()
         images = {layer: [] for layer in LAYERS}
         for layer, start in batches:
-            chosen = list(range(start, min(start + batch, units[layer])))
+            chosen = list(range(start, min(start + batch_size, units[layer])))
             images[layer].append(_cached(work / f"channels-{layer}-{start:04d}.pt",
                                          lambda: _make_channel_images(model, layer, chosen)))
             bar.update()
@@ -317,12 +325,12 @@ def _make_channel_images(model, layer, units):
     return finish(channel_image(model, layer, units, size=SIZE)).image.cpu()
 
 
-def _sweep(model, names, specs, batch=32):
+def _sweep(model, names, specs, batch_size=32):
     """Each unit's strongest activation in each crop and where: {layer: (max (N, C), argmax (N, C))}."""
     maxima = {layer: [] for layer in LAYERS}
     with torch.no_grad():
-        for start in range(0, len(specs), batch):
-            images = torch.cat([_crop(_photo(names[p]), *rest) for p, *rest in specs[start:start + batch]])
+        for start in range(0, len(specs), batch_size):
+            images = torch.cat([_crop(_photo(names[p]), *rest) for p, *rest in specs[start:start + batch_size]])
             for layer, acts in get_activations(model, images.to(model.device), list(LAYERS)).items():
                 maxima[layer].append(acts.flatten(2).max(2))
     return {layer: (torch.cat([m.values for m in ms]).cpu(), torch.cat([m.indices for m in ms]).cpu())
@@ -368,7 +376,7 @@ def _patch(image, box):
 def _sheet(tiles, columns):
     """Tiles (n, 3, s, s) in rows of `columns` on white, as JPEG bytes."""
     n, _, side, _ = tiles.shape
-    rows = -(-n // columns)
+    rows = math.ceil(n / columns)
     sheet = torch.ones(3, rows * side, columns * side)
     for i, tile in enumerate(tiles):
         sheet[:, (i // columns) * side:(i // columns + 1) * side, (i % columns) * side:(i % columns + 1) * side] = tile

@@ -259,15 +259,17 @@ def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_si
     return heat / count.clamp(min=1)
 
 
-def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=None, generator=None):
+def smoothgrad(model, image, target, samples=25, sigma=0.15, batch_size=None, seed=None):
     """SmoothGrad (Smilkov et al. 2017): saliency averaged over copies with Gaussian noise.
 
     sigma: noise standard deviation in pixel units ([0, 1] range); batch_size: noisy copies per
-    pass (None: 2 on a CPU, 32 on a GPU). Per pixel, (N, H, W), >= 0.
+    pass (None: 2 on a CPU, 32 on a GPU); seed: an int for the same noise on every run (None:
+    torch's global random numbers). Per pixel, (N, H, W), >= 0.
     """
     net, image, targets = _prepare(model, image, target)
     samples = _checks.positive_int(samples, "samples")
     sigma = _checks.number(sigma, "sigma (pixel units)", low=0)
+    generator = _checks.seed(seed)
     total = image.new_zeros(image.shape[0], *image.shape[2:])
     for img, tgt, out in zip(image, targets, total):
         for start, stop in _batches(samples, batch_size, image.device, cpu_default=2):
@@ -328,7 +330,7 @@ METHODS = {"gradient": gradient, "saliency": saliency, "smoothgrad": smoothgrad,
            "cam": cam, "grad_cam": grad_cam, "guided_grad_cam": guided_grad_cam, "occlusion": occlusion}
 
 
-def attribute(method, model, image, target, **settings):
+def attribute(model, method, image, target, **settings):
     """Run the method `METHODS[method]` with those of `settings` that it takes (by its signature).
 
     One set of settings can then serve every method: `layer` reaches grad_cam and
@@ -337,7 +339,7 @@ def attribute(method, model, image, target, **settings):
     ones) or a setting that no method takes.
 
     Example:
-        >>> attribute("occlusion", model, image, "tabby", layer="stage4", window=48, stride=24)
+        >>> attribute(model, "occlusion", image, "tabby", layer="stage4", window=48, stride=24)
     """
     taken = settings_of(method, settings)  # checks the method's name and the settings first
     return METHODS[method](model, image, target, **taken)
@@ -402,7 +404,7 @@ def unit_guided_backprop(model, image, layer, channel, positions=None):
 # ---------------------------------------------------------------- sanity check
 
 
-def randomized_copies(model, generator=None):
+def randomized_copies(model, seed=None):
     """Cascading randomisation (Adebayo et al. 2018): yield (name, model) with the weights from
     the top of the network down re-drawn at random, one more layer each time.
 
@@ -411,10 +413,10 @@ def randomized_copies(model, generator=None):
     weights are Gaussian with each tensor's own mean and standard deviation (constant tensors
     get their mean absolute value, or 0.1, as the deviation). One copy of the model is
     randomised further at each step (use it before asking for the next); the original is
-    not touched. generator: a torch.Generator for the new weights (None: torch's global one).
+    not touched. seed: an int for the same new weights on every run (None: torch's global random numbers).
     """
     # Checked here, at the call: the copies below are drawn only when asked for.
-    return _randomized_copies(model, _checks.generator(generator))
+    return _randomized_copies(model, _checks.seed(seed))
 
 
 def _randomized_copies(model, generator):

@@ -30,17 +30,18 @@ from . import _checks
 from .activations import get_activations
 
 
-def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, generator=None, shift=None):
+def make_step(model, image, layer, lr=1.5 / 255, jitter_px=32, clip=True, seed=None, shift=None):
     """One DeepDream step, as on the slide: jitter, forward to `layer`, set the layer's gradient
     to its activation, backward, an L1-normalised step, unjitter, clip.
 
     Args:
         model: a `load_model` model (RGB in [0, 1]); `layer`: one of `model.layers`.
         image: (1, 3, H, W) in [0, 1] (or beyond, after unclipped steps).
-        step_size: how far the mean pixel moves, in pixel units (the slide's 1.5 of 255).
-        jitter: the largest random shift in pixels (0: none).
+        lr: the step size, how far the mean pixel moves, in pixel units (the slide's step_size
+            of 1.5 of 255).
+        jitter_px: the largest random shift in pixels (0: none; the slide's jitter).
         clip: clip the result to [0, 1] (the slide's clip to the valid pixel range).
-        generator: a torch.Generator for the shift (None: torch's global one).
+        seed: an int for the same shift on every run (None: torch's global random numbers).
         shift: (ox, oy), the shift in columns and rows to use instead of a random one.
 
     Returns:
@@ -56,10 +57,10 @@ def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, ge
     # not _checks.images: after unclipped steps the values leave [0, 1], and that is allowed here
     if not (torch.is_tensor(image) and image.ndim == 4 and image.shape[:2] == (1, 3)):
         raise ValueError(f"image must be a tensor (1, 3, H, W); got {getattr(image, 'shape', type(image).__name__)}")
-    step_size = _checks.positive_number(step_size, "step_size")
-    jitter = _checks.integer(jitter, "jitter", low=0)
+    lr = _checks.positive_number(lr, "lr")
+    jitter_px = _checks.integer(jitter_px, "jitter_px", low=0)
     if shift is None:
-        ox, oy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=generator))
+        ox, oy = (int(v) for v in torch.randint(-jitter_px, jitter_px + 1, (2,), generator=_checks.seed(seed)))
     elif not (isinstance(shift, (tuple, list)) and len(shift) == 2):
         raise ValueError(f"shift must be a pair (ox, oy) of whole numbers of pixels; got {shift!r}")
     else:
@@ -70,7 +71,7 @@ def make_step(model, image, layer, step_size=1.5 / 255, jitter=32, clip=True, ge
         activation = get_activations(model, x, [layer])[layer]           # forward to the layer
         activation.backward(activation.detach())                         # gradient = activation
     g = x.grad
-    x = x.detach() + step_size / g.abs().mean().clamp_min(1e-12) * g     # L1-normalised step
+    x = x.detach() + lr / g.abs().mean().clamp_min(1e-12) * g     # L1-normalised step
     x = torch.roll(x, shifts=(-oy, -ox), dims=(-2, -1))                  # unshift image
     if clip:
         x = x.clamp(0, 1)

@@ -252,7 +252,7 @@ def save_style_network(net, path, settings, step):
                          "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
 
 
-def _training_settings(model, style, photos, size, batch, steps, lr, width, blocks, content_weight,
+def _training_settings(model, style, photos, size, batch_size, steps, lr, width, blocks, content_weight,
                        style_weight, tv_weight, seed, save_every):
     """Check the training's arguments; the settings a checkpoint records (and a resume compares)."""
     _checks.images(style, "style image", single=True)
@@ -260,7 +260,7 @@ def _training_settings(model, style, photos, size, batch, steps, lr, width, bloc
         raise ValueError("give at least one training photo")
     for photo in photos:
         _checks.images(photo, "each training photo", single=True)
-    for value, name in ((size, "size"), (batch, "batch"), (steps, "steps"), (save_every, "save_every")):
+    for value, name in ((size, "size"), (batch_size, "batch_size"), (steps, "steps"), (save_every, "save_every")):
         _checks.positive_int(value, name)
     if size % 4:
         raise ValueError(f"size must be a multiple of 4; got {size}")
@@ -269,9 +269,10 @@ def _training_settings(model, style, photos, size, batch, steps, lr, width, bloc
     if not weights[0] and not weights[1]:
         raise ValueError("content_weight and style_weight are both 0: there is nothing to learn")
     _checks.positive_number(lr, "lr")
-    # the images enter the record by a digest: the same photos, the same record
+    # the images enter the record by a digest: the same photos, the same record ("batch": the
+    # record's name for batch_size since the first checkpoints)
     return dict(model=model.name, style=_checks.image_key(style)[:16], photos=_checks.image_key(*photos)[:16],
-                photo_count=len(photos), size=size, batch=batch, lr=lr, width=width, blocks=blocks,
+                photo_count=len(photos), size=size, batch=batch_size, lr=lr, width=width, blocks=blocks,
                 content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], seed=seed)
 
 
@@ -305,23 +306,25 @@ def _batch(photos, settings, step, device):
     generator = torch.Generator().manual_seed(settings["seed"] * 1_000_003 + step)
     order = torch.randperm(len(photos), generator=generator).tolist()
     chosen = [photos[order[i % len(order)]] for i in range(settings["batch"])]
-    return random_crops(chosen, settings["batch"], settings["size"], generator=generator).to(device)
+    crops_seed = int(torch.randint(2 ** 62, (), generator=generator))
+    return random_crops(chosen, settings["batch"], settings["size"], seed=crops_seed).to(device)
 
 
-def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4, steps=1200, lr=1e-3, width=16,
+def iterate_training(model, style, photos, checkpoint, *, size=256, batch_size=4, steps=1200, lr=1e-3, width=16,
                      blocks=5, content_weight=1.0, style_weight=20.0, tv_weight=1.0, seed=0, save_every=25):
     """Train a `TransformerNet` for one style image (Johnson et al. 2016), resumably; yields a
     `runs.Step` after every update (`train` runs it to the end).
 
-    Each step takes `batch` random square crops of the photos (side 35-100% of a photo's
+    Each step takes `batch_size` random square crops of the photos (side 35-100% of a photo's
     shorter side, resized to `size`, mirrored half the time), stylises them and takes one Adam
-    step on `style.perceptual_loss` measured by `model` (default: the bundled network), with
+    step on `style.perceptual_loss` measured by `model` (the loss network), with
     the style image resized so its longer side is `size` (as `style_transfer` at that size).
 
     Args:
+        model: the loss network (an `ImageNetModel`, e.g. `load_model()`); the network trains
+            on its device.
         style: the style image (1, 3, H, W) in [0, 1]. photos: a list of such photos.
-        model: the loss network (an `ImageNetModel`); the network trains on its device.
-        size: crop side in pixels (a multiple of 4); batch: crops per step; steps: Adam steps
+        size: crop side in pixels (a multiple of 4); batch_size: crops per step; steps: Adam steps
             in all; lr: Adam's step size. width, blocks: of the `TransformerNet`.
         content_weight, style_weight, tv_weight: the loss's weights (as `style_transfer`).
         seed: the starting weights and every step's crops depend on it alone.
@@ -339,14 +342,11 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
         checkpoint that already holds all `steps` gives one step with no losses.
 
     Example:
-        >>> for step in iterate_training(load_image("cafe_terrace"), photos, "cafe.ckpt", steps=300):
+        >>> for step in iterate_training(model, load_image("cafe_terrace"), photos, "cafe.ckpt", steps=300):
         ...     print(step.step, step.losses["total"])
         >>> net = step.result
     """
-    from .models import load_model
-
-    model = load_model(device="cpu") if model is None else model
-    settings = _training_settings(model, style, photos, size, batch, steps, lr, width, blocks, content_weight,
+    settings = _training_settings(model, style, photos, size, batch_size, steps, lr, width, blocks, content_weight,
                                   style_weight, tv_weight, seed, save_every)
     with torch.random.fork_rng(devices=[]):  # the starting weights depend on `seed` only
         torch.manual_seed(seed)
@@ -414,7 +414,7 @@ def iterate_training(style, photos, checkpoint, *, model=None, size=256, batch=4
     return run()
 
 
-def train(style, photos, checkpoint, **options):
+def train(model, style, photos, checkpoint, **options):
     """`iterate_training` run to its end: the trained network (eval mode) with `.settings` and
     `.steps_trained`. Same arguments as `iterate_training`."""
-    return finish(iterate_training(style, photos, checkpoint, **options)).result
+    return finish(iterate_training(model, style, photos, checkpoint, **options)).result

@@ -325,7 +325,7 @@ def center_square(image, size=224):
     return center_crop(resize(image, size), size)
 
 
-def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=None):
+def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, seed=None):
     """`n` random square crops of a list of photos, resized to size x size (data augmentation).
 
     Args:
@@ -334,11 +334,12 @@ def random_crops(images, n, size=224, scale=(0.35, 1.0), flip=True, generator=No
         size: side of the crops in pixels.
         scale: range of the crop's side as a fraction of the photo's shorter side.
         flip: mirror half of the crops left to right, at random.
-        generator: a torch.Generator (None: torch's global one).
+        seed: an int for the same crops on every run (None: torch's global random numbers).
 
     Returns:
         A tensor (n, 3, size, size) in [0, 1].
     """
+    generator = _checks.seed(seed)
     photos = [images[i:i + 1] for i in range(len(images))] if torch.is_tensor(images) else list(images)
     if not photos:
         raise ValueError("random_crops needs at least one image")

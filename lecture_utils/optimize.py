@@ -116,20 +116,27 @@ def channels(model, layer):
         return get_activations(model, probe, [layer])[layer].shape[1]
 
 
+def _one_per_image(indices, what, scores):
+    """The value of an objective that gives image i of a batch the score of indices[i]:
+    `scores(acts)` is (N, K, ...), and the batch must hold one image per index."""
+    rows = torch.arange(len(indices))
+
+    def value(a):
+        chosen = scores(a)
+        if len(chosen) != len(indices):
+            raise ValueError(f"{len(indices)} {what} need a batch of {len(indices)} images; got {len(chosen)}")
+        return chosen[rows, indices].mean()
+
+    return value
+
+
 def class_logit(model, target):
     """The logit of a class (name or index): Simonyan et al.'s score, before the softmax.
-    A list of classes gives one per image of a batch (`iterate(..., batch=len(target))`)."""
+    A list of classes gives one per image of a batch (`iterate(..., batch_size=len(target))`)."""
     if isinstance(target, (list, tuple)):
         indices = [_checks.class_index(model, t) for t in target]
-        rows = torch.arange(len(indices))
-
-        def value(a):
-            if len(a[LOGITS]) != len(indices):
-                raise ValueError(f"{len(indices)} classes need a batch of {len(indices)} images; "
-                                 f"got {len(a[LOGITS])}")
-            return a[LOGITS][rows, indices].mean()
-
-        return Objective(f"logit[{len(indices)} classes]", value, [LOGITS])
+        return Objective(f"logit[{len(indices)} classes]", _one_per_image(indices, "classes", lambda a: a[LOGITS]),
+                         [LOGITS])
     index = _checks.class_index(model, target)
     return Objective(f"logit[{model.categories[index]}]", lambda a: a[LOGITS][:, index].mean(), [LOGITS])
 
@@ -141,29 +148,25 @@ def class_probability(model, target):
                      lambda a: a[LOGITS].softmax(dim=1)[:, index].mean(), [LOGITS])
 
 
-def channel(model, layer, index):
+def channel(model, layer, channel):
     """The mean activation of one channel of a layer over all positions. A list of channels
-    gives one per image of a batch (`iterate(..., batch=len(index))`)."""
-    if isinstance(index, (list, tuple)):
-        indices = [_check_channel(model, layer, i) for i in index]
-        rows = torch.arange(len(indices))
-
-        def value(a):
-            if len(a[layer]) != len(indices):
-                raise ValueError(f"{len(indices)} channels need a batch of {len(indices)} images; "
-                                 f"got {len(a[layer])}")
-            return a[layer][rows, indices].mean()
-
-        return Objective(f"{layer}[{len(indices)} channels]", value, [layer])
-    _check_channel(model, layer, index)
-    return Objective(f"{layer}[{index}]", lambda a: a[layer][:, index].mean(), [layer])
+    gives one per image of a batch (`iterate(..., batch_size=len(channel))`)."""
+    if isinstance(channel, (list, tuple)):
+        indices = [_check_channel(model, layer, i) for i in channel]
+        return Objective(f"{layer}[{len(indices)} channels]", _one_per_image(indices, "channels", lambda a: a[layer]),
+                         [layer])
+    _check_channel(model, layer, channel)
+    return Objective(f"{layer}[{channel}]", lambda a: a[layer][:, channel].mean(), [layer])
 
 
-def neuron(model, layer, index, y=None, x=None):
-    """One unit: channel `index` at position (y, x) of the layer's map (default: the centre).
+_channel_objective = channel  # for channel_image, whose argument `channel` hides the function
+
+
+def neuron(model, layer, channel, y=None, x=None):
+    """One unit: channel `channel` at position (y, x) of the layer's map (default: the centre).
     A position outside the map raises when the objective is evaluated (the map's size depends
     on the image's)."""
-    _check_channel(model, layer, index)
+    _check_channel(model, layer, channel)
     y = None if y is None else _checks.integer(y, "y", 0)
     x = None if x is None else _checks.integer(x, "x", 0)
 
@@ -174,9 +177,9 @@ def neuron(model, layer, index, y=None, x=None):
                              f"{layer!r} for this image size; accepted: y < {h}, x < {w}")
         row = h // 2 if y is None else y
         col = w // 2 if x is None else x
-        return a[layer][:, index, row, col].mean()
+        return a[layer][:, channel, row, col].mean()
 
-    return Objective(f"{layer}[{index}]@({y},{x})", value, [layer])
+    return Objective(f"{layer}[{channel}]@({y},{x})", value, [layer])
 
 
 def layer_l2(model, layer):
@@ -195,7 +198,7 @@ def gram_similarity(layer):
         grams = F.normalize((features @ features.transpose(1, 2)).flatten(1), dim=1)
         n = grams.shape[0]
         if n < 2:
-            raise ValueError("gram_similarity needs a batch of at least 2 images (iterate(..., batch=4))")
+            raise ValueError("gram_similarity needs a batch of at least 2 images (iterate(..., batch_size=4))")
         similarity = grams @ grams.T
         return (similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1))
 
@@ -309,7 +312,7 @@ def _affine(draw):
 
 def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optimizer="ascent",
             normalize_grad=True, momentum=0.0, schedule="constant", transforms=(), octaves=1, octave_scale=1.4,
-            blur=0.0, blur_every=4, parameterization="pixels", batch=1, seed=0):
+            blur=0.0, blur_every=4, parameterization="pixels", batch_size=1, seed=0):
     """Maximise `objective` over an image; yields a `Step` after every update.
 
     Args:
@@ -322,7 +325,7 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         parameterization: what the optimiser changes (`parameterize`): "pixels", "fourier"
             (the 1/f-scaled spectrum) or "fourier_decorrelated" (also decorrelated colours).
             Every yielded image is in [0, 1] whichever is chosen.
-        batch: optimise this many images at once (each objective averages over them; see
+        batch_size: optimise this many images at once (each objective averages over them; see
             `gram_similarity` for pushing them apart); a start `image` is repeated.
         steps: updates per octave. lr: step size (pixel units for "ascent" with
             `normalize_grad`, whose step moves the mean pixel by `lr`).
@@ -365,7 +368,7 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
     octave_scale = _checks.positive_number(octave_scale, "octave_scale")
     blur = _checks.number(blur, "blur (a sigma in pixels)", low=0)
     _checks.one_of(parameterization, "parameterization", parameterize.PARAMETERIZATIONS)
-    batch = _checks.positive_int(batch, "batch")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     transforms = list(transforms)
     if optimizer == "lbfgs" and transforms:
         raise ValueError("L-BFGS needs the same function at every step: use transforms=() with it, "
@@ -379,10 +382,10 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         height, width = (_checks.positive_int(n, "size") for n in size)
         start = parameterize.parameterization(parameterization, height, width)
         with torch.no_grad():
-            base = start.decode(start.noise(batch, generator, model.device))
+            base = start.decode(start.noise(batch_size, generator, model.device))
     else:
         image = _checks.images(image, "image", single=True)
-        base = image.to(model.device, torch.float32).repeat(batch, 1, 1, 1)
+        base = image.to(model.device, torch.float32).repeat(batch_size, 1, 1, 1)
     run = _Run(folded(model), objective, layers, transforms, generator)  # same function, faster
     return run.updates(base, parameterization, steps, lr, optimizer, normalize_grad, momentum, schedule,
                        octaves, octave_scale, blur, blur_every)
@@ -539,25 +542,25 @@ def class_image(model, target, *, steps=128, size=224, lr=0.08, parameterization
     The random resolution is ours, not Lucid's: without it the class often rests on the finest
     pixels and falls when the image is shown at half size (for "limousine", from 1.0 to 0.5)."""
     views = robust_views() + [random_resolution(0.5)] if transforms is None else transforms
-    batch = len(target) if isinstance(target, (list, tuple)) else 1
+    batch_size = len(target) if isinstance(target, (list, tuple)) else 1
     return iterate(model, class_logit(model, target), size=size, steps=steps, lr=lr, optimizer="adam",
-                   transforms=views, parameterization=parameterization, batch=batch, seed=seed)
+                   transforms=views, parameterization=parameterization, batch_size=batch_size, seed=seed)
 
 
-def channel_image(model, layer, index, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
-                  transforms=None, batch=1, diversity_weight=0.0, seed=0):
+def channel_image(model, layer, channel, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
+                  transforms=None, batch_size=1, diversity_weight=0.0, seed=0):
     """An image that excites one channel of a layer everywhere (its mean activation), made as
-    `class_image` is. A list of channels makes one image of each, in one batch. With `batch` > 1
+    `class_image` is. A list of channels makes one image of each, in one batch. With `batch_size` > 1
     and a `diversity_weight`, several images of one channel, pushed apart by `gram_similarity`
     at the same layer (Olah et al. 2017)."""
-    objective = channel(model, layer, index)
-    if isinstance(index, (list, tuple)):
-        batch = len(index)
+    objective = _channel_objective(model, layer, channel)
+    if isinstance(channel, (list, tuple)):
+        batch_size = len(channel)
     if diversity_weight:
         objective = objective - diversity_weight * gram_similarity(layer)
     views = robust_views() if transforms is None else transforms
     return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer="adam",
-                   transforms=views, parameterization=parameterization, batch=batch, seed=seed)
+                   transforms=views, parameterization=parameterization, batch_size=batch_size, seed=seed)
 
 
 def deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4, octave_scale=1.4, seed=0):

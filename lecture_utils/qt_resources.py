@@ -7,6 +7,7 @@ data offset), names as UTF-16 with a length, data as a length and bytes, zlib-co
 the node's flag says so.
 """
 
+from pathlib import Path
 import struct
 import zlib
 
@@ -16,7 +17,7 @@ COMPRESSED, DIRECTORY, ZSTD = 0x01, 0x02, 0x04
 def read_resources(path, suffixes=None):
     """{name: bytes} of the files in the .rcc file at `path` ("/folder/file.webp"), only those
     whose name ends with one of `suffixes` if given. ValueError for a file that is not one."""
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     if data[:4] != b"qres":
         raise ValueError(f"{path} is not a Qt resource file (it does not start with 'qres')")
     version, tree, start, names = struct.unpack(">IIII", data[4:20])

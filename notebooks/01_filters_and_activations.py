@@ -265,8 +265,8 @@ ActivationExplorer(model, image="cat", layer="stage3")
 # The kernel answers one frame at a time; while it works, the page skips camera frames instead
 # of queueing them, so the pictures are never more than a frame behind. Without a camera, or on
 # a page that is neither https nor localhost, the panel says so and works on images. Start with
-# unit 20 of `stage5`, whose atlas crops are mostly animals, then click through the grid.
+# channel 20 of `stage5`, whose atlas crops are mostly animals, then click through the grid.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import LiveExplorer
-LiveExplorer(model, image="cat", layer="stage5", unit=20)
+LiveExplorer(model, image="cat", layer="stage5", channel=20)

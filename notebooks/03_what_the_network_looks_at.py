@@ -46,10 +46,10 @@ print("target:", top[1], f"{top[2]:.0%}")
 # %% slideshow={"slide_type": "slide"}
 sal = A.saliency(model, cat, target)
 for eps in (0.003, 0.01):  # SmoothGrad with 1 copy: the saliency map at one nearby image
-    near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, generator=torch.Generator().manual_seed(1))
+    near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, seed=1)
     print(f"saliency at the photo + noise of std {eps} ({eps * 255:.1f} grey levels): "
           f"rank correlation with the photo's own map {round(A.rank_correlation(near[0], sal[0]), 1):.1f}")
-noise = {sigma: A.smoothgrad(model, cat, target, samples=16, sigma=sigma, generator=torch.Generator().manual_seed(0))
+noise = {sigma: A.smoothgrad(model, cat, target, samples=16, sigma=sigma, seed=0)
          for sigma in (0.1, 0.25)}
 plotting.heatmap_grid([sal[0]] + [m[0] for m in noise.values()], photo=cat, ncols=2, size=4.2, percentile=99.5,
                       titles=["saliency"] + [f"SmoothGrad, sigma {sigma} (16 copies)" for sigma in noise],
@@ -440,7 +440,7 @@ original = {name: A.as_heatmap(f(model, cat, target))[0] for name, f in methods.
 shown = ["classifier", "stage7", "stage5", "stage3", "stem"]
 pictures = [[plotting.heatmap_image(m, "gray") for m in original.values()]]
 titles, similarity = [[""] * len(methods)], {}
-for layer, randomized in A.randomized_copies(model, torch.Generator().manual_seed(0)):
+for layer, randomized in A.randomized_copies(model, seed=0):
     if layer not in shown:
         continue
     pictures.append([]), titles.append([])

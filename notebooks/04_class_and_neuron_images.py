@@ -157,7 +157,7 @@ made = []
 for k in range(0, len(classes), 4):
     objective = opt.class_logit(model, classes[k:k + 4]) - 20.0 * opt.l2()  # S_c(I) - R(I)
     run = opt.iterate(model, objective, size=SIZE, steps=CLASS_STEPS, lr=0.05, optimizer="adam",
-                      parameterization="fourier_decorrelated", transforms=VIEWS, batch=4,
+                      parameterization="fourier_decorrelated", transforms=VIEWS, batch_size=4,
                       blur=0.5, blur_every=8)
     made.append(opt.finish(run).image)
 class_images = torch.cat(made)
@@ -239,7 +239,7 @@ plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs
 DEEP = ("stage6", 150)
 rows, titles = [], []
 for weight in (0.0, 20.0):
-    run = opt.channel_image(model, *DEEP, steps=STEPS, size=SMALL, batch=4, diversity_weight=weight)
+    run = opt.channel_image(model, *DEEP, steps=STEPS, size=SMALL, batch_size=4, diversity_weight=weight)
     images = opt.finish(run).image
     with torch.no_grad():
         acts = {DEEP[0]: get_activations(model, images, [DEEP[0]])[DEEP[0]]}
@@ -284,12 +284,14 @@ plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXA
                      col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.3, fontsize=11)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# The crops say in words what the channel images only hint at. `stage4` #61's are straight
-# edges and bands between flat areas (solar panels, a tiled wall); `stage5` #20's are mostly
-# animals (a dog, lemurs, a monkey, a horse); `stage6` #37's are all fish, and `stage6` #167's
-# buildings (a church, an aqueduct, a palace, minarets, the Colosseum) but for one crab. Many units are less clear than these
-# four: their nine crops share no object we can name, and 313 photos are few beside the 1.3
-# million the network was trained on.
+# The crops say in words what the channel images only hint at. `stage4` #61 is a warning: its
+# strongest position lies at a corner or the lower edge of every one of its nine crops (the
+# grey bands are where its window leaves the crop), so it answers to where the image ends, the
+# zero padding around it, more than to the solar panels or the wall. `stage5` #20's are mostly
+# animals (a dog, lemurs, a monkey, a horse); `stage6` #37's are all fish, and `stage6`
+# #167's buildings (a church, an aqueduct, a palace, minarets, the Colosseum) but for one crab.
+# Many units are less clear than these: their nine crops share no object we can name, and 313
+# photos are few beside the 1.3 million the network was trained on.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
@@ -308,9 +310,9 @@ ClassImagePanel(model)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Browse the atlas
 #
-# Pick a layer and click a unit's channel image (or type its number): its nine photo crops and
+# Pick a layer and click a channel's image (or type its number): its nine photo crops and
 # its activation map on the picked image appear beside the grid.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import AtlasBrowser
-AtlasBrowser(model, layer="stage5", unit=20)
+AtlasBrowser(model, layer="stage5", channel=20)

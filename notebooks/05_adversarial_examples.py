@@ -259,8 +259,8 @@ check("make_fooling_image", make_fooling_image)
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 TRAIN, HELD_OUT = ("cat", "espresso", "cat_and_espresso"), ("astronaut", "daisy", "grace_hopper", "palace", "rocket")
-training = random_crops([load_image(n, 512) for n in TRAIN], 24, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(0))
-held_out = random_crops([load_image(n, 512) for n in HELD_OUT], 40, scale=(0.5, 1.0), generator=torch.Generator().manual_seed(1))
+training = random_crops([load_image(n, 512) for n in TRAIN], 24, scale=(0.5, 1.0), seed=0)
+held_out = random_crops([load_image(n, 512) for n in HELD_OUT], 40, scale=(0.5, 1.0), seed=1)
 TOASTER = model.categories.index("toaster")
 
 
@@ -271,7 +271,7 @@ def answers(images):
 
 log = []
 for step in A.iterate_patch(model, training, TOASTER, size=70, steps=300, lr=0.05, batch_size=2,
-                            generator=torch.Generator().manual_seed(0)):
+                            seed=0):
     log.append(step.losses["loss"])
 patch = step.result  # the patch with the best success on its step
 del training, step  # done with them: frees their memory
@@ -279,8 +279,8 @@ print(f"loss: first 10 steps {sum(log[:10]) / 10:.2f}, last 10 steps {sum(log[-1
 
 # %% slideshow={"slide_type": "slide"}
 with torch.no_grad():
-    stickered = A.apply_patch(held_out, patch, angle=20, generator=torch.Generator().manual_seed(2))
-    grey = A.apply_patch(held_out, torch.full_like(patch, 0.5), angle=20, generator=torch.Generator().manual_seed(2))
+    stickered = A.apply_patch(held_out, patch, angle=20, seed=2)
+    grey = A.apply_patch(held_out, torch.full_like(patch, 0.5), angle=20, seed=2)
 hits = (answers(stickered) == TOASTER).float().mean().item()
 by_chance = (answers(grey) == TOASTER).float().mean().item()
 print(f"held-out crops called 'toaster': with the patch {hits:.0%}, with a grey square at the same places {by_chance:.0%}")
@@ -332,16 +332,16 @@ show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 EPS = 6 / 255
 training_all = random_crops([load_image(n, 512) for n in names], 48, scale=(0.5, 1.0),
-                            generator=torch.Generator().manual_seed(0))
+                            seed=0)
 delta = A.universal_perturbation(model, training_all, eps=EPS, steps=100, batch_size=4,
-                                 generator=torch.Generator().manual_seed(0))
+                                 seed=0)
 del training_all  # trained: free its crops before loading the judges
 
 # what each photo shows, as an ImageNet class, where we give it one (the others: none)
 SHOWS = {"LadyBird": "ladybug", "FreshFlower": "daisy", "Garden": "daisy", "YellowFlower": "daisy"}
 nature = nature_photos()
 crops = random_crops([load_image(p, 512) for p in nature], 96, scale=(0.5, 1.0),
-                     generator=torch.Generator().manual_seed(1))  # crop i is of photo i % 12
+                     seed=1)  # crop i is of photo i % 12
 before, confidence = A.top1(model, crops)
 sure = (confidence >= 0.3).nonzero()[:, 0]
 right = torch.tensor([model.categories[before[i]] == SHOWS.get(nature[i % len(nature)].stem) for i in sure.tolist()])
@@ -350,7 +350,7 @@ print(f"{len(sure)} of {len(crops)} crops of the nature photos have a top class 
       f"{len(judged)} of these are right (their top class gets {confidence[judged].min():.0%} to "
       f"{confidence[judged].max():.0%})")
 changed = A.top1(model, (crops[sure] + delta).clamp(0, 1))[0] != before[sure]
-noise_changed = [A.top1(model, (crops[sure] + A.sign_noise(crops, EPS, torch.Generator().manual_seed(s))).clamp(0, 1))[0]
+noise_changed = [A.top1(model, (crops[sure] + A.sign_noise(crops, EPS, seed=s)).clamp(0, 1))[0]
                  != before[sure] for s in range(4)]
 for what, keep in ((f"the {len(judged)} right ones", right), (f"all {len(sure)} sure ones", torch.ones_like(right))):
     noise = [c[keep].float().mean().item() for c in noise_changed]
@@ -378,7 +378,7 @@ image_table([cells[k:k + 4] for k in range(0, 12, 4)], titles=[titles[k:k + 4] f
 
 # %% slideshow={"slide_type": "slide"}
 picture, scale = perturbation_image(delta)
-show_images([picture, perturbation_image(A.sign_noise(crops, EPS, torch.Generator().manual_seed(0)))[0]],
+show_images([picture, perturbation_image(A.sign_noise(crops, EPS, seed=0))[0]],
             [f"the universal perturbation (x {scale:.0f})", f"random sign noise (x {scale:.0f})"],
             ncols=2, size=4, fontsize=13)
 

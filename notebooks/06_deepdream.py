@@ -133,9 +133,9 @@ for layer in depths:
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 clipped = unclipped = photo
-for i in range(30):  # the same jitter for both: two generators with the same seed
-    clipped = slide_step(model, clipped, "stage4", step_size=0.01, generator=torch.Generator().manual_seed(i))
-    unclipped = slide_step(model, unclipped, "stage4", step_size=0.01, clip=False, generator=torch.Generator().manual_seed(i))
+for i in range(30):  # the same jitter for both: the same seed
+    clipped = slide_step(model, clipped, "stage4", lr=0.01, seed=i)
+    unclipped = slide_step(model, unclipped, "stage4", lr=0.01, clip=False, seed=i)
 outside = ((unclipped < 0) | (unclipped > 1)).any(1, keepdim=True).float().expand(-1, 3, -1, -1)
 print(f"never clipped: values from {unclipped.min():.2f} to {unclipped.max():.2f}; "
       f"{outside[0, 0].mean():.0%} of the pixels have a value outside [0, 1]")

@@ -27,7 +27,7 @@ def test_the_atlas_holds_every_unit_of_four_layers_of_the_bundled_network_and_ma
     assert sorted(p.name for p in atlas.folder().iterdir()) == sorted([*manifest["files"], "manifest.json"])
     size = sum(p.stat().st_size for p in atlas.folder().iterdir()) / 1e6
     assert size <= MAX_MEGABYTES, f"the atlas takes {size:.1f} MB"
-    assert len(manifest["crops"]) >= 2000 and len(manifest["photos"]) >= 80
+    assert len(manifest["crops"]) >= 2000 and len(manifest["photos"]) == 313
 
 
 def test_every_unit_has_its_image_and_nine_patches_from_nine_photos():
@@ -82,10 +82,10 @@ def test_a_units_stored_top_crop_is_recomputed_the_strongest_over_a_sample_of_th
             assert top.value >= float(sample[layer][:, unit].amax()) - 1e-3, (layer, unit)
 
 
-def test_bad_layers_and_units_get_messages_naming_what_the_atlas_holds():
+def test_bad_layers_and_channels_get_messages_naming_what_the_atlas_holds():
     with pytest.raises(ValueError, match="no layer 'stage7'; it holds: stage3, stage4, stage5, stage6"):
         atlas.channel_images("stage7")
-    with pytest.raises(ValueError, match="unit"):
+    with pytest.raises(ValueError, match="channel must be an int from 0 to 39; got 40"):
         atlas.top_patches("stage3", 40)
     with pytest.raises(FileNotFoundError, match="python -m lecture_utils atlas"):
         atlas.layers("/nonexistent/atlas")
@@ -119,10 +119,10 @@ def test_a_stopped_build_leaves_no_atlas_and_the_next_one_goes_on_where_it_stopp
     monkeypatch.setattr(atlas, "_make_channel_images", channel_images)
     out, work = tmp_path / "atlas", tmp_path / "work"
     with pytest.raises(KeyboardInterrupt):
-        atlas.build(model, out, work=work, batch=16, progress=False)
+        atlas.build(model, out, work=work, batch_size=16, progress=False)
     assert not (out / "manifest.json").exists() and made == [list(range(16)), list(range(16, 32))]
     made.clear()
-    atlas.build(model, out, work=work, batch=16, progress=False)
+    atlas.build(model, out, work=work, batch_size=16, progress=False)
     assert made == [list(range(32, 40))]  # only the batch that was missing
     assert atlas.verify(out) == [] and atlas.layers(out) == ["stage3"]
     assert len(atlas.crops(out)) == 22 and atlas.channel_images("stage3", out).shape == (40, 3, 128, 128)

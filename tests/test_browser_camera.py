@@ -2,9 +2,11 @@
 fed by Chromium's fake camera from a clip this test writes (Y4M: a one-line header and raw
 YUV 4:2:0 frames, so no video tools are needed), on a Voilà page as the demo page serves it.
 
-- Camera allowed: frames reach the kernel and the page's frame counter rises; the top class is
-  the clip's photo's; a click on a map shows that unit and its atlas entry; the kernel's memory
-  grows by at most 50 MB over 500 frames.
+- Camera allowed: frames reach the kernel and the page's frame counter rises; the top class
+  follows the clip (the espresso, then another class while the clip shows a daisy, then the
+  espresso again: the frames are live); after Stop and at once Start the frames go on; a click
+  on a map shows that unit and its atlas entry; the kernel's memory grows by at most 50 MB
+  over 500 frames.
 - Camera refused: the panel says so in one line and still answers to a picked image.
 
 How fast the page shows frames, and how late, is measured by `make bench BENCH=live`, not here.
@@ -23,18 +25,20 @@ from tests.test_browser import ROOT, Lab, chromium_path, wait_for_pictures
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python client is missing")
 
 ARTIFACTS = ROOT / "test-artifacts" / "camera"
-PHOTO = "espresso"
+PHOTO = "espresso"  # the clip shows it for 20 frames, then OTHER_PHOTO for 20, and again
+OTHER_PHOTO = "daisy"
 FRAMES_FOR_MEMORY = 500
 MEMORY_GROWTH_MB = 50
 STREAM_TIMEOUT_S = 120  # the first frames, on 2 busy cores
+MEMORY_TIMEOUT_S = 900  # 500 frames: about 50 s alone on 2 cores, 1 frame/s beside another browser test
 EXPLORER = '''from lecture_utils import load_model
 from lecture_utils.widgets import LiveExplorer
 LiveExplorer(load_model(), image="cat", layer="stage4")'''
 
 
-def write_y4m(path, image, frames=30, fps=15):
-    """A Y4M clip of `frames` copies of an image (1, 3, H, W) in [0, 1] (even H and W): BT.601
-    full-range YUV, colour planes averaged over 2x2 pixels (4:2:0)."""
+def yuv420(image):
+    """One Y4M frame of an image (1, 3, H, W) in [0, 1] (even H and W): BT.601 full-range YUV,
+    the colour planes averaged over 2x2 pixels (4:2:0)."""
     rgb = image[0].permute(1, 2, 0).numpy().astype(np.float64) * 255
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 0.299 * r + 0.587 * g + 0.114 * b
@@ -47,11 +51,19 @@ def write_y4m(path, image, frames=30, fps=15):
             values = values.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
         return np.clip(values.round(), 0, 255).astype(np.uint8).tobytes()
 
-    frame = b"FRAME\n" + plane(y, False) + plane(u, True) + plane(v, True)
+    return b"FRAME\n" + plane(y, False) + plane(u, True) + plane(v, True)
+
+
+def write_y4m(path, images, frames=20, fps=15):
+    """A Y4M clip showing each image (1, 3, H, W), all of one size, for `frames` frames in turn
+    (Chromium's fake camera plays it in a loop)."""
+    h, w = images[0].shape[-2:]
     with open(path, "wb") as out:
         out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(frame)
+        for image in images:
+            frame = yuv420(image)
+            for _ in range(frames):
+                out.write(frame)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +81,8 @@ def camera_browser(tmp_path_factory):
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium is not installed: `sudo apt-get install chromium`")
-    clip = tmp_path_factory.mktemp("clip") / "espresso.y4m"
-    write_y4m(clip, load_image(PHOTO, (240, 320)))
+    clip = tmp_path_factory.mktemp("clip") / "espresso-daisy.y4m"
+    write_y4m(clip, [load_image(PHOTO, (240, 320)), load_image(OTHER_PHOTO, (240, 320))])
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=[
             "--no-sandbox", "--disable-dev-shm-usage", "--use-fake-device-for-media-stream",
@@ -123,9 +135,13 @@ def test_camera_frames_drive_the_explorer_and_a_click_shows_the_units_atlas_entr
         assert top_class(page) != PHOTO  # the panel starts on the cat
         page.get_by_role("button", name="Start camera").click()
         wait_until(lambda: frames_shown(page) >= 10, STREAM_TIMEOUT_S, "ten frames answered")
-        assert top_class(page).startswith(PHOTO), top_class(page)
+        wait_until(lambda: top_class(page).startswith(PHOTO), 30, f"the top class {PHOTO}")
+        wait_until(lambda: not top_class(page).startswith(PHOTO), 30, f"another class, for the {OTHER_PHOTO}")
+        wait_until(lambda: top_class(page).startswith(PHOTO), 30, f"the top class {PHOTO} again")
+        page.get_by_role("button", name="Stop camera").click()
+        page.get_by_role("button", name="Start camera").click()  # at once: a frame may still be in flight
         first = frames_shown(page)
-        wait_until(lambda: frames_shown(page) >= first + 10, 30, "the frame counter rising")
+        wait_until(lambda: frames_shown(page) >= first + 10, 30, "the frame counter rising after Stop and Start")
         info = page.locator(".lu-camera-info").last.inner_text()
         print(f"camera test: {info}")
         assert "frames/s" in info and "ms" in info
@@ -133,16 +149,16 @@ def test_camera_frames_drive_the_explorer_and_a_click_shows_the_units_atlas_entr
         grid = page.locator(".lu-grid img").first
         box = grid.bounding_box()
         atlas_before = page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")
-        # the tile in row 2, column 6 of stage4's 16-column grid: unit 2 * 16 + 5 = 37
+        # the tile in row 2, column 6 of stage4's 16-column grid: channel 2 * 16 + 5 = 37
         columns, rows = 16, 5
         grid.click(position={"x": box["width"] * 5.5 / columns, "y": box["height"] * 2.5 / rows})
-        wait_until(lambda: "unit 37" in page.inner_text("body"), 30, "unit 37 shown after the click")
+        wait_until(lambda: "channel 37" in page.inner_text("body"), 30, "channel 37 shown after the click")
         wait_until(lambda: "nine photo crops" in page.inner_text("body"), 30, "the atlas entry")
         assert page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)") != atlas_before
         page.screenshot(path=str(ARTIFACTS / "explorer-camera.png"))
 
         counted, before = frames_shown(page), kernel_rss_mb(page_server)
-        wait_until(lambda: frames_shown(page) >= counted + FRAMES_FOR_MEMORY, 300,
+        wait_until(lambda: frames_shown(page) >= counted + FRAMES_FOR_MEMORY, MEMORY_TIMEOUT_S,
                    f"{FRAMES_FOR_MEMORY} more frames")
         growth = kernel_rss_mb(page_server) - before
         print(f"camera test: kernel memory {before:.0f} MB, then {growth:+.1f} MB after {FRAMES_FOR_MEMORY} frames")

@@ -132,11 +132,12 @@ def test_bad_crop_sizes_say_what_is_accepted(size):
         _checks.size(size, "size")
 
 
-def test_generator_check():
-    g = torch.Generator()
-    assert _checks.generator(g) is g and _checks.generator(None) is None
-    with pytest.raises(TypeError, match=r"generator must be a torch.Generator .* got 0"):
-        _checks.generator(0)
+def test_seed_check():
+    assert _checks.seed(None) is None
+    assert torch.equal(torch.rand(3, generator=_checks.seed(7)), torch.rand(3, generator=torch.Generator().manual_seed(7)))
+    for bad in (-1, 1.5, True, torch.Generator()):
+        with pytest.raises(TypeError, match=r"seed must be an int >= 0 .* or None"):
+            _checks.seed(bad)
 
 
 def test_class_indices_for_a_batch(model):

@@ -17,18 +17,17 @@ def photo():
 
 def test_one_step_without_jitter_equals_the_librarys_step(model, photo):
     # the library's loop runs the folded network; on it the two steps are the same computation
-    ours = make_step(folded(model), photo, "stage4", step_size=0.01, jitter=0)
+    ours = make_step(folded(model), photo, "stage4", lr=0.01, jitter_px=0)
     library = opt.finish(opt.deepdream(model, photo, "stage4", steps=1, lr=0.01, jitter_px=0, octaves=1)).image
     torch.testing.assert_close(ours, library, atol=1e-5, rtol=0)
     assert (ours - photo).abs().mean() == pytest.approx(0.01, rel=0.05)  # the mean pixel moved by the step
 
 
 def test_jitter_is_a_shift_before_and_after_the_step(model, photo):
-    g = torch.Generator().manual_seed(3)
     dx, dy = (int(v) for v in torch.randint(-8, 9, (2,), generator=torch.Generator().manual_seed(3)))
-    jittered = make_step(model, photo, "stage3", jitter=8, generator=g)
+    jittered = make_step(model, photo, "stage3", jitter_px=8, seed=3)
     shifted = torch.roll(photo, (dy, dx), (-2, -1))
-    by_hand = torch.roll(make_step(model, shifted, "stage3", jitter=0), (-dy, -dx), (-2, -1))
+    by_hand = torch.roll(make_step(model, shifted, "stage3", jitter_px=0), (-dy, -dx), (-2, -1))
     torch.testing.assert_close(jittered, by_hand, atol=1e-6, rtol=0)
     given = make_step(model, photo, "stage3", shift=(dx, dy))  # the same shift, named
     torch.testing.assert_close(given, jittered, atol=1e-6, rtol=0)
@@ -41,9 +40,9 @@ def test_steps_raise_the_layer_norm_and_clipping_keeps_pixels_valid(model, photo
 
     clipped, free = photo, photo
     for i in range(4):
-        clipped = make_step(model, clipped, "stage4", step_size=0.03, jitter=4, generator=torch.Generator().manual_seed(i))
-        free = make_step(model, free, "stage4", step_size=0.03, jitter=4, clip=False,
-                         generator=torch.Generator().manual_seed(i))
+        clipped = make_step(model, clipped, "stage4", lr=0.03, jitter_px=4, seed=i)
+        free = make_step(model, free, "stage4", lr=0.03, jitter_px=4, clip=False,
+                         seed=i)
     assert norm(clipped) > 1.5 * norm(photo)
     assert clipped.min() >= 0 and clipped.max() <= 1
     assert free.min() < 0 or free.max() > 1  # without the clip, values leave the pixel range
@@ -52,8 +51,8 @@ def test_steps_raise_the_layer_norm_and_clipping_keeps_pixels_valid(model, photo
 def test_bad_arguments_say_what_is_accepted(model, photo):
     with pytest.raises(ValueError, match=r"\(1, 3, H, W\)"):
         make_step(model, photo[0], "stage4")
-    with pytest.raises(ValueError, match="step_size"):
-        make_step(model, photo, "stage4", step_size=0)
+    with pytest.raises(ValueError, match="lr must be"):
+        make_step(model, photo, "stage4", lr=0)
     with pytest.raises(ValueError, match="stage4"):
         make_step(model, photo, "no_such_layer")
     with pytest.raises(ValueError, match=r"shift must be a pair \(ox, oy\)"):

@@ -13,7 +13,7 @@ from lecture_utils import load_image
 from lecture_utils.images import resize_longer_side, save_image
 from tests.conftest import hook_count
 
-TINY = dict(size=32, batch=2, width=4, blocks=1)  # seconds, not minutes
+TINY = dict(size=32, batch_size=2, width=4, blocks=1)  # seconds, not minutes
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +83,15 @@ def test_batch_loss_is_the_mean_of_the_images_losses(model, style):
 
 
 def test_training_lowers_the_loss_and_resumes_exactly(model, photos, style, tmp_path):
-    straight = fs.train(style, photos, tmp_path / "a.ckpt", model=model, steps=12, lr=1e-2, **TINY)
+    straight = fs.train(model, style, photos, tmp_path / "a.ckpt", steps=12, lr=1e-2, **TINY)
     seen = []
-    for step in fs.iterate_training(style, photos, tmp_path / "b.ckpt", model=model, steps=12, lr=1e-2, **TINY):
+    for step in fs.iterate_training(model, style, photos, tmp_path / "b.ckpt", steps=12, lr=1e-2, **TINY):
         seen.append(step.losses["total"])
         if step.step == 5:
             break  # stopping closes the run when the generator goes: it saves
     interrupted = step.result
     assert interrupted.steps_trained == 5 and len(seen) == 5 and not interrupted.training
-    resumed = fs.train(style, photos, tmp_path / "b.ckpt", model=model, steps=12, lr=1e-2, **TINY)
+    resumed = fs.train(model, style, photos, tmp_path / "b.ckpt", steps=12, lr=1e-2, **TINY)
     assert resumed.steps_trained == 12
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
@@ -106,20 +106,20 @@ def test_training_lowers_the_loss_and_resumes_exactly(model, photos, style, tmp_
 
 
 def test_an_interrupted_training_saves_and_resumes(model, photos, style, tmp_path):
-    run = fs.iterate_training(style, photos, tmp_path / "i.ckpt", model=model, steps=6, **TINY)
+    run = fs.iterate_training(model, style, photos, tmp_path / "i.ckpt", steps=6, **TINY)
     with pytest.raises(KeyboardInterrupt), contextlib.closing(run):  # Ctrl-C while the caller loops
         for step in run:
             if step.step == 3:
                 raise KeyboardInterrupt
     assert fs.load_style_network(tmp_path / "i.ckpt").steps_trained == 3
-    resumed = fs.train(style, photos, tmp_path / "i.ckpt", model=model, steps=6, **TINY)
-    straight = fs.train(style, photos, tmp_path / "j.ckpt", model=model, steps=6, **TINY)
+    resumed = fs.train(model, style, photos, tmp_path / "i.ckpt", steps=6, **TINY)
+    straight = fs.train(model, style, photos, tmp_path / "j.ckpt", steps=6, **TINY)
     assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()))
     with pytest.raises(ValueError, match="already at step 6, beyond steps=4"):
-        fs.train(style, photos, tmp_path / "i.ckpt", model=model, steps=4, **TINY)
+        fs.train(model, style, photos, tmp_path / "i.ckpt", steps=4, **TINY)
     (tmp_path / "k.ckpt").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="k.ckpt is not a training checkpoint"):
-        fs.train(style, photos, tmp_path / "k.ckpt", model=model, steps=1, **TINY)
+        fs.train(model, style, photos, tmp_path / "k.ckpt", steps=1, **TINY)
 
 
 def test_a_loss_that_goes_nan_stops_the_training_and_keeps_the_last_good_step(model, photos, style, tmp_path,
@@ -132,37 +132,37 @@ def test_a_loss_that_goes_nan_stops_the_training_and_keeps_the_last_good_step(mo
         return (total * float("nan") if len(calls) == 3 else total), losses
 
     monkeypatch.setattr(fs, "batch_loss", nan_on_the_third_step)
-    steps = list(fs.iterate_training(style, photos, tmp_path / "n.ckpt", model=model, steps=6, **TINY))
+    steps = list(fs.iterate_training(model, style, photos, tmp_path / "n.ckpt", steps=6, **TINY))
     assert [s.step for s in steps] == [1, 2, 3] and steps[-1].message.startswith("stopped at step 3")
     assert steps[-1].image is steps[1].image  # the picture of the last good step
     monkeypatch.setattr(fs, "batch_loss", real)
     saved = fs.load_style_network(tmp_path / "n.ckpt")
     assert saved.steps_trained == 2  # the checkpoint holds step 2, never a NaN
-    straight = fs.train(style, photos, tmp_path / "s.ckpt", model=model, steps=2, **TINY)
+    straight = fs.train(model, style, photos, tmp_path / "s.ckpt", steps=2, **TINY)
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), straight.state_dict().values()))
 
 
 def test_resuming_with_other_settings_names_them(model, photos, style, tmp_path):
-    fs.train(style, photos, tmp_path / "c.ckpt", model=model, steps=1, **TINY)
+    fs.train(model, style, photos, tmp_path / "c.ckpt", steps=1, **TINY)
     with pytest.raises(ValueError, match="style_weight"):
-        fs.train(style, photos, tmp_path / "c.ckpt", model=model, steps=2, style_weight=5.0, **TINY)
+        fs.train(model, style, photos, tmp_path / "c.ckpt", steps=2, style_weight=5.0, **TINY)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(size=30), "multiple of 4"),
-    (dict(batch=0), "batch must be an int"),
+    (dict(batch_size=0), "batch_size must be an int"),
     (dict(lr=-1.0), "lr must be a positive number"),
     (dict(style_weight=-1.0), "style_weight"),
     (dict(style_weight=0.0, content_weight=0.0), "nothing to learn"),
 ])
 def test_bad_training_settings_fail_before_any_step(model, photos, style, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        fs.train(style, photos, tmp_path / "d.ckpt", model=model, steps=1, **{**TINY, **kwargs})
+        fs.train(model, style, photos, tmp_path / "d.ckpt", steps=1, **{**TINY, **kwargs})
     assert not (tmp_path / "d.ckpt").exists()
 
 
 def test_saved_network_loads_back_and_bad_files_are_refused(model, photos, style, tmp_path):
-    net = fs.train(style, photos, tmp_path / "e.ckpt", model=model, steps=2, **TINY)
+    net = fs.train(model, style, photos, tmp_path / "e.ckpt", steps=2, **TINY)
     fs.save_style_network(net, tmp_path / "e.pt", net.settings, net.steps_trained)
     loaded = fs.load_style_network(tmp_path / "e.pt")
     assert loaded.settings == net.settings and loaded.steps_trained == 2

@@ -100,7 +100,7 @@ def test_a_diversity_penalty_pushes_a_batch_apart():
     objective = channel(model, "relu", 1)
 
     def similarity(weight):
-        run = iterate(model, objective - weight * gram_similarity("relu"), size=12, steps=40, batch=3,
+        run = iterate(model, objective - weight * gram_similarity("relu"), size=12, steps=40, batch_size=3,
                       optimizer="adam", parameterization="fourier_decorrelated")
         images = finish(run).image
         assert images.shape == (3, 3, 12, 12)

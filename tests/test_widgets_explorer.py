@@ -33,8 +33,8 @@ class Answers:
         monkeypatch.setattr(widget, "send", lambda content, buffers=None: self.sent.append(content))
 
 
-def frame(camera, data, kind="frame"):
-    camera._on_message(camera, {"type": kind}, [memoryview(data)])
+def frame(camera, data, kind="frame", number=1):
+    camera._on_message(camera, {"type": kind, "view": "v1", "id": number}, [memoryview(data)] if data else [])
 
 
 def test_each_frame_is_answered_once_after_the_callbacks_ran_even_when_one_fails(monkeypatch):
@@ -49,18 +49,21 @@ def test_each_frame_is_answered_once_after_the_callbacks_ran_even_when_one_fails
 
     camera.on_image(callback)
     frame(camera, jpeg("cat"))
-    assert seen == [(1, 3, 224, 224)] and answers.sent == [{"type": "done", "kind": "frame"}] and camera.frames == 1
+    done = {"type": "done", "kind": "frame", "view": "v1"}
+    assert seen == [(1, 3, 224, 224)] and answers.sent == [{**done, "id": 1}] and camera.frames == 1
     answers.sent.clear()
     with pytest.raises(RuntimeError):
-        frame(camera, jpeg("cat"))
-    assert answers.sent == [{"type": "done", "kind": "frame"}] and camera.frames == 2  # the page sends the next
+        frame(camera, jpeg("cat"), number=2)
+    assert answers.sent == [{**done, "id": 2}] and camera.frames == 2  # the page then sends the next
 
 
-def test_a_damaged_frame_sets_the_error_and_is_answered(monkeypatch):
+def test_a_damaged_or_empty_frame_sets_the_error_and_is_answered(monkeypatch):
     camera = Camera("stream")
     answers = Answers(camera, monkeypatch)
     frame(camera, b"\xff\xd8 not a jpeg")
     assert camera.error.startswith("a camera image could not be read") and len(answers.sent) == 1
+    frame(camera, b"", number=2)
+    assert camera.error.endswith("the page sent no image data") and answers.sent[-1]["id"] == 2
 
 
 def test_a_mode_other_than_snapshot_or_stream_is_refused():
@@ -80,7 +83,7 @@ def test_a_camera_photo_joins_the_pickers_list_and_is_selected(monkeypatch):
 
 @pytest.fixture
 def explorer(model):
-    return LiveExplorer(model, image="cat", layer="stage4", unit=3)
+    return LiveExplorer(model, image="cat", layer="stage4", channel=3)
 
 
 def test_a_frame_gives_its_classes_the_layers_maps_and_the_units_map_in_one_forward_pass(model, explorer,
@@ -100,16 +103,37 @@ def test_clicking_a_map_shows_that_unit_and_its_atlas_entry_without_a_forward_pa
     before = (explorer.unit_view.value, explorer.atlas_view.value)
     with ForwardCounter(model) as counter:
         explorer.grid.selected = 17
-    assert counter.calls == 0 and explorer.unit.value == 17
+    assert counter.calls == 0 and explorer.channel.value == 17
     assert explorer.unit_view.value != before[0] and explorer.atlas_view.value != before[1]
-    assert "unit 17" in explorer.unit_info.value and "nine photo crops" in explorer.atlas_info.value
+    assert "channel 17" in explorer.unit_info.value and "nine photo crops" in explorer.atlas_info.value
     assert pixels(explorer.atlas_view.value).shape[0] == 192
 
 
 def test_a_layer_outside_the_atlas_says_which_layers_it_holds(explorer):
     explorer.layer.value = "stage2"
     assert explorer.atlas_view.value == b"" and "stage3, stage4, stage5, stage6" in explorer.atlas_info.value
-    assert explorer.grid.count == 24 and explorer.unit.max == 23
+    assert explorer.grid.count == 24 and explorer.channel.max == 23
+
+
+def test_without_the_atlas_or_with_another_network_the_explorer_says_so_and_the_atlas_browser_refuses(
+        model, monkeypatch, tmp_path):
+    from lecture_utils import models
+
+    monkeypatch.setattr(atlas, "folder", lambda: tmp_path / "no-atlas")
+    explorer = LiveExplorer(model, image="cat", layer="stage4", channel=3)
+    assert explorer.atlas_view.value == b"" and "python -m lecture_utils atlas" in explorer.atlas_info.value
+    assert explorer.predictions and explorer.status.text == ""  # the rest works
+    with pytest.raises(FileNotFoundError, match="python -m lecture_utils atlas"):
+        AtlasBrowser(model)
+    monkeypatch.undo()
+    other = models.load_model("resnet18") if models.is_cached("resnet18") else None
+    if other is None:
+        monkeypatch.setattr(model, "name", "another_net")
+        other = model
+    explorer = LiveExplorer(other, image="cat", layer=list(other.layers)[3])
+    assert explorer.atlas_view.value == b"" and "this network (" in explorer.atlas_info.value
+    with pytest.raises(ValueError, match="the atlas is of efficientnet_lite0's units"):
+        AtlasBrowser(other)
 
 
 def test_grad_cam_colours_the_frame_and_leaves_no_hooks(model, explorer):
@@ -131,15 +155,16 @@ def test_a_frame_that_fails_shows_in_the_status_until_a_frame_works(model, explo
 
 
 def test_the_atlas_browser_shows_a_layers_units_and_a_clicked_units_patches_and_map(model):
-    browser = AtlasBrowser(model, layer="stage4", unit=2)
+    browser = AtlasBrowser(model, layer="stage4", channel=2)
     assert browser.grid.value == (atlas.folder() / "stage4.channels.jpg").read_bytes()
-    assert browser.grid.count == 80 and browser.unit.max == 79
+    assert browser.grid.count == 80 and browser.channel.max == 79
     before = (browser.patches_view.value, browser.map_view.value)
-    browser.grid.selected = 40
-    assert browser.unit.value == 40 and browser.patches_view.value != before[0]
-    assert browser.map_view.value != before[1] and "unit 40" in browser.info.value
+    browser.grid.selected = 40  # as a click does
+    assert browser.channel.value == 40 and browser.patches_view.value != before[0]
+    assert browser.map_view.value != before[1] and "channel 40" in browser.info.value
     browser.layer.value = "stage6"
-    assert browser.grid.count == 192 and browser.unit.max == 191 and browser.unit.value == 0
+    assert browser.grid.count == 192 and browser.channel.max == 191 and browser.channel.value == 0
+    assert browser.grid.height == 480 and browser.grid.value == atlas.channel_sheet("stage6")
     shown = browser.map_view.value
     browser.picker.dropdown.value = "espresso"
     assert browser.map_view.value != shown and browser.status.text == ""

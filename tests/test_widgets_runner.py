@@ -14,7 +14,7 @@ from tests.test_widgets import pixels
 def test_the_runner_drives_a_patch_to_its_end():
     model, crops = tiny_model(), torch.rand(6, 3, 32, 32)
     runner = Runner(lambda: A.iterate_patch(model, crops, 2, size=8, steps=6,
-                                            generator=torch.Generator().manual_seed(0)), preview_every=2)
+                                            seed=0), preview_every=2)
     runner.run_button.click()
     runner.join(30)
     assert runner.last.step == 6 and "best success" in runner.last.losses
@@ -36,8 +36,8 @@ def test_stop_ends_a_universal_perturbation_and_keeps_its_best():
 
 def test_stop_ends_a_fast_style_training_and_saves_it(model, tmp_path):
     photos = [load_image(name, 64) for name in ("cat", "rocket")]
-    runner = Runner(lambda: fs.iterate_training(load_image("cafe_terrace", 64), photos, tmp_path / "run.ckpt",
-                                                model=model, steps=200, size=32, batch=1, width=4, blocks=1))
+    runner = Runner(lambda: fs.iterate_training(model, load_image("cafe_terrace", 64), photos, tmp_path / "run.ckpt",
+                                                steps=200, size=32, batch_size=1, width=4, blocks=1))
     runner.run_button.click()
     runner.stop()
     runner.join(60)

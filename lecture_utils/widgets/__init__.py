@@ -30,13 +30,13 @@ from .attribution import AttributionPanel
 from .camera import Camera
 from .common import VIEW_HEIGHT, ImagePicker, Panel, Status, image_view, layer_picker
 from .demo import DemoPage
-from .fast_style import FastStylePanel
 from .explorer import LiveExplorer
+from .fast_style import FastStylePanel
 from .feature_space import FeatureSpacePanel
+from .grid import TileGrid
 from .optimize import ClassImagePanel, DeepDreamPanel, InversionPanel
 from .runner import Runner
 from .style import StyleTransferPanel, TexturePanel
-from .grid import TileGrid
 
 __all__ = [
     "VIEW_HEIGHT", "ActivationExplorer", "AdversarialPanel", "AtlasBrowser", "AttributionPanel", "Camera",

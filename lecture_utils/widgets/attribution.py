@@ -72,7 +72,7 @@ class AttributionPanel(Panel):
         # while Grad-CAM is shown recomputes nothing
         key = (name, self.target.value, tuple(attribution.settings_of(name, settings).items()))
         if key not in self._cache:
-            self._cache[key] = attribution.attribute(name, self.model, self.image, self.target.value, **settings).cpu()
+            self._cache[key] = attribution.attribute(self.model, name, self.image, self.target.value, **settings).cpu()
         return self._cache[key]
 
     def render(self, change=None):

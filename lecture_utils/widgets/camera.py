@@ -7,8 +7,9 @@ Two modes:
 - "stream": Start/Stop; the centre square of each frame, `FRAME_SIDE` px, goes to the
   `on_image` callbacks. The page sends the next frame only when the kernel has answered the
   last one, so when the network is slower than the camera frames are skipped, never queued:
-  what the panel shows is at most one frame old. The page shows frames per second and the
-  time from a frame's capture to the kernel's answer (its pictures are set before it answers).
+  what the panel shows is at most one frame old. The page shows the frames answered per second
+  and the time from a frame's capture to the kernel's answer (the panel's pictures are set
+  before it answers; the browser then still decodes and paints them).
 
 No camera, a refused permission or a page that is not a secure context (the browser offers
 `getUserMedia` only on https and localhost) shows a one-line message in the widget and in
@@ -45,7 +46,11 @@ function render({ model, el }) {
   take.hidden = true; video.hidden = true;
   el.append(toggle, take, info, video);
   const canvas = document.createElement("canvas");
-  let media = null, waiting = false, sentAt = 0, answered = [], latency = 0;
+  // This view's frames carry its name and a number; an answer counts only for the frame in
+  // flight, so a late answer (to a frame sent before Stop, or to another view showing the same
+  // widget) never lets a second frame go out: never more than one frame is on its way.
+  const view = Math.random().toString(36).slice(2);
+  let media = null, starting = false, disposed = false, pending = null, sent = 0, sentAt = 0, answered = [];
 
   function button(text, name) {
     const b = document.createElement("button");
@@ -63,13 +68,19 @@ function render({ model, el }) {
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return fail("insecure");
     }
+    starting = true;
+    let stream;
     try {
-      media = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      if (disposed || !starting) { stream.getTracks().forEach(track => track.stop()); return; }
+      media = stream;
       video.srcObject = media;
       await video.play();
     } catch (error) {
+      starting = false;
       return fail(error.name || String(error));
     }
+    starting = false;
     model.set("error", ""); model.set("running", true); model.save_changes();
     video.hidden = stream_mode; take.hidden = stream_mode;
     toggle.textContent = stream_mode ? "Stop camera" : "Close camera";
@@ -78,13 +89,13 @@ function render({ model, el }) {
   }
   function stop() {
     if (media) media.getTracks().forEach(track => track.stop());
-    media = null; waiting = false; answered = [];
+    media = null; starting = false; pending = null; answered = [];
     video.hidden = true; take.hidden = true;
     toggle.textContent = stream_mode ? "Start camera" : "Camera";
     if (model.get("running")) { model.set("running", false); model.save_changes(); }
   }
-  // The video's frame as JPEG bytes: its centre square at `side` px, or the whole frame with
-  // the longer side at most `side` px.
+  // The video's frame as JPEG bytes (null if the browser could not encode it): its centre
+  // square at `side` px, or the whole frame with the longer side at most `side` px.
   function grab(side, square) {
     const w = video.videoWidth, h = video.videoHeight;
     const s = Math.min(w, h);
@@ -92,40 +103,40 @@ function render({ model, el }) {
     const scale = Math.min(1, side / Math.max(sw, sh));
     canvas.width = Math.round(sw * scale); canvas.height = Math.round(sh * scale);
     canvas.getContext("2d").drawImage(video, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
-    return new Promise(resolve => canvas.toBlob(blob => resolve(blob.arrayBuffer()), "image/jpeg", 0.85));
+    return new Promise(resolve => canvas.toBlob(blob => resolve(blob ? blob.arrayBuffer() : null), "image/jpeg", 0.85));
   }
   async function next() {
-    if (!media || waiting) return;
+    if (!media || pending !== null) return;
     if (!video.videoWidth) { requestAnimationFrame(next); return; }
-    waiting = true;
+    const id = ++sent;
+    pending = id;
     sentAt = performance.now();
     const bytes = await grab(model.get("frame_side"), true);
-    if (!media) { waiting = false; return; }
-    model.send({ type: "frame" }, undefined, [bytes]);
+    if (pending !== id) return;  // stopped meanwhile
+    if (!bytes) { pending = null; setTimeout(next, 50); return; }
+    model.send({ type: "frame", view, id }, undefined, [bytes]);
   }
   function answer(message) {
-    if (message.type !== "done") return;
-    if (message.kind === "frame" && media) {
-      const now = performance.now();
-      latency = now - sentAt;
-      answered.push(now);
-      while (answered.length && now - answered[0] > 2000) answered.shift();
-      const fps = answered.length > 1 ? (answered.length - 1) * 1000 / (now - answered[0]) : 0;
-      say(`frame ${model.get("frames")} · ${fps.toFixed(1)} frames/s · ${Math.round(latency)} ms`);
-      el.dataset.fps = fps.toFixed(2); el.dataset.latency = latency.toFixed(0);
-      waiting = false;
-      next();
-    }
+    if (message.type !== "done" || message.kind !== "frame" || message.view !== view || message.id !== pending) return;
+    const now = performance.now();
+    const latency = now - sentAt;
+    answered.push(now);
+    while (answered.length && now - answered[0] > 2000) answered.shift();
+    const fps = answered.length > 1 ? (answered.length - 1) * 1000 / (now - answered[0]) : 0;
+    say(`frame ${model.get("frames")} · ${fps.toFixed(1)} frames/s · ${Math.round(latency)} ms`);
+    el.dataset.fps = fps.toFixed(2); el.dataset.latency = latency.toFixed(0);
+    pending = null;
+    next();
   }
-  toggle.addEventListener("click", () => (media ? stop() : start()));
+  toggle.addEventListener("click", () => (media || starting ? stop() : start()));
   take.addEventListener("click", async () => {
     if (!media || !video.videoWidth) return;
     const bytes = await grab(model.get("photo_side"), false);
-    model.send({ type: "photo" }, undefined, [bytes]);
+    if (bytes) model.send({ type: "photo" }, undefined, [bytes]);
     stop();
   });
   model.on("msg:custom", answer);
-  return () => { model.off("msg:custom", answer); stop(); };
+  return () => { disposed = true; model.off("msg:custom", answer); stop(); };
 }
 export default { render };
 """
@@ -143,7 +154,8 @@ class Camera(anywidget.AnyWidget):
     """The camera, in "snapshot" or "stream" mode (see the module). `on_image(callback)`
     registers `callback(image)`, called with each photo or frame as a tensor (1, 3, H, W) in
     [0, 1]; `frames` counts the frames answered, `running` says whether the camera is on and
-    `error` holds the last message about why it could not start."""
+    `error` holds the last message about why it could not start or why an image it sent could
+    not be read."""
 
     _esm = _ESM
     _css = _CSS
@@ -171,13 +183,15 @@ class Camera(anywidget.AnyWidget):
 
     def _on_message(self, _, content, buffers):
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind not in ("frame", "photo") or not buffers:
+        if kind not in ("frame", "photo"):
             return
         try:
+            if not buffers:
+                raise ImageError("the page sent no image data")
             self.receive(buffers[0])
         except ImageError as error:  # a frame the browser sent damaged: say so, wait for the next
             self.error = f"a camera image could not be read: {error}"
         finally:  # answer even when a callback failed: the page then sends the next frame
             if kind == "frame":
                 self.frames += 1
-            self.send({"type": "done", "kind": kind})
+            self.send({"type": "done", "kind": kind, "view": content.get("view"), "id": content.get("id")})

@@ -111,6 +111,7 @@ class ImagePicker:
         self.dropdown.observe(self.status.callback(self._on_select), "value")
         on_upload(self.upload, self.add_upload, self.status)
         self.camera.on_image(self.status.callback(self._add_photo))
+        self.camera.observe(lambda change: change["new"] and self.status.error(change["new"]), "error")
 
     def on_change(self, callback):
         self._callbacks.append(callback)

@@ -4,6 +4,7 @@ gives the top-5 classes, every activation map of one layer, and for one unit (cl
 grid, or its number typed) its map large over the frame and its entry in the unit atlas."""
 
 import html
+import time
 
 import ipywidgets as w
 import torch
@@ -15,6 +16,7 @@ from ..images import center_square
 from ..plotting import colorize, overlay, png_bytes, tile
 from .camera import Camera
 from .common import ImagePicker, Panel, array_png, image_png, image_view, map_png
+from .atlas import patch_grid
 from .grid import TileGrid
 
 TILE = 28  # px of one map in the layer's grid (7x7 maps are repeated 4 times)
@@ -36,7 +38,7 @@ def layer_grid(acts, columns):
 
 def atlas_picture(channel_image, patches):
     """A unit's atlas entry as one picture: its channel image, then its nine patches 3 x 3."""
-    grid = torch.from_numpy(tile([p.permute(1, 2, 0).numpy() for p in patches], 3, pad=0))
+    grid = torch.from_numpy(patch_grid(patches))
     grid = torch.nn.functional.interpolate(grid.permute(2, 0, 1)[None], size=ATLAS_SIDE, mode="bilinear",
                                            antialias=True, align_corners=False)[0]
     image = torch.nn.functional.interpolate(channel_image[None], size=ATLAS_SIDE, mode="bilinear",
@@ -55,13 +57,14 @@ def bars_html(predictions):
 
 class LiveExplorer(Panel):
     """What the network sees, live: camera frames or a picked image give the top-5 classes,
-    one layer's activation maps (click a map, or type its unit, to see it large over the frame
+    one layer's activation maps (click a map, or type its channel, to see it large over the frame
     with its atlas entry beside it) and, when ticked, Grad-CAM of the top class.
 
-    One forward pass per frame; changing the unit re-uses it. `show(image)` is what a frame
+    One forward pass per frame (with Grad-CAM, one more with its backward pass); changing the
+    unit re-uses it. `show(image)` is what a frame
     and a picked image call; `seconds` holds how long the last one took."""
 
-    def __init__(self, model, image="cat", layer="stage4", unit=0, k=5):
+    def __init__(self, model, image="cat", layer="stage4", channel=0, k=5):
         self.model, self.k = model, k
         self.picker = ImagePicker(image)
         self.status = self.picker.status
@@ -69,7 +72,7 @@ class LiveExplorer(Panel):
         probe = get_activations(model, torch.zeros(1, 3, 64, 64, device=model.device), list(model.layers))
         spatial = [name for name, a in probe.items() if a.ndim == 4]
         self.layer = w.Dropdown(options=spatial, value=layer, description="layer")
-        self.unit = w.BoundedIntText(value=unit, min=0, max=probe[layer].shape[1] - 1, description="unit",
+        self.channel = w.BoundedIntText(value=channel, min=0, max=probe[layer].shape[1] - 1, description="channel",
                                      layout=w.Layout(width="160px"))
         self.grad_cam = w.Checkbox(value=False, description="Grad-CAM of the top class", indent=False)
         self.frame_view = image_view()
@@ -85,7 +88,7 @@ class LiveExplorer(Panel):
         self.unit_info.layout.width, self.atlas_info.layout.width = f"{UNIT_HEIGHT}px", f"{2 * ATLAS_SIDE + 8}px"
         fixed = dict(flex="0 0 auto")
         self.widget = w.HBox([
-            w.VBox([self.picker.widget, self.camera, w.HBox([self.layer, self.unit]), self.grad_cam, self.grid],
+            w.VBox([self.picker.widget, self.camera, w.HBox([self.layer, self.channel]), self.grad_cam, self.grid],
                    layout=w.Layout(width=f"{GRID_WIDTH + 20}px", **fixed)),
             w.VBox([w.HBox([self.frame_view, self.bars]),
                     w.HBox([w.VBox([self.unit_view, self.unit_info]), w.VBox([self.atlas_view, self.atlas_info])])],
@@ -96,14 +99,12 @@ class LiveExplorer(Panel):
         self.picker.on_change(self.show)
         self.camera.on_image(self.status.callback(self._on_frame))
         self.layer.observe(self.status.callback(lambda change: self.show(self.image)), "value")
-        self.unit.observe(self.status.callback(lambda change: self.show_unit()), "value")
-        self.grid.observe(self.status.callback(self._on_click), "selected")
+        self.channel.observe(self.status.callback(lambda change: self.show_channel()), "value")
+        w.link((self.channel, "value"), (self.grid, "selected"))  # a click on a tile picks its channel
         self.grad_cam.observe(self.status.callback(lambda change: self.show(self.image)), "value")
         self.show(self.picker.image)
 
     def show(self, image):
-        import time
-
         start = time.perf_counter()
         self.image = center_square(image.to(self.model.device))
         layer = self.layer.value
@@ -119,49 +120,46 @@ class LiveExplorer(Panel):
             self.frame_view.value = image_png(self.image)
         channels = self.acts.shape[0]
         columns = 16 if channels > 64 else 8
-        if self.unit.max != channels - 1:
-            self.unit.value = min(self.unit.value, channels - 1)
-            self.unit.max = channels - 1
+        if self.channel.max != channels - 1:
+            self.channel.value = min(self.channel.value, channels - 1)
+            self.channel.max = channels - 1
         picture = layer_grid(self.acts, columns)
-        self.grid.value = png_bytes(picture)
-        self.grid.columns, self.grid.count = columns, channels
-        self.grid.height = min(GRID_HEIGHT, round(GRID_WIDTH * picture.shape[0] / picture.shape[1]))
-        self.show_unit()
+        self.grid.show(png_bytes(picture), columns, channels,
+                       min(GRID_HEIGHT, round(GRID_WIDTH * picture.shape[0] / picture.shape[1])))
+        self.show_channel()
         self.seconds = time.perf_counter() - start
 
     def _on_frame(self, image):
         self.show(image)
         self.status.clear()  # a frame that failed showed why; this one worked
 
-    def _on_click(self, change):
-        if change["new"] >= 0:
-            self.unit.value = change["new"]
-
-    def show_unit(self):
+    def show_channel(self):
         """The chosen unit's map over the frame, and its atlas entry (read once per unit)."""
-        unit, layer = self.unit.value, self.layer.value
-        self.grid.selected = unit
-        amap = self.acts[unit].clamp(min=0)
+        channel, layer = self.channel.value, self.layer.value
+        amap = self.acts[channel].clamp(min=0)
         peak = float(amap.max())
         self.unit_view.value = map_png(self.image, amap, UNIT_HEIGHT)
-        self.unit_info.value = (f"<b>{layer}, unit {unit}</b> over the frame: strongest {peak:.2f} "
+        self.unit_info.value = (f"<b>{layer}, channel {channel}</b> over the frame: strongest {peak:.2f} "
                                 f"(layer's strongest {float(self.acts.max()):.2f})")
-        if (layer, unit) != getattr(self, "_atlas_shown", None):
-            self._atlas_shown = (layer, unit)
-            self._show_atlas(layer, unit)
+        if (layer, channel) != getattr(self, "_atlas_shown", None):
+            self._atlas_shown = (layer, channel)
+            self._show_atlas(layer, channel)
 
-    def _show_atlas(self, layer, unit):
+    def _show_atlas(self, layer, channel):
         try:
-            layers = atlas.layers()
+            layers, made_for = atlas.layers(), atlas.manifest()["model"]
         except FileNotFoundError as error:
             self.atlas_view.value, self.atlas_info.value = b"", html.escape(str(error))
             return
-        if layer not in layers or self.model.name != atlas.manifest()["model"]:
+        if self.model.name != made_for:
             self.atlas_view.value = b""
-            self.atlas_info.value = (f"The atlas holds {', '.join(layers)} of {atlas.manifest()['model']}: "
+            self.atlas_info.value = f"The atlas is of {made_for}'s units; this network ({self.model.name}) has none."
+        elif layer not in layers:
+            self.atlas_view.value = b""
+            self.atlas_info.value = (f"The atlas holds {', '.join(layers)} of {made_for}: "
                                      f"pick one of those layers to see a unit's atlas entry.")
-            return
-        patches, crops = atlas.top_patches(layer, unit)
-        self.atlas_view.value = array_png(atlas_picture(atlas.channel_images(layer)[unit], crops), ATLAS_SIDE)
-        self.atlas_info.value = (f"Atlas: the image made to excite unit {unit} (left) and the nine photo crops "
-                                 f"that excite it most, strongest {patches[0].value:.2f} (right)")
+        else:
+            patches, images = atlas.top_patches(layer, channel)
+            self.atlas_view.value = array_png(atlas_picture(atlas.channel_images(layer)[channel], images), ATLAS_SIDE)
+            self.atlas_info.value = (f"Atlas: the image made to excite channel {channel} (left) and the nine photo "
+                                     f"crops that excite it most, strongest {patches[0].value:.2f} (right)")

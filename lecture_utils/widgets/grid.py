@@ -17,8 +17,9 @@ function render({ model, el }) {
     if (url) URL.revokeObjectURL(url);
     url = URL.createObjectURL(new Blob([model.get("value")], { type: `image/${model.get("format")}` }));
     img.src = url;
-    img.style.height = `${model.get("height")}px`;
+    size();
   }
+  function size() { img.style.height = `${model.get("height")}px`; place(); }
   function place() {
     const i = model.get("selected"), columns = model.get("columns");
     mark.hidden = i < 0 || !img.clientWidth;
@@ -27,19 +28,29 @@ function render({ model, el }) {
     Object.assign(mark.style, { left: `${(i % columns) * w}px`, top: `${Math.floor(i / columns) * h}px`,
                                 width: `${w}px`, height: `${h}px` });
   }
-  img.addEventListener("load", place);
-  new ResizeObserver(place).observe(img);  // a page or slide shown later gives the picture its size
-  img.addEventListener("click", event => {
+  function click(event) {
     const columns = model.get("columns");
     const col = Math.floor(event.offsetX / (img.clientWidth / columns));
     const row = Math.floor(event.offsetY / (img.clientHeight / rows()));
     const i = row * columns + col;
     if (col < columns && i < model.get("count")) { model.set("selected", i); model.save_changes(); }
-  });
+  }
+  const resized = new ResizeObserver(place);  // a page or slide shown later gives the picture its size
+  resized.observe(img);
+  img.addEventListener("load", place);
+  img.addEventListener("click", click);
   model.on("change:value", picture);
-  model.on("change:selected", place);
+  model.on("change:height", size);
+  const layout = ["change:selected", "change:columns", "change:count"];
+  layout.forEach(event => model.on(event, place));
   picture();
-  return () => { if (url) URL.revokeObjectURL(url); };
+  return () => {
+    resized.disconnect();
+    model.off("change:value", picture);
+    model.off("change:height", size);
+    layout.forEach(event => model.off(event, place));
+    if (url) URL.revokeObjectURL(url);
+  };
 }
 export default { render };
 """
@@ -64,3 +75,9 @@ class TileGrid(anywidget.AnyWidget):
     count = Int(0).tag(sync=True)
     height = Int(224).tag(sync=True)
     selected = Int(-1).tag(sync=True)
+
+    def show(self, value, columns, count, height):
+        """A new picture of `count` tiles in rows of `columns`, `height` px high, sent to the
+        page in one message (a picture with the last one's layout would be drawn wrong)."""
+        with self.hold_sync():
+            self.value, self.columns, self.count, self.height = value, columns, count, height

@@ -1,0 +1,53 @@
+"""One keyword per idea across lecture_utils' public functions (issue 26): each pair below names
+one idea, and only the first name is used; a function that takes the network takes it first.
+
+Still two names, and not checked here: `image` (a tensor (N, 3, H, W)) against `images` (in
+`activations`, `adversarial`, `embedding.compute_codes`, `images.random_crops` and the plotting
+functions, where it is a batch or a list of pictures)."""
+
+import importlib
+import inspect
+import pkgutil
+
+import lecture_utils
+
+ONE_NAME = {  # the name used: the names it replaced
+    "seed": ("generator",),  # an int for the same random numbers on every run, or None
+    "batch_size": ("batch",),  # images in one forward pass
+    "channel": ("index", "unit"),  # a unit of a layer
+    "jitter_px": ("jitter",),  # the largest random shift, in pixels
+    "lr": ("step_size",),  # the step size of an optimisation
+}
+# The exercises keep the lecture slides' own names (the slide's make_step takes step_size).
+SKIPPED = ("lecture_utils.exercises",)
+
+
+def public_functions():
+    for module in pkgutil.walk_packages(lecture_utils.__path__, "lecture_utils."):
+        if module.name.startswith(SKIPPED) or module.name.rsplit(".", 1)[1].startswith("_"):
+            continue
+        found = importlib.import_module(module.name)
+        for name, value in vars(found).items():
+            if (not name.startswith("_") and inspect.isfunction(value)
+                    and value.__module__ == found.__name__):
+                yield f"{module.name.removeprefix('lecture_utils.')}.{name}", value
+
+
+def test_the_package_has_public_functions_to_check():
+    names = dict(public_functions())
+    assert len(names) > 150 and "optimize.channel_image" in names and "adversarial.pgd" in names
+
+
+def test_one_keyword_per_idea():
+    found = []
+    for name, function in public_functions():
+        parameters = inspect.signature(function).parameters
+        found += [f"{name}({old}=...): say {new}" for new, olds in ONE_NAME.items() for old in olds
+                  if old in parameters]
+    assert not found, "\n".join(found)
+
+
+def test_the_network_comes_first():
+    late = [name for name, function in public_functions()
+            if "model" in (parameters := list(inspect.signature(function).parameters)) and parameters[0] != "model"]
+    assert not late, late
