@@ -14,8 +14,8 @@ from .common import ImagePicker, Panel, array_png, image_view, map_png
 from .grid import TileGrid
 
 GRID_WIDTH = 640  # px of the grid of channel images on the page
-PATCHES_SIDE = 240  # px of the 3 x 3 patches
-MAP_SIDE = 240  # px of the unit's map over the image
+PATCHES_SIDE = 216  # px of the 3 x 3 patches
+MAP_SIDE = 216  # px of the unit's map over the image
 
 
 def patch_grid(images):
@@ -42,9 +42,15 @@ class AtlasBrowser(Panel):
         self.patches_view = image_view(PATCHES_SIDE)
         self.map_view = image_view(MAP_SIDE)
         self.info = w.HTML()
+        # The grid and the clicked channel side by side on a slide, one above the other where the
+        # page is narrower (never squeezed: a squeezed picture is a distorted one).
+        self.info.layout.width = "420px"
+        fixed = w.Layout(flex="0 0 auto")
         self.widget = w.VBox([
             w.HBox([self.layer, self.channel]), self.picker.widget,
-            w.HBox([self.grid, w.VBox([self.patches_view, self.map_view, self.info])]),
+            w.HBox([w.Box([self.grid], layout=fixed),
+                    w.VBox([self.patches_view, self.map_view, self.info], layout=w.Layout(flex="0 0 auto"))],
+                   layout=w.Layout(flex_flow="row wrap")),
         ])
         self.picker.on_change(self.status.callback(lambda image: self.show_channel()))
         self.layer.observe(self.status.callback(lambda change: self.show_layer()), "value")

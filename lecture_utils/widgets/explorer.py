@@ -61,8 +61,8 @@ class LiveExplorer(Panel):
     with its atlas entry beside it) and, when ticked, Grad-CAM of the top class.
 
     One forward pass per frame (with Grad-CAM, one more with its backward pass); changing the
-    unit re-uses it. `show(image)` is what a frame
-    and a picked image call; `seconds` holds how long the last one took."""
+    channel re-uses it. `show(image)` is what a frame and a picked image call; `seconds` holds
+    how long the last one took."""
 
     def __init__(self, model, image="cat", layer="stage4", channel=0, k=5):
         self.model, self.k = model, k
@@ -73,7 +73,7 @@ class LiveExplorer(Panel):
         spatial = [name for name, a in probe.items() if a.ndim == 4]
         self.layer = w.Dropdown(options=spatial, value=layer, description="layer")
         self.channel = w.BoundedIntText(value=channel, min=0, max=probe[layer].shape[1] - 1, description="channel",
-                                     layout=w.Layout(width="160px"))
+                                        layout=w.Layout(width="160px"))
         self.grad_cam = w.Checkbox(value=False, description="Grad-CAM of the top class", indent=False)
         self.frame_view = image_view()
         self.bars = w.HTML()

@@ -57,7 +57,7 @@ export default { render };
 
 _CSS = """
 .lu-grid { position: relative; display: inline-block; line-height: 0; }
-.lu-grid img { cursor: crosshair; width: auto; max-width: none; }  /* the height sets the size */
+.lu-grid img { cursor: crosshair; width: auto; max-width: none; margin: 0 !important; }  /* the height sets the size; no slide margins */
 .lu-grid-mark { position: absolute; box-sizing: border-box; border: 2px solid #ff2d2d; pointer-events: none; }
 """
 
