@@ -268,7 +268,7 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 
 # %% slideshow={"slide_type": "slide"}
 from lecture_utils import atlas
-plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.9)
+plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.7)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Every one of the 80 is a texture or motif repeated over the whole image, as the four hand-picked
@@ -281,7 +281,7 @@ plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.9)
 EXAMPLES = [("stage4", 61), ("stage5", 20), ("stage6", 37), ("stage6", 167)]
 rows = [[atlas.channel_images(layer)[unit], *atlas.top_patches(layer, unit)[1]] for layer, unit in EXAMPLES]
 plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXAMPLES],
-                     col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.3, fontsize=11)
+                     col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.15, fontsize=11)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The crops say in words what the channel images only hint at. `stage4` #61 is a warning: its
