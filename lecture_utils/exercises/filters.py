@@ -85,27 +85,25 @@ exercise(
 def layer_output(model, images, layer):
     """The output of the layer named `layer` (a key of model.layers) for `images`: (N, C, h, w).
     A forward hook keeps it; the hook is removed afterwards, also if the forward pass fails."""
-    module = model.get_submodule(model.layers[layer])
-    kept = {}
-    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(output=output))
-    try:
-        with torch.no_grad():
-            model(images)
-    finally:
-        handle.remove()
-    return kept["output"]
+    return _hooked(model, images, layer, lambda inputs, output: output)
 
 
 def _layer_input(model, images, layer):
+    return _hooked(model, images, layer, lambda inputs, output: inputs[0])
+
+
+def _hooked(model, images, layer, pick):
+    """What `pick(inputs, output)` takes from the layer's call in one forward pass; the hook
+    goes afterwards, also if the pass fails."""
     module = model.get_submodule(model.layers[layer])
     kept = {}
-    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(input=inputs[0]))
+    handle = module.register_forward_hook(lambda mod, inputs, output: kept.update(value=pick(inputs, output)))
     try:
         with torch.no_grad():
             model(images)
     finally:
         handle.remove()
-    return kept["input"]
+    return kept["value"]
 
 
 def _layer_cases():
