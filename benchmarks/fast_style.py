@@ -31,7 +31,7 @@ def rows():
     model = load_model(device="cpu")
     weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
     start = time.perf_counter()
-    for _ in st.style_transfer(model, photo, load_image(net.settings["style_image"]), size=512, steps=50, **weights):
+    for _ in st.iterate_style_transfer(model, photo, load_image(net.settings["style_image"]), size=512, steps=50, **weights):
         pass
     gatys = time.perf_counter() - start
     return [

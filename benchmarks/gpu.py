@@ -46,8 +46,8 @@ def cold_and_warm(action):
 
 def optimisation_rows(model, steps=128):
     photo = load_image("palace", size=384)
-    cold, warm = cold_and_warm(lambda: opt.finish(opt.class_image(model, "dumbbell", steps=steps, size=224)))
-    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.deepdream(model, photo, "stage4", steps=10,
+    cold, warm = cold_and_warm(lambda: opt.finish(opt.iterate_class_image(model, "dumbbell", steps=steps, size=224)))
+    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10,
                                                                         octaves=3)))
     import optimize as peer  # benchmarks/optimize.py: the Lucent rows
     return [(f"class image recipe, 224 px, {steps} steps, first run in the process (s)", cold, None, "", True),
@@ -87,8 +87,8 @@ def fast_style_rows(model, size=512):
     warm = sorted(seconds(lambda: fs.stylize(net, photo))[0] for _ in range(50))[25]
     weights = {k: net.settings[k] for k in ("content_weight", "style_weight", "tv_weight")}
     style = load_image(net.settings["style_image"])
-    opt.finish(st.style_transfer(model, photo, style, size=size, steps=2, **weights))  # warm-up at this size
-    gatys = seconds(lambda: opt.finish(st.style_transfer(model, photo, style, size=size, steps=50, **weights)))[0]
+    opt.finish(st.iterate_style_transfer(model, photo, style, size=size, steps=2, **weights))  # warm-up at this size
+    gatys = seconds(lambda: opt.finish(st.iterate_style_transfer(model, photo, style, size=size, steps=50, **weights)))[0]
     return [(f"stylise {size} x {size} px, network '{name}', first call (ms)", 1000 * cold, None, "", True),
             (f"stylise {size} x {size} px, network '{name}', warm, median of 50 (ms)", 1000 * warm, None, "<= 20",
              warm <= 0.020),

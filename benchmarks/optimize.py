@@ -68,7 +68,7 @@ def lucent_rows(model, channels=(("stage4", 61), ("stage6", 77)), steps=128, siz
 
         def ours_run():
             nonlocal mine
-            mine = opt.finish(opt.channel_image(model, layer, index, steps=steps, size=size)).image
+            mine = opt.channel_image(model, layer, index, steps=steps, size=size)
 
         def peer_run():
             nonlocal peer
@@ -92,11 +92,11 @@ def rows():
     ours = seconds(lambda: opt.finish(opt.iterate(model, same_loop, steps=200, lr=0.02, transforms=[opt.jitter(8)])))
     peer = seconds(lambda: peer_class_image(model, dumbbell))
     out.append(("class image by jittered ascent, 224 px, 200 steps (s)", ours, peer, "ratio <= 1.1", ours <= 1.1 * peer))
-    ours = seconds(lambda: opt.finish(opt.class_image(model, "dumbbell", steps=128, size=224)))
+    ours = seconds(lambda: opt.finish(opt.iterate_class_image(model, "dumbbell", steps=128, size=224)))
     out.append(("class image recipe (Fourier, decorrelated colour, random views), 224 px, 128 steps (s)",
                 ours, None, "<= 20", ours <= 20))
     out += lucent_rows(model)
-    ours = seconds(lambda: opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3)))
+    ours = seconds(lambda: opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10, octaves=3)))
     peer = seconds(lambda: peer_deepdream(model, photo, "stage4"))
     out.append(("DeepDream, 384 px, 3 octaves x 10 steps (s)", ours, peer, "<= 40", ours <= 40))
     return out

@@ -134,7 +134,7 @@ def ours_run(model, content_img, style_img, steps):
     calls = [0]  # counted on the network the loop runs (the bundled model with its batch norms folded)
     handle = folded(model).register_forward_pre_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
     try:
-        for _ in st.style_transfer(model, content_img, style_img, size=max(content_img.shape[-2:]), steps=steps,
+        for _ in st.iterate_style_transfer(model, content_img, style_img, size=max(content_img.shape[-2:]), steps=steps,
                                    tv_weight=0.0):
             pass
     finally:

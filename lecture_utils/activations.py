@@ -56,19 +56,19 @@ def forward_hooks(modules, hook):
             handle.remove()
 
 
-def get_activations(model, images, layers, stop_early=True):
-    """Run `images` through `model` and return the outputs of the named layers.
+def get_activations(model, image, layers, stop_early=True):
+    """Run `image` through `model` and return the outputs of the named layers.
 
     Args:
         model: an `ImageNetModel` (see `load_model`).
-        images: tensor (N, 3, H, W) in [0, 1].
+        image: tensor (N, 3, H, W) in [0, 1] (one image or a batch).
         layers: a short layer name or a list of them (`list(model.layers)` lists all).
         stop_early: stop the forward pass once all layers are seen (set False if you also
             need the side effects of a full pass).
 
     Returns:
         An ordered dict {layer name: tensor (N, C, h, w)} in the order asked for. Gradients flow
-        if `images` requires grad; wrap in `torch.no_grad()` for viewing only.
+        if `image` requires grad; wrap in `torch.no_grad()` for viewing only.
 
     Limits: for a module called several times in one pass, which call's output is kept is not
     defined; the layer tables name modules called once.
@@ -78,15 +78,15 @@ def get_activations(model, images, layers, stop_early=True):
         >>> acts["stage4"].shape
         torch.Size([1, 80, 14, 14])
     """
-    return _run(model, images, layers, stop_early)[1]
+    return _run(model, image, layers, stop_early)[1]
 
 
-def forward_with_activations(model, images, layers):
+def forward_with_activations(model, image, layers):
     """One full forward pass: (logits, {layer: activation}), with gradients as the inputs allow."""
-    return _run(model, images, layers, stop_early=False)
+    return _run(model, image, layers, stop_early=False)
 
 
-def _run(model, images, layers, stop_early):
+def _run(model, image, layers, stop_early):
     modules = resolve_layers(model, layers)
     outputs, logits = {}, None
 
@@ -97,7 +97,7 @@ def _run(model, images, layers, stop_early):
 
     with forward_hooks(modules, keep):
         try:
-            logits = model(images)
+            logits = model(image)
         except _AllLayersSeen:
             pass
     return logits, OrderedDict((n, outputs[n]) for n in modules)

@@ -1,12 +1,13 @@
 """Adversarial examples: small changes of the pixels that change what the network says.
 
-Everything works in pixel space: images are (N, 3, H, W) with RGB values in [0, 1] (the models
-of this package normalise inside), a budget `eps` is in pixel units (2/255 is two grey levels),
-and every result is clipped to [0, 1] and stays within its budget.
+Everything works in pixel space: `image` is a tensor (N, 3, H, W), one photo or a batch, with
+RGB values in [0, 1] (the models of this package normalise inside), a budget `eps` is in pixel
+units (2/255 is two grey levels), and every result is clipped to [0, 1] and stays within its
+budget.
 
-    >>> x_adv = fgsm(model, images, labels, eps=2/255)                  # one signed-gradient step
-    >>> x_adv = pgd(model, images, labels, eps=2/255, steps=10)         # projected gradient descent
-    >>> x_adv = pgd(model, images, None, eps=4/255, target=368)         # ... into class 368
+    >>> x_adv = fgsm(model, image, labels, eps=2/255)                   # one signed-gradient step
+    >>> x_adv = pgd(model, image, labels, eps=2/255, steps=10)          # projected gradient descent
+    >>> x_adv = pgd(model, image, None, eps=4/255, target=368)          # ... into class 368
     >>> fooled = fooling_image(model, image, 368, confidence=0.9)       # smallest change to a class
     >>> patch = train_patch(model, photos, 859, size=70)                # a sticker for any photo
     >>> delta = universal_perturbation(model, photos, eps=10/255)       # one change for all photos
@@ -15,9 +16,10 @@ Attacks run the model in eval mode (restored afterwards), with its batch norms f
 convolutions (`models.folded`: the same function, faster to differentiate),
 differentiate only with respect to the images (the model's parameters and their
 `requires_grad` are left as they are) and set no hooks. The long runs are generators of
-`runs.Step`s, like every long run of the package (`iterate_patch`, `iterate_universal`; a loop
-or a panel's Runner stops one by asking for no more steps, and keeps the best result so far);
-`train_patch` and `universal_perturbation` run them to the end.
+`runs.Step`s, like every long run of the package (`iterate_fooling_image`, `iterate_patch`,
+`iterate_universal`; a loop or a panel's Runner stops one by asking for no more steps, and keeps
+the result so far); `fooling_image`, `train_patch` and `universal_perturbation` run them to the
+end.
 """
 
 import contextlib
@@ -28,7 +30,7 @@ import torch.nn.functional as F
 
 from . import _checks
 from .models import folded
-from .runs import Step, finish
+from .runs import Step, run_to_end
 
 NORMS = ("linf", "l2")
 _CHUNK = 2  # images per forward and backward pass in iterate_universal (the memory it needs)
@@ -60,39 +62,39 @@ def _check_eps(eps, norm="linf"):
     return eps
 
 
-def l2_budget(eps, images):
+def l2_budget(eps, image):
     """The L2 norm of a change of `eps` (pixel units) on every value of one image:
     eps * sqrt(3 * H * W), a float.
 
-    `pgd(model, images, labels, eps=l2_budget(2 / 255, images), norm="l2")` then allows as much
+    `pgd(model, image, labels, eps=l2_budget(2 / 255, image), norm="l2")` then allows as much
     change in all as an L-inf attack of 2/255 that moves every value by the full budget, but
     lets the attack spend it where it helps most.
     """
-    return _checks.positive_number(eps, "eps") * _checks.images(images)[0].numel() ** 0.5
+    return _checks.positive_number(eps, "eps") * _checks.images(image)[0].numel() ** 0.5
 
 
-def _device_of(model, images):
+def _device_of(model, image):
     params = next(iter(model.parameters()), None)
-    return images.to(params.device) if params is not None else images
+    return image.to(params.device) if params is not None else image
 
 
-def _gradient(model, images, classes, targeted):
+def _gradient(model, image, classes, targeted):
     """Gradient of the mean cross-entropy (of the true class, or minus that of the target)."""
-    images = images.detach().requires_grad_(True)
-    loss = F.cross_entropy(model(images), classes)
-    grad, = torch.autograd.grad(-loss if targeted else loss, images)
+    image = image.detach().requires_grad_(True)
+    loss = F.cross_entropy(model(image), classes)
+    grad, = torch.autograd.grad(-loss if targeted else loss, image)
     return grad
 
 
-def _labels_and_goal(model, images, labels, target):
+def _labels_and_goal(model, image, labels, target):
     """The classes the loss uses and whether the attack aims at them (targeted)."""
-    n = len(images)
+    n = len(image)
     if target is not None:
-        return _checks.class_indices(model, target, n, "target").to(images.device), True
+        return _checks.class_indices(model, target, n, "target").to(image.device), True
     if labels is None:
         raise ValueError("labels are needed for an untargeted attack (the true classes, or the "
-                         "model's own predictions: model(images).argmax(1)); or give target=")
-    return _checks.class_indices(model, labels, n, "labels").to(images.device), False
+                         "model's own predictions: model(image).argmax(1)); or give target=")
+    return _checks.class_indices(model, labels, n, "labels").to(image.device), False
 
 
 def _l2_norms(x):
@@ -108,12 +110,12 @@ def _project(delta, eps, norm):
 # ---------------------------------------------------------------- one-image attacks
 
 
-def fgsm(model, images, labels, eps=2 / 255, target=None):
+def fgsm(model, image, labels, eps=2 / 255, target=None):
     """Fast gradient sign method (Goodfellow et al. 2015): one step of eps along the gradient's sign.
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1] (e.g. `load_model()`).
-        images: float tensor (N, 3, H, W) in [0, 1].
+        image: float tensor (N, 3, H, W) in [0, 1].
         labels: the true classes (one class or one per image: indices, names from
             `model.categories`, or an integer tensor (N,)); used when `target` is None.
         eps: the L-inf budget in pixel units (2/255: two grey levels), in (0, 1].
@@ -128,29 +130,29 @@ def fgsm(model, images, labels, eps=2 / 255, target=None):
 
     Limit: one step; it flips fewer predictions than `pgd` with the same budget.
     """
-    images = _device_of(model, _checks.images(images))
+    image = _device_of(model, _checks.images(image))
     eps = _check_eps(eps)
-    return (images + eps * gradient_sign(model, images, labels, target)).clamp(0, 1)
+    return (image + eps * gradient_sign(model, image, labels, target)).clamp(0, 1)
 
 
-def gradient_sign(model, images, labels, target=None):
+def gradient_sign(model, image, labels, target=None):
     """sign(grad_x loss), the direction FGSM steps in: a tensor of -1, 0 and +1 of the images'
     shape (the lecture's middle picture of the panda, shown as `0.5 + 0.5 * sign`). Arguments
     as in `fgsm`: untargeted, the loss of `labels` rises along it; with `target`, that of the
-    target falls. `fgsm(...) == (images + eps * gradient_sign(...)).clamp(0, 1)`."""
-    images = _device_of(model, _checks.images(images))
-    classes, targeted = _labels_and_goal(model, images, labels, target)
+    target falls. `fgsm(...) == (image + eps * gradient_sign(...)).clamp(0, 1)`."""
+    image = _device_of(model, _checks.images(image))
+    classes, targeted = _labels_and_goal(model, image, labels, target)
     with _eval_mode(model) as net:
-        return _gradient(net, images, classes, targeted).sign()
+        return _gradient(net, image, classes, targeted).sign()
 
 
-def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
+def pgd(model, image, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
         target=None, seed=None):
     """Projected gradient descent (Madry et al. 2018): `steps` gradient steps of size `alpha`, each
     projected back into the eps-ball around the input and into [0, 1].
 
     Args:
-        model, images, labels, target: as in `fgsm`.
+        model, image, labels, target: as in `fgsm`.
         eps: the budget in pixel units: max |change| for norm "linf", the L2 norm of the change
             per image for "l2" (0.5 is ~1/255 spread evenly over a 224 x 224 image's 150,528 values).
         steps: number of gradient steps (positive int).
@@ -170,20 +172,20 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
 
     Limit: the loss is the cross-entropy; attacks on defended models often need a margin loss.
     """
-    images = _device_of(model, _checks.images(images))
+    image = _device_of(model, _checks.images(image))
     eps = _check_eps(eps, norm)
     steps = _checks.positive_int(steps, "steps")
     alpha = 2.5 * eps / steps if alpha is None else _checks.positive_number(alpha, "alpha")
-    classes, targeted = _labels_and_goal(model, images, labels, target)
-    generator = _checks.seed(seed, device=images.device)
-    x = images.clone()
+    classes, targeted = _labels_and_goal(model, image, labels, target)
+    generator = _checks.seed(seed, device=image.device)
+    x = image.clone()
     if random_start:
         if norm == "linf":
-            start = torch.rand(images.shape, generator=generator, device=images.device) * 2 - 1
+            start = torch.rand(image.shape, generator=generator, device=image.device) * 2 - 1
             x = x + eps * start
         else:
-            direction = torch.randn(images.shape, generator=generator, device=images.device)
-            radius = torch.rand((len(images), 1, 1, 1), generator=generator, device=images.device)
+            direction = torch.randn(image.shape, generator=generator, device=image.device)
+            radius = torch.rand((len(image), 1, 1, 1), generator=generator, device=image.device)
             x = x + direction / _l2_norms(direction) * radius * eps
         x = x.clamp(0, 1)
     with _eval_mode(model) as net:
@@ -193,12 +195,13 @@ def pgd(model, images, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", r
                 x = x + alpha * grad.sign()
             else:
                 x = x + alpha * grad / (_l2_norms(grad) + 1e-10)
-            x = (images + _project(x - images, eps, norm)).clamp(0, 1)
+            x = (image + _project(x - image, eps, norm)).clamp(0, 1)
     return x
 
 
-def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200):
-    """The smallest change, found by gradient steps, that makes the model say class `target`.
+def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_steps=200):
+    """The smallest change, found by gradient steps, that makes the model say class `target`;
+    yields a `runs.Step` after every step (`fooling_image` returns the final images).
 
     As in the lecture's fooling-image figure: starting from the image, take steps of L2 length
     `step` along the gradient of the target's log-probability (normalised per image) and stop
@@ -207,47 +210,66 @@ def fooling_image(model, images, target, confidence=0.9, step=0.2, max_steps=200
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
-        images: float tensor (N, 3, H, W) in [0, 1] (a batch is treated image by image).
+        image: float tensor (N, 3, H, W) in [0, 1] (a batch is treated image by image).
         target: the class to reach: an index or a name from `model.categories` (or one per
             image).
         confidence: the probability of the target to reach, in (0, 1).
         step: L2 length of one step in pixel units (0.2 over a 224 x 224 image is tiny per pixel).
         max_steps: give up after this many steps.
 
-    Returns:
-        Images (N, 3, H, W) in [0, 1]. An image that did not reach `confidence` within
-        `max_steps` is returned as far as it got: check with `model(x).softmax(1)`.
-
-    Example:
-        >>> fooled = fooling_image(model, load_image("cat", (224, 224)), 368)  # a "gibbon"
+    Yields:
+        `Step`s: `losses` holds the target's mean "probability" before this step's move and
+        the share of images that had "reached" `confidence`; `result` is the images
+        (N, 3, H, W) in [0, 1] after the move, `image` the first of them. The last step moves
+        nothing and reports where the images ended: it comes when every image has reached
+        `confidence` or after `max_steps` moves (an image that did not reach it is as far as
+        it got).
 
     Limit: small, not smallest: a greedy path, not a minimisation of the change's norm.
     """
-    images = _device_of(model, _checks.images(images))
-    classes = _checks.class_indices(model, target, len(images), "target").to(images.device)
+    image = _device_of(model, _checks.images(image))
+    classes = _checks.class_indices(model, target, len(image), "target").to(image.device)
     confidence = _checks.number(confidence, "confidence", 0, 1, open_low=True, open_high=True)
     step = _checks.positive_number(step, "step")
     max_steps = _checks.positive_int(max_steps, "max_steps")
-    x = images.clone()
-    rows = torch.arange(len(x), device=x.device)
-    with _eval_mode(model) as net:
-        for _ in range(max_steps + 1):
-            x.requires_grad_(True)
-            log_p = net(x).log_softmax(1)[rows, classes]
-            active = log_p.detach().exp() < confidence
-            if not active.any():
-                break
-            grad, = torch.autograd.grad(log_p.sum(), x)
-            x = x.detach()
-            move = step * grad / (_l2_norms(grad) + 1e-12)
-            x[active] = (x[active] + move[active]).clamp(0, 1)
-    return x.detach()
+    rows = torch.arange(len(image), device=image.device)
+
+    def run():  # a generator: the checks above raise at the call, the work starts at the first step
+        x, total = image.clone(), max_steps + 1
+        with _eval_mode(model, grad=False) as net:
+            for count in range(1, total + 1):
+                with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
+                    x.requires_grad_(True)
+                    log_p = net(x).log_softmax(1)[rows, classes]
+                p = log_p.detach().exp()
+                active = p < confidence
+                losses = {"probability": float(p.mean()), "reached": float((~active).float().mean())}
+                if not active.any() or count == total:  # the last step only measures where they ended
+                    yield Step(count, total, losses, x.detach()[:1].cpu(), result=x.detach())
+                    return
+                grad, = torch.autograd.grad(log_p.sum(), x)
+                move = step * grad / (_l2_norms(grad) + 1e-12)
+                x = torch.where(active.view(-1, 1, 1, 1), (x.detach() + move).clamp(0, 1), x.detach())
+                yield Step(count, total, losses, x[:1].cpu(), result=x)
+
+    return run()
+
+
+def fooling_image(model, image, target, **options):
+    """`iterate_fooling_image` run to its end: the images (N, 3, H, W) in [0, 1], each changed
+    until the model gives `target` at least `confidence` (or `max_steps` were taken: check with
+    `model(x).softmax(1)`). Same arguments as `iterate_fooling_image`.
+
+    Example:
+        >>> fooled = fooling_image(model, load_image("cat", (224, 224)), 368)  # a "gibbon"
+    """
+    return run_to_end(iterate_fooling_image(model, image, target, **options))
 
 
 # ---------------------------------------------------------------- measuring an attack
 
 
-def top1(model, images, batch_size=4):
+def top1(model, image, batch_size=4):
     """The model's top class and its probability for each image, `batch_size` at a time (keeps
     the memory low on large sets), without gradients.
 
@@ -259,10 +281,10 @@ def top1(model, images, batch_size=4):
         >>> sure = photos[confidence >= 0.3]      # the photos the model is fairly sure of
         >>> flipped = (top1(model, (sure + delta).clamp(0, 1))[0] != before[confidence >= 0.3]).float().mean()
     """
-    images = _device_of(model, _checks.images(images))
+    image = _device_of(model, _checks.images(image))
     batch_size = _checks.positive_int(batch_size, "batch_size")
     with _eval_mode(model, grad=False) as net, torch.no_grad():
-        p = torch.cat([net(images[i:i + batch_size]).softmax(1) for i in range(0, len(images), batch_size)])
+        p = torch.cat([net(image[i:i + batch_size]).softmax(1) for i in range(0, len(image), batch_size)])
     confidence, classes = p.max(1)
     return classes, confidence
 
@@ -304,11 +326,11 @@ def _placement(n, image_size, patch_size, scale, angle, generator):
     return torch.stack([cx, cy], 1), scales, angles
 
 
-def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, seed=None):
+def apply_patch(image, patch, centers=None, scale=1.0, angle=0.0, seed=None):
     """Paste a square patch onto images, rotated, scaled and placed (differentiably).
 
     Args:
-        images: float tensor (N, 3, H, W) in [0, 1].
+        image: float tensor (N, 3, H, W) in [0, 1].
         patch: float tensor (1, 3, s, s) or (3, s, s) in [0, 1].
         centers: tensor (N, 2) of (x, y) pixel positions of the patch's centre; None places each
             patch at random, wholly inside its image.
@@ -324,25 +346,25 @@ def apply_patch(images, patch, centers=None, scale=1.0, angle=0.0, seed=None):
     Example:
         >>> stickered = apply_patch(photos, patch, seed=0)
     """
-    images = _checks.images(images)
+    image = _checks.images(image)
     if isinstance(patch, torch.Tensor) and patch.ndim == 3:
         patch = patch[None]
     patch = _checks.images(patch, "patch")
     if patch.shape[0] != 1 or patch.shape[-1] != patch.shape[-2]:
         raise ValueError(f"patch must be one square image (1, 3, s, s); got {tuple(patch.shape)}")
-    n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
+    n, (h, w), s = len(image), image.shape[-2:], patch.shape[-1]
     if centers is None:
         scales = tuple(scale) if isinstance(scale, (tuple, list)) else (float(scale), float(scale))
         centers, scale, angle = _placement(n, (h, w), s, scales, float(angle), _checks.seed(seed))
     else:
         angle = torch.deg2rad(torch.as_tensor(angle, dtype=torch.float32))  # _paste turns by radians
-    return _paste(images, patch, centers, scale, angle)
+    return _paste(image, patch, centers, scale, angle)
 
 
-def _paste(images, patch, centers, scale, angle):
+def _paste(image, patch, centers, scale, angle):
     """The pasting itself: a patch still attached to autograd (for training) stays attached."""
-    n, (h, w), s = len(images), images.shape[-2:], patch.shape[-1]
-    device = images.device
+    n, (h, w), s = len(image), image.shape[-2:], patch.shape[-1]
+    device = image.device
     centers = torch.as_tensor(centers, dtype=torch.float32).to(device).view(n, 2)
     scale = torch.as_tensor(scale, dtype=torch.float32).to(device).expand(n)
     angle = torch.as_tensor(angle, dtype=torch.float32).to(device).expand(n)
@@ -358,7 +380,7 @@ def _paste(images, patch, centers, scale, angle):
     rgb_mask = torch.cat([patch.to(device).expand(n, 3, s, s), torch.ones(n, 1, s, s, device=device)], 1)
     warped = F.grid_sample(rgb_mask, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     mask = warped[:, 3:]
-    return (images * (1 - mask) + warped[:, :3] * mask).clamp(0, 1)
+    return (image * (1 - mask) + warped[:, :3] * mask).clamp(0, 1)
 
 
 def _best_so_far(total, step_fn, picture):
@@ -381,18 +403,18 @@ def _best_so_far(total, step_fn, picture):
                    result=best)
 
 
-def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
+def iterate_patch(model, image, target, size=70, steps=200, batch_size=4, scale=(0.9, 1.1),
                   angle=20.0, lr=0.05, seed=None):
     """Train an adversarial patch (Brown et al. 2017), a square sticker that makes any photo the
     target; yields a `runs.Step` after every update (`train_patch` returns the final patch).
 
     Trained by expectation over transformation: every step pastes the patch on `batch_size`
-    images drawn from `images`, each at a random place, scale and rotation, and takes an Adam
+    images drawn from the batch `image`, each at a random place, scale and rotation, and takes an Adam
     step on the mean log-probability of the target.
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
-        images: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `images.random_crops`).
+        image: training images, float tensor (N, 3, H, W) in [0, 1] (e.g. `images.random_crops`).
         target: the class the patch should make the model say (an index or a name).
         size: side of the square patch in pixels (70 covers 9.8% of a 224 x 224 image).
         steps: number of Adam steps (positive int).
@@ -417,7 +439,7 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     Limit: a step's success is measured on that step's few images; judge a patch on images it
     was not trained on (`apply_patch` on held-out photos).
     """
-    images = _device_of(model, _checks.images(images))
+    image = _device_of(model, _checks.images(image))
     target = int(_checks.class_indices(model, target, 1, "target")[0])
     size = _checks.positive_int(size, "size")
     steps = _checks.positive_int(steps, "steps")
@@ -425,17 +447,17 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     lr = _checks.positive_number(lr, "lr")
     scale = _scale_range(scale)
     generator = _checks.seed(seed)
-    h, w = images.shape[-2:]
+    h, w = image.shape[-2:]
     if size * scale[1] * math.sqrt(2) > min(h, w):
         raise ValueError(f"a patch of {size} px (scale up to {scale[1]}, rotated) does not fit in "
                          f"{h}x{w} images; choose a smaller size")
-    patch = torch.rand((1, 3, size, size), generator=generator).to(images.device).requires_grad_(True)
+    patch = torch.rand((1, 3, size, size), generator=generator).to(image.device).requires_grad_(True)
     optimizer = torch.optim.Adam([patch], lr=lr)
 
     def step(net):
-        pick = torch.randint(len(images), (batch_size,), generator=generator)
+        pick = torch.randint(len(image), (batch_size,), generator=generator)
         centers, scales, angles = _placement(batch_size, (h, w), size, scale, angle, generator)
-        logits = net(_paste(images[pick.to(images.device)], patch, centers, scales, angles))
+        logits = net(_paste(image[pick.to(image.device)], patch, centers, scales, angles))
         loss = -logits.log_softmax(1)[:, target].mean()
         measured = patch.detach().clone()  # the success below is that of the patch before this step
         # the gradient of the patch only: backward() would also fill the .grad of any model
@@ -453,17 +475,17 @@ def iterate_patch(model, images, target, size=70, steps=200, batch_size=4, scale
     return run()
 
 
-def train_patch(model, images, target, *args, **options):
+def train_patch(model, image, target, *args, **options):
     """`iterate_patch` run to its end: the patch (1, 3, size, size) in [0, 1] with the best
     success on its step. Same arguments as `iterate_patch`.
 
     Example:
         >>> patch = train_patch(model, images.random_crops(photos, 32), 859, size=70, steps=100)
     """
-    return finish(iterate_patch(model, images, target, *args, **options)).result
+    return run_to_end(iterate_patch(model, image, target, *args, **options))
 
 
-def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch_size=4,
+def iterate_universal(model, image, labels=None, eps=10 / 255, steps=100, batch_size=4,
                       alpha=None, seed=None):
     """Find one perturbation that changes the model's prediction for many images
     (Moosavi-Dezfooli et al. 2017) by a projected-gradient variant of their algorithm; yields a
@@ -479,8 +501,8 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
 
     Args:
         model: a classifier taking (N, 3, H, W) images in [0, 1].
-        images: training images, float tensor (N, 3, H, W) in [0, 1], all of one size.
-        labels: the classes to move away from; None uses the model's predictions on `images`
+        image: training images, float tensor (N, 3, H, W) in [0, 1], all of one size.
+        labels: the classes to move away from; None uses the model's predictions on `image`
             (the "fooling rate" of the paper counts changed predictions).
         eps: the L-inf budget in pixel units, in (0, 1].
         steps: number of minibatch steps (positive int).
@@ -498,22 +520,22 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
     Limit: a step's success is measured on that step's few images; judge the perturbation on
     images it was not trained on.
     """
-    images = _device_of(model, _checks.images(images))
+    image = _device_of(model, _checks.images(image))
     eps = _check_eps(eps)
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     alpha = eps / 10 if alpha is None else _checks.positive_number(alpha, "alpha")
     generator = _checks.seed(seed)
     if labels is not None:
-        labels = _checks.class_indices(model, labels, len(images), "labels").to(images.device)
-    delta = torch.zeros((1, *images.shape[1:]), device=images.device)
+        labels = _checks.class_indices(model, labels, len(image), "labels").to(image.device)
+    delta = torch.zeros((1, *image.shape[1:]), device=image.device)
 
     def step(net, labels):
         nonlocal delta
-        pick = torch.randint(len(images), (batch_size,), generator=generator).to(images.device)
+        pick = torch.randint(len(image), (batch_size,), generator=generator).to(image.device)
         total, hits, grad = 0.0, 0, torch.zeros_like(delta)
         for part in pick.split(_CHUNK):  # the memory of _CHUNK images, the step of the whole batch
-            x = (images[part] + delta).clamp(0, 1).requires_grad_(True)
+            x = (image[part] + delta).clamp(0, 1).requires_grad_(True)
             logits = net(x)
             true = logits.gather(1, labels[part, None])[:, 0]
             other = logits.scatter(1, labels[part, None], float("-inf")).amax(1)
@@ -531,17 +553,17 @@ def iterate_universal(model, images, labels=None, eps=10 / 255, steps=100, batch
             known = labels
             if known is None:
                 with torch.no_grad():
-                    known = torch.cat([net(images[i:i + 8]).argmax(1) for i in range(0, len(images), 8)])
+                    known = torch.cat([net(image[i:i + 8]).argmax(1) for i in range(0, len(image), 8)])
             yield from _best_so_far(steps, lambda: step(net, known), lambda best: (0.5 + best / (2 * eps)).cpu())
 
     return run()
 
 
-def universal_perturbation(model, images, labels=None, *args, **options):
+def universal_perturbation(model, image, labels=None, *args, **options):
     """`iterate_universal` run to its end: the perturbation (1, 3, H, W) in [-eps, eps] with the
     best success on its step. Same arguments as `iterate_universal`.
 
     Example:
         >>> delta = universal_perturbation(model, images.random_crops(photos, 32), eps=10/255, steps=100)
     """
-    return finish(iterate_universal(model, images, labels, *args, **options)).result
+    return run_to_end(iterate_universal(model, image, labels, *args, **options))

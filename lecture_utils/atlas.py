@@ -30,7 +30,6 @@ from .embedding import Patch, model_fingerprint, receptive_field
 from .images import DATA_DIR, bundled_images, center_square, load_image
 from .optimize import channel_image
 from .qt_resources import read_resources
-from .runs import finish
 
 LAYERS = ("stage3", "stage4", "stage5", "stage6")
 SIZE = 128  # side of the channel images (the recipe's 224 would take about 3x as long)
@@ -322,7 +321,7 @@ def _write(data, path):
 
 
 def _make_channel_images(model, layer, units):
-    return finish(channel_image(model, layer, units, size=SIZE)).image.cpu()
+    return channel_image(model, layer, units, size=SIZE).cpu()
 
 
 def _sweep(model, names, specs, batch_size=32):

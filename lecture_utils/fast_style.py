@@ -24,8 +24,8 @@ from . import _checks
 from .activations import get_activations
 from .images import DATA_DIR, IMAGE_SUFFIXES, load_image, random_crops, resize_longer_side
 from .optimize import IMAGE, LOGITS
-from .runs import Step, finish
-from .style import default_layers, loss_features, perceptual_loss, style_targets, style_transfer
+from .runs import Step, run_to_end
+from .style import default_layers, iterate_style_transfer, loss_features, perceptual_loss, style_targets
 
 FORMAT = "lecture_utils.fast_style/1"
 SHIPPED_DIR = DATA_DIR / "fast_style"
@@ -123,8 +123,8 @@ def stylize(net, image, strength=1.0):
 
 
 def against_gatys(model, net, content, steps=50):
-    """One forward pass of `net` against Gatys' method (`style.style_transfer` from the photo,
-    L-BFGS) with the same loss network, style image and weights (those `net` was trained
+    """One forward pass of `net` against Gatys' method (`style.iterate_style_transfer` from the
+    photo, L-BFGS) with the same loss network, style image and weights (those `net` was trained
     with), at the photo's size; both scored by the same loss (`batch_loss`).
 
     Returns a dict: "fast" (the network's image) and "fast_loss"; "gatys" (the image after each
@@ -141,7 +141,7 @@ def against_gatys(model, net, content, steps=50):
     fast = stylize(net, content)
     fast_seconds, gatys, gatys_seconds = time.perf_counter() - start, [], []
     start = time.perf_counter()
-    for step in style_transfer(model, content, style, size=size, steps=steps, **weights):
+    for step in iterate_style_transfer(model, content, style, size=size, steps=steps, **weights):
         gatys.append(step.image)
         gatys_seconds.append(time.perf_counter() - start)
     fast_loss = batch_loss(model, fast, content, grams, settings)[0].item()
@@ -252,7 +252,7 @@ def save_style_network(net, path, settings, step):
                          "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
 
 
-def _training_settings(model, style, photos, size, batch_size, steps, lr, width, blocks, content_weight,
+def _training_settings(model, style, photos, *, size, batch_size, steps, lr, width, blocks, content_weight,
                        style_weight, tv_weight, seed, save_every):
     """Check the training's arguments; the settings a checkpoint records (and a resume compares)."""
     _checks.images(style, "style image", single=True)
@@ -318,7 +318,7 @@ def iterate_training(model, style, photos, checkpoint, *, size=256, batch_size=4
     Each step takes `batch_size` random square crops of the photos (side 35-100% of a photo's
     shorter side, resized to `size`, mirrored half the time), stylises them and takes one Adam
     step on `style.perceptual_loss` measured by `model` (the loss network), with
-    the style image resized so its longer side is `size` (as `style_transfer` at that size).
+    the style image resized so its longer side is `size` (as `style.style_transfer` at that size).
 
     Args:
         model: the loss network (an `ImageNetModel`, e.g. `load_model()`); the network trains
@@ -346,75 +346,82 @@ def iterate_training(model, style, photos, checkpoint, *, size=256, batch_size=4
         ...     print(step.step, step.losses["total"])
         >>> net = step.result
     """
-    settings = _training_settings(model, style, photos, size, batch_size, steps, lr, width, blocks, content_weight,
-                                  style_weight, tv_weight, seed, save_every)
+    settings = _training_settings(model, style, photos, size=size, batch_size=batch_size, steps=steps, lr=lr,
+                                  width=width, blocks=blocks, content_weight=content_weight,
+                                  style_weight=style_weight, tv_weight=tv_weight, seed=seed, save_every=save_every)
     with torch.random.fork_rng(devices=[]):  # the starting weights depend on `seed` only
         torch.manual_seed(seed)
         net = TransformerNet(width, blocks).to(model.device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    checkpoint = Path(checkpoint)
-    done = _resume(checkpoint, net, optimizer, settings, steps)
-    grams, loss_settings = loss_targets(model, style, size, settings["content_weight"], settings["style_weight"],
-                                        settings["tv_weight"])
+    training = _Training(model, net, torch.optim.Adam(net.parameters(), lr=lr), settings, photos, Path(checkpoint))
+    training.done = _resume(training.checkpoint, net, training.optimizer, settings, steps)
+    training.grams, training.loss_settings = loss_targets(
+        model, style, size, settings["content_weight"], settings["style_weight"], settings["tv_weight"])
+    return training.run(steps, save_every)  # a generator: the checks above raise at the call
 
-    saved = None  # the step last written, so the end of a run does not write it twice
 
-    def save():
-        nonlocal saved
-        _checks.save_atomic({"format": FORMAT, "config": net.config, "settings": settings, "step": done,
-                             "net": net.state_dict(), "optimizer": optimizer.state_dict()}, checkpoint)
-        saved = done
+class _Training:
+    """The state of one training run: the network, its optimiser, the steps done and saved."""
 
-    updating = False  # True while the weights may have moved but `done` does not yet say so
+    def __init__(self, model, net, optimizer, settings, photos, checkpoint):
+        self.model, self.net, self.optimizer, self.settings = model, net, optimizer, settings
+        self.photos, self.checkpoint = photos, checkpoint
+        self.done = 0
+        self.saved = None  # the step last written, so the end of a run does not write it twice
+        self.updating = False  # True while the weights may have moved but `done` does not yet say so
 
-    def update():
+    def save(self):
+        _checks.save_atomic({"format": FORMAT, "config": self.net.config, "settings": self.settings,
+                             "step": self.done, "net": self.net.state_dict(),
+                             "optimizer": self.optimizer.state_dict()}, self.checkpoint)
+        self.saved = self.done
+
+    def update(self):
         """One Adam step on one batch; this step's losses and the first crop's stylisation. A loss
         or gradient that is not finite takes no step: (None, the losses) then."""
-        nonlocal done, updating
-        contents = _batch(photos, settings, done, model.device)
+        contents = _batch(self.photos, self.settings, self.done, self.model.device)
         with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
-            outputs = net(contents)
-            total, losses = batch_loss(model, outputs, contents, grams, loss_settings)
-            optimizer.zero_grad(set_to_none=True)
+            outputs = self.net(contents)
+            total, losses = batch_loss(self.model, outputs, contents, self.grams, self.loss_settings)
+            self.optimizer.zero_grad(set_to_none=True)
             total.backward()
         values = {"total": total.item(), **{k: v.item() for k, v in losses.items()}}
-        if not (torch.isfinite(total) and all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)):
+        gradients = [p.grad for p in self.net.parameters() if p.grad is not None]
+        if not (torch.isfinite(total) and all(torch.isfinite(g).all() for g in gradients)):
             return None, values  # the weights stay those of the last good step
-        updating = True
-        optimizer.step()
-        done += 1
-        updating = False
+        self.updating = True
+        self.optimizer.step()
+        self.done += 1
+        self.updating = False
         return outputs[:1].detach().clamp(0, 1).cpu(), values
 
-    def run():  # a generator: the checks above raise at the call, the training starts at the first step
-        last_picture = None
+    def run(self, steps, save_every):
+        net, last_picture = self.net, None
         net.train()
         try:
-            if done == steps:  # nothing left to train: show the network as it is
+            if self.done == steps:  # nothing left to train: show the network as it is
                 with torch.no_grad():
-                    picture = net(_batch(photos, settings, done - 1, model.device)[:1]).clamp(0, 1).cpu()
-                yield Step(done, steps, {}, picture, result=net)
-            while done < steps:
-                picture, values = update()
+                    crop = _batch(self.photos, self.settings, self.done - 1, self.model.device)[:1]
+                    picture = net(crop).clamp(0, 1).cpu()
+                yield Step(self.done, steps, {}, picture, result=net)
+            while self.done < steps:
+                picture, values = self.update()
                 if picture is None:  # NaN or inf: stop; the checkpoint keeps the last good step
-                    yield Step(done + 1, steps, values, last_picture, result=net,
-                               message=f"stopped at step {done + 1}: the loss or its gradient became NaN or inf; "
-                                       f"the network is that of step {done} (try a smaller lr)")
+                    yield Step(self.done + 1, steps, values, last_picture, result=net,
+                               message=f"stopped at step {self.done + 1}: the loss or its gradient became NaN or "
+                                       f"inf; the network is that of step {self.done} (try a smaller lr)")
                     return
                 last_picture = picture
-                if done % save_every == 0:
-                    save()
-                yield Step(done, steps, values, picture, result=net)
+                if self.done % save_every == 0:
+                    self.save()
+                yield Step(self.done, steps, values, picture, result=net)
         finally:  # the end, a stop (the generator closed) or an interrupt: keep the state
-            if not updating and saved != done:  # mid-update, the last save stands: never a half-applied step
-                save()
+            if not self.updating and self.saved != self.done:  # mid-update the last save stands
+                self.save()
             net.eval().requires_grad_(False)
-            net.settings, net.steps_trained = settings, done
-
-    return run()
+            net.settings, net.steps_trained = self.settings, self.done
 
 
 def train(model, style, photos, checkpoint, **options):
     """`iterate_training` run to its end: the trained network (eval mode) with `.settings` and
     `.steps_trained`. Same arguments as `iterate_training`."""
-    return finish(iterate_training(model, style, photos, checkpoint, **options)).result
+    return run_to_end(iterate_training(model, style, photos, checkpoint, **options))

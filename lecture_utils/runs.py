@@ -1,15 +1,22 @@
 """The one progress protocol of every long run: an iterator of `Step`s.
 
-Class and neuron images, DeepDream, feature inversion, texture synthesis and style transfer
-(`optimize.iterate`), the adversarial patch and the universal perturbation
-(`adversarial.iterate_patch`, `adversarial.iterate_universal`) and fast-style training
-(`fast_style.iterate_training`) are generators that yield a `Step` after every update. Whoever
-drives one, a loop, `finish` or a panel's `Runner`, stops it by no longer asking for steps;
-closing the generator (or letting it go) ends the run and keeps what the last step holds.
+Every recipe that runs many steps comes in two forms, told apart by the name:
+
+- `iterate_<run>` yields a `Step` after every update: `optimize.iterate_class_image`,
+  `iterate_channel_image`, `iterate_deepdream`, `iterate_inversion` (all on the loop
+  `optimize.iterate`), `style.iterate_texture`, `style.iterate_style_transfer`,
+  `adversarial.iterate_fooling_image`, `iterate_patch`, `iterate_universal` and
+  `fast_style.iterate_training`. Whoever drives one, a loop, `finish` or a panel's `Runner`,
+  stops it by no longer asking for steps; closing the generator (or letting it go) ends the run
+  and keeps what the last step holds.
+- the other name (`class_image`, `deepdream`, `invert`, `texture`, `style_transfer`,
+  `fooling_image`, `train_patch`, `universal_perturbation`, `fast_style.train`) runs it to the
+  end with `run_to_end` and returns what it made: the image, the patch, the perturbation or
+  the network.
 
     for step in adversarial.iterate_patch(model, crops, "toaster", steps=300):
         losses.append(step.losses["loss"])
-    patch = step.image
+    patch = step.result
 """
 
 from dataclasses import dataclass, field
@@ -46,9 +53,23 @@ class Step:
 def finish(run):
     """Drive an iterator of `Step`s to its end and return the last one (None if it made none).
     A run that ended early (its last step has a `message`) also warns."""
+    return _last_step(run, stacklevel=3)
+
+
+def run_to_end(run):
+    """Drive an iterator of `Step`s to its end and return what it made: the last step's
+    `result`, or its `image` for the image runs (whose `result` is None). A run that ended
+    early warns, as in `finish`; one that made no step raises."""
+    last = _last_step(run, stacklevel=4)  # the warning points at the caller of the recipe
+    if last is None:
+        raise ValueError("the run made no step")
+    return last.image if last.result is None else last.result
+
+
+def _last_step(run, stacklevel):
     last = None
     for last in run:
         pass
     if last is not None and last.message:
-        warnings.warn(last.message, RuntimeWarning, stacklevel=2)
+        warnings.warn(last.message, RuntimeWarning, stacklevel=stacklevel)
     return last

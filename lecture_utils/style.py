@@ -5,8 +5,10 @@ outer products averaged over all positions, keeps which features occur together 
 where: that is a texture. Texture synthesis looks for an image whose Gram matrices match a
 texture's; style transfer also keeps one layer's features of a content photo:
 
-    run = style_transfer(model, load_image("palace"), load_image("cafe_terrace"), size=256)
-    final = finish(run)                        # runs.finish; final.image is (1, 3, h, w)
+    palace, cafe = load_image("palace"), load_image("cafe_terrace")
+    painted = style_transfer(model, palace, cafe, size=256)              # (1, 3, h, w) in [0, 1]
+    for step in iterate_style_transfer(model, palace, cafe, size=256):   # a runs.Step per update
+        print(step.step, step.losses)
 
 Both run on the shared loop of `optimize` (so a panel can show progress and stop them); the
 losses are `Objective`s. Style targets are computed once per (model, style image, size, layer
@@ -29,7 +31,7 @@ from .activations import get_activations, resolve_layers
 from .images import resize_longer_side
 from .models import IMAGENET_MEAN, IMAGENET_STD, ImageNetModel, cached_state_dict, imagenet_categories, vgg_layers
 from .optimize import Objective, iterate, total_variation
-from .runs import Step
+from .runs import Step, run_to_end
 
 # (content layer, style layers): Gatys et al. use VGG-19's conv4_2 and conv1_1 ... conv5_1
 # (the ReLU outputs); for the bundled network the stages at the same strides (2 to 16).
@@ -224,8 +226,8 @@ def texture_layer_sets(model):
     return [list(layers[:k]) for k in range(1, len(layers) + 1)]
 
 
-def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=100, optimizer="lbfgs",
-            lr=None, tv_weight=0.0, swag=False, seed=0):
+def iterate_texture(model, image, *, layers=None, layer_weights=None, size=128, steps=100, optimizer="lbfgs",
+                    lr=None, tv_weight=0.0, swag=False, seed=0):
     """Texture synthesis (Gatys, Ecker and Bethge 2015): from noise, an image whose Gram
     matrices at `layers` match those of `image`.
 
@@ -252,12 +254,21 @@ def texture(model, image, *, layers=None, layer_weights=None, size=128, steps=10
     return iterate(model, objective, size=size, steps=steps, lr=lr, optimizer=optimizer, seed=seed)
 
 
+def texture(model, image, **options):
+    """`iterate_texture` run to its end: the texture (1, 3, size, size) in [0, 1].
+
+    Example:
+        >>> bricks = texture(model, load_image("bricks"), size=128)
+    """
+    return run_to_end(iterate_texture(model, image, **options))
+
+
 # --- style transfer ------------------------------------------------------------------------------
 
-def style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0, tv_weight=1.0,
-                   content_layer=None, style_layers=None, layer_weights=None, blend=None, init="content",
-                   optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1, swag=False, seed=0,
-                   style_scale=1.0):
+def iterate_style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0,
+                           tv_weight=1.0, content_layer=None, style_layers=None, layer_weights=None, blend=None,
+                           init="content", optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1,
+                           swag=False, seed=0, style_scale=1.0):
     """Neural style transfer (Gatys, Ecker and Bethge 2016): an image with the content's
     features at `content_layer` and the style's Gram matrices at `style_layers`.
 
@@ -319,14 +330,25 @@ def style_transfer(model, content, style, *, size=256, content_weight=1.0, style
     settings = dict(content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], content_layer=content_layer,
                     style_layers=style_layers, layer_weights=layer_weights, blend=blend, swag=swag,
                     style_scale=style_scale)
-    return _transfer_steps(model, content, content_y if preserve_colors else content, styles, sizes, init, optimizer,
-                           lr, steps, preserve_colors, seed, settings)
+    return _transfer_steps(model, content, content_y if preserve_colors else content, styles, sizes=sizes, init=init,
+                           optimizer=optimizer, lr=lr, steps=steps, preserve_colors=preserve_colors, seed=seed,
+                           settings=settings)
 
 
-def _transfer_steps(model, content, matched_content, styles, sizes, init, optimizer, lr, steps, preserve_colors, seed,
-                    settings):
-    """The run of `style_transfer` at each size; `matched_content` is what the content loss sees
-    (the content's luminance when `preserve_colors`)."""
+def style_transfer(model, content, style, **options):
+    """`iterate_style_transfer` run to its end: the stylised image (1, 3, h, w) in [0, 1], its
+    longer side `size`.
+
+    Example:
+        >>> painted = style_transfer(model, load_image("palace"), load_image("cafe_terrace"))
+    """
+    return run_to_end(iterate_style_transfer(model, content, style, **options))
+
+
+def _transfer_steps(model, content, matched_content, styles, *, sizes, init, optimizer, lr, steps, preserve_colors,
+                    seed, settings):
+    """The run of `iterate_style_transfer` at each size; `matched_content` is what the content
+    loss sees (the content's luminance when `preserve_colors`)."""
     total, done, result = steps * len(sizes), 0, None
     layer = settings["content_layer"]
     for scale, side in enumerate(sizes):

@@ -69,8 +69,8 @@ ablation, notes = [[], []], [[], []]
 dumbbell = opt.class_probability(model, "dumbbell")
 stage4 = opt.channel(model, "stage4", 61)
 for name in PARAMS:
-    runs = [opt.class_image(model, "dumbbell", steps=STEPS, size=SMALL, parameterization=name),
-            opt.channel_image(model, "stage4", 61, steps=STEPS, size=SMALL, parameterization=name)]
+    runs = [opt.iterate_class_image(model, "dumbbell", steps=STEPS, size=SMALL, parameterization=name),
+            opt.iterate_channel_image(model, "stage4", 61, steps=STEPS, size=SMALL, parameterization=name)]
     for row, (run, objective, unit) in enumerate(zip(runs, [dumbbell, stage4], ["p", "act"])):
         image = opt.finish(run).image
         exact = opt.view_score(model, image, objective, views=1, shift=0, scale=(1, 1), degrees=0)
@@ -216,7 +216,7 @@ print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):
 
 # %% slideshow={"slide_type": "slide"}
 layers = {"stage2": [0, 5, 11, 20], "stage4": [3, 17, 42, 61], "stage6": [10, 40, 77, 150]}
-grid = [list(opt.finish(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL)).image.split(1))
+grid = [list(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL).split(1))
         for layer, channels in layers.items()]
 plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs] for cs in layers.values()],
                      size=2.6, fontsize=13)
@@ -239,7 +239,7 @@ plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs
 DEEP = ("stage6", 150)
 rows, titles = [], []
 for weight in (0.0, 20.0):
-    run = opt.channel_image(model, *DEEP, steps=STEPS, size=SMALL, batch_size=4, diversity_weight=weight)
+    run = opt.iterate_channel_image(model, *DEEP, steps=STEPS, size=SMALL, batch_size=4, diversity_weight=weight)
     images = opt.finish(run).image
     with torch.no_grad():
         acts = {DEEP[0]: get_activations(model, images, [DEEP[0]])[DEEP[0]]}

@@ -211,7 +211,7 @@ check("project", project)
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 TARGET = "school bus"
 daisy = photos[names.index("daisy")][None]
-fooled = A.fooling_image(model, daisy, model.categories.index(TARGET), confidence=0.9)
+fooled = A.fooling_image(model, daisy, TARGET, confidence=0.9)
 print(f"largest change: {(fooled - daisy).abs().max().item() * 255:.1f} grey levels, "
       f"mean {(fooled - daisy).abs().mean().item() * 255:.2f}")
 adversarial_triptych(daisy, fooled, predict(model, daisy), predict(model, fooled), titles=("image", "fooling image"))

@@ -29,7 +29,7 @@ from lecture_utils.deepdream import pattern_wavelength
 model = load_model(device="cpu")
 SIZE = 256   # shorter side of the photo, in pixels
 photo = load_image("palace", size=SIZE)
-dream = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3))
+dream = opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10, octaves=3))
 plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"], ncols=2, size=4.8, fontsize=13,
                      aspect="image")
 
@@ -50,7 +50,7 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
 
 # %% slideshow={"slide_type": "slide"}
 depths = ["stage2", "stage3", "stage4", "stage5", "stage6"]
-dreams = [opt.finish(opt.deepdream(model, photo, layer, steps=10, octaves=3)).image for layer in depths]
+dreams = [opt.deepdream(model, photo, layer, steps=10, octaves=3) for layer in depths]
 plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=3.3, fontsize=13, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -76,7 +76,7 @@ def norm_at(image, layer):
         return float(get_activations(model, image, [layer])[layer].pow(2).mean())
 
 by_octave = {}
-for step in opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0):
+for step in opt.iterate_deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0):
     by_octave.setdefault(step.octave, []).append(step)
 for octave, steps in by_octave.items():
     size = "x".join(map(str, steps[-1].image.shape[-2:]))
@@ -103,8 +103,8 @@ for octave, steps in by_octave.items():
 #   4.8 without jitter).
 
 # %% slideshow={"slide_type": "slide"}
-no_jitter = opt.finish(opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0)).image
-no_octaves = opt.finish(opt.deepdream(model, photo, "stage4", steps=30, octaves=1)).image
+no_jitter = opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0)
+no_octaves = opt.deepdream(model, photo, "stage4", steps=30, octaves=1)
 raw = opt.finish(opt.iterate(model, opt.layer_l2(model, "stage4"), photo, steps=10, lr=0.01,
                              normalize_grad=False, transforms=[opt.jitter(32)], octaves=3)).image
 runs = [dream.image, no_jitter, raw, no_octaves]

@@ -42,9 +42,8 @@ photo = center_square(load_image("espresso"), SIZE)
 layers = ["stem", "stage2", "stage4", "head"]
 inverted, errors = {}, {}
 for layer in layers:
-    run, target_features = opt.invert(model, photo, layer, tv_weight=TV, steps=STEPS)
-    inverted[layer] = opt.finish(run).image
-    errors[layer] = opt.relative_error(model, inverted[layer], layer, target_features)
+    inverted[layer] = opt.invert(model, photo, layer, tv_weight=TV, steps=STEPS)
+    errors[layer] = opt.relative_error(model, inverted[layer], layer, photo)
 plotting.show_images([photo, *inverted.values()],
                      titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=5, size=2.8,
                      fontsize=13)
@@ -83,10 +82,9 @@ for layer in layers:
 # optimiser has no reason to pick a smooth one.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
-run, target_features = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
-no_tv = opt.finish(run).image
+no_tv = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
 print(f"stage4 with TV weight {TV}: relative feature error {errors['stage4']:.3f}")
-print(f"stage4 with TV weight 0:   relative feature error {opt.relative_error(model, no_tv, 'stage4', target_features):.3f}")
+print(f"stage4 with TV weight 0:   relative feature error {opt.relative_error(model, no_tv, 'stage4', photo):.3f}")
 plotting.show_images([inverted["stage4"], no_tv], titles=[f"TV weight {TV}", "TV weight 0"], size=4, fontsize=13)
 
 # %% [markdown] slideshow={"slide_type": "skip"}

@@ -82,7 +82,7 @@ def layer_set_row(texture_image):
     """The texture, then one synthesis per layer set; prints each run's fall of the Gram distance."""
     results = []
     for layers in sets:
-        run = list(st.texture(model, texture_image, layers=layers, size=SIZE, steps=STEPS))
+        run = list(st.iterate_texture(model, texture_image, layers=layers, size=SIZE, steps=STEPS))
         start, end = -run[0].losses["objective"], -run[-1].losses["objective"]
         print(f"up to {layers[-1]}: Gram distance {start:.3f} -> {end:.4f} ({1 - end / start:.1%} lower)")
         results.append(run[-1].image)
@@ -153,10 +153,10 @@ check("texture_loss", texture_loss)
 
 # %% slideshow={"slide_type": "slide"}
 candidates = {
-    "bundled, no TV": finish(st.texture(model, church, size=SIZE, steps=STEPS)).image,
-    "bundled, TV weight 3": finish(st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=3.0)).image,
-    "bundled, TV weight 20": finish(st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=20.0)).image,
-    "VGG-19, random weights": finish(st.texture(vgg, church, size=SIZE, steps=50)).image,
+    "bundled, no TV": st.texture(model, church, size=SIZE, steps=STEPS),
+    "bundled, TV weight 3": st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=3.0),
+    "bundled, TV weight 20": st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=20.0),
+    "VGG-19, random weights": st.texture(vgg, church, size=SIZE, steps=50),
 }
 show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
             ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=13, aspect=1.25)

@@ -40,7 +40,7 @@ print("content layer and style layers:", st.default_layers(model))
 # the first step (the photo itself) and at the last.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
-run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40))
+run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40))
 content_layer, style_layers = st.default_layers(model)
 for when, step in (("step 1 (the photo)", run[0]), (f"step {run[-1].step}", run[-1])):
     per_layer = ", ".join(f"{step.losses[f'style[{layer}]']:.2f}" for layer in style_layers)
@@ -74,10 +74,10 @@ def content_and_style(step):
 
 
 style_weights, tv_weights = [0.2, 2.0, 20.0], [100.0, 1000.0, 10000.0]
-style_runs = [finish(st.style_transfer(model, palace, cafe, style_weight=w, **quick)) for w in style_weights]
+style_runs = [finish(st.iterate_style_transfer(model, palace, cafe, style_weight=w, **quick)) for w in style_weights]
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
-tv_runs = [finish(st.style_transfer(model, palace, cafe, tv_weight=w, **quick)) for w in tv_weights]
+tv_runs = [finish(st.iterate_style_transfer(model, palace, cafe, tv_weight=w, **quick)) for w in tv_weights]
 by_style = [step.image for step in style_runs]
 image_table([by_style, [step.image for step in tv_runs]], row_labels=["style weight", "TV weight"],
             titles=[[f"{w:g}\ncontent {c:.2f}, style {s:.2f}" for w, (c, s) in zip(weights, map(content_and_style, runs))]
@@ -153,8 +153,8 @@ check("style_loss", style_loss)
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 default = by_style[style_weights.index(20.0)]
-kept = finish(st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)).image
-noise_run = list(st.style_transfer(model, palace, cafe, init="noise", **quick))
+kept = st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)
+noise_run = list(st.iterate_style_transfer(model, palace, cafe, init="noise", **quick))
 noise = noise_run[-1].image
 print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(default, palace), 3))
 for step in (noise_run[0], noise_run[-1]):
@@ -172,8 +172,8 @@ show_images([default, kept, noise], ["colours of the style", "colours of the con
 # Two styles, each alone and then their Gram matrices averaged half and half:
 
 # %% slideshow={"slide_type": "slide"}
-church_alone = finish(st.style_transfer(model, palace, church, **quick)).image
-blend = finish(st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)).image
+church_alone = st.style_transfer(model, palace, church, **quick)
+blend = st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)
 image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)], [default, church_alone, blend]],
             row_labels=["style", "result"], titles=[["Café Terrace", "The Church at Auvers"],
                                                     ["café alone", "church alone", "café + church, 50/50"]],
@@ -219,12 +219,12 @@ import time
 
 
 start = time.perf_counter()
-coarse_run = list(st.style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
+coarse_run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
 coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 start = time.perf_counter()
-for step in st.style_transfer(model, palace, cafe, size=SIZE, steps=100):
+for step in st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=100):
     if -step.losses["objective"] <= coarse_loss:  # the loss of the image this step starts from
         break
 direct_seconds = time.perf_counter() - start
@@ -252,7 +252,7 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 
 # %% slideshow={"slide_type": "slide"}
 scales = [0.5, 1.0, 2.0]
-by_scale = [default if k == 1.0 else finish(st.style_transfer(model, palace, cafe, style_scale=k, **quick)).image
+by_scale = [default if k == 1.0 else st.style_transfer(model, palace, cafe, style_scale=k, **quick)
             for k in scales]
 top, left, side = 0, 0, 64   # the region enlarged: the sky at the top left
 crops = [image[..., top:top + side, left:left + side] for image in by_scale]
@@ -292,7 +292,7 @@ networks["EfficientNet-Lite0"] = (model, False)
 networks["EfficientNet-Lite0 + SWAG"] = (model, True)
 side_by_side = {}
 for name, (net, swag) in networks.items():
-    side_by_side[name] = finish(st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)).image
+    side_by_side[name] = st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)
 
 # %% slideshow={"slide_type": "slide"}
 show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")

@@ -1,9 +1,7 @@
 """One keyword per idea across lecture_utils' public functions (issue 26): each pair below names
-one idea, and only the first name is used; a function that takes the network takes it first.
-
-Still two names, and not checked here: `image` (a tensor (N, 3, H, W)) against `images` (in
-`activations`, `adversarial`, `embedding.compute_codes`, `images.random_crops` and the plotting
-functions, where it is a batch or a list of pictures)."""
+one idea, and only the first name is used; a function that takes the network takes it first;
+`image` is a tensor (N, 3, H, W), one picture or a batch, and `images` only ever a list (or
+another collection) of pictures, which may differ in size."""
 
 import importlib
 import inspect
@@ -18,11 +16,16 @@ ONE_NAME = {  # the name used: the names it replaced
     "jitter_px": ("jitter",),  # the largest random shift, in pixels
     "lr": ("step_size",),  # the step size of an optimisation
 }
+# where `images` is a list or collection of pictures (of any sizes), not one tensor
+LISTS_OF_PICTURES = {"embedding.compute_codes", "images.random_crops", "plotting.tile", "plotting.show_images",
+                     "plotting.heatmap_grid", "plotting.show_predictions", "plotting.thumbnail_map"}
 # The exercises keep the lecture slides' own names (the slide's make_step takes step_size).
 SKIPPED = ("lecture_utils.exercises",)
 
 
 def public_functions():
+    """(name, function) of every public function, named where users meet it: a function of
+    `optimize.recipes` that `optimize` exports is `optimize.class_image`."""
     for module in pkgutil.walk_packages(lecture_utils.__path__, "lecture_utils."):
         if module.name.startswith(SKIPPED) or module.name.rsplit(".", 1)[1].startswith("_"):
             continue
@@ -30,7 +33,14 @@ def public_functions():
         for name, value in vars(found).items():
             if (not name.startswith("_") and inspect.isfunction(value)
                     and value.__module__ == found.__name__):
-                yield f"{module.name.removeprefix('lecture_utils.')}.{name}", value
+                yield f"{_home(module.name, name, value).removeprefix('lecture_utils.')}.{name}", value
+
+
+def _home(module, name, value):
+    parent = module.rsplit(".", 1)[0]
+    while parent != "lecture_utils" and getattr(importlib.import_module(parent), name, None) is value:
+        module, parent = parent, parent.rsplit(".", 1)[0]
+    return module
 
 
 def test_the_package_has_public_functions_to_check():
@@ -51,3 +61,9 @@ def test_the_network_comes_first():
     late = [name for name, function in public_functions()
             if "model" in (parameters := list(inspect.signature(function).parameters)) and parameters[0] != "model"]
     assert not late, late
+
+
+def test_a_tensor_of_images_is_called_image():
+    batches = [name for name, function in public_functions()
+               if "images" in inspect.signature(function).parameters and name not in LISTS_OF_PICTURES]
+    assert not batches, f"say image for a tensor (N, 3, H, W): {batches}"

@@ -134,11 +134,11 @@ def test_image_optimisation_matches_the_cpu(models, float32, recipe):
 
     def run(model):  # the same seed draws the same jitter on both devices (a CPU generator)
         if recipe == "class_image":
-            steps = opt.class_image(model, "lemon", steps=5, size=128)
+            steps = opt.iterate_class_image(model, "lemon", steps=5, size=128)
         elif recipe == "deepdream":
-            steps = opt.deepdream(model, photo, "stage4", steps=3, octaves=2)
+            steps = opt.iterate_deepdream(model, photo, "stage4", steps=3, octaves=2)
         else:
-            steps = opt.invert(model, photo, "stage3", steps=5)[0]
+            steps = opt.iterate_inversion(model, photo, "stage3", steps=5)
         return opt.finish(steps).image
 
     cpu, gpu = models

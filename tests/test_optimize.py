@@ -10,8 +10,8 @@ from lecture_utils.activations import get_activations
 from lecture_utils.images import center_square
 from lecture_utils.models import folded
 from lecture_utils.optimize import (
-    IMAGE, LOGITS, Objective, channel, channel_image, class_image, class_logit, class_probability, deepdream,
-    feature_match, finish, invert, iterate, jitter, l2, layer_l2, neuron, optimize, random_rotation,
+    IMAGE, LOGITS, Objective, channel, channel_image, class_image, class_logit, class_probability,
+    feature_match, finish, invert, iterate, iterate_deepdream, jitter, l2, layer_l2, neuron, random_rotation,
     random_scale, relative_error, total_variation, view_probability, view_score,
 )
 from lecture_utils.parameterize import high_frequency_share
@@ -152,7 +152,7 @@ def test_adam_and_lbfgs_raise_the_objective():
     model = tiny_model()
     start = torch.full((1, 3, 6, 6), 0.3)
     for optimizer, lr in (("adam", 0.05), ("lbfgs", 0.5)):
-        final = optimize(model, class_logit(model, 3) - l2(), start, steps=20, lr=lr, optimizer=optimizer)
+        final = finish(iterate(model, class_logit(model, 3) - l2(), start, steps=20, lr=lr, optimizer=optimizer))
         before = float(model(start)[0, 3] - (start - 0.5).pow(2).mean())
         after = float(model(final.image)[0, 3] - (final.image - 0.5).pow(2).mean())
         assert after > before + 0.1, optimizer
@@ -160,8 +160,8 @@ def test_adam_and_lbfgs_raise_the_objective():
 
 def test_runs_are_reproducible_and_the_seed_matters():
     model = tiny_model()
-    run = lambda seed: optimize(model, class_logit(model, 1), size=12, steps=5, transforms=[jitter(3)],
-                                seed=seed).image
+    run = lambda seed: finish(iterate(model, class_logit(model, 1), size=12, steps=5, transforms=[jitter(3)],
+                                      seed=seed)).image
     assert torch.equal(run(7), run(7))
     assert not torch.equal(run(7), run(8))
 
@@ -267,7 +267,7 @@ LECTURE_CLASSES = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Sibe
 def test_the_lecture_class_images_hold_up_from_any_view_and_at_half_resolution(model):
     # the recipe with only steps and size (its default 128 steps; notebook 04 takes 40 to fit its
     # time budget and prints its own numbers), four classes per batch as there
-    images = torch.cat([finish(class_image(model, LECTURE_CLASSES[k:k + 4], steps=128, size=224)).image
+    images = torch.cat([class_image(model, LECTURE_CLASSES[k:k + 4], steps=128, size=224)
                         for k in range(0, 12, 4)])
     half = torch.nn.functional.interpolate(images, scale_factor=0.5, mode="bilinear", antialias=True)
     blurred = torch.nn.functional.interpolate(half, size=(224, 224), mode="bilinear")
@@ -300,7 +300,7 @@ def test_channel_images_match_lucent_from_random_views_with_less_high_frequency_
 
     wins, ours_hf, peer_hf, scores = 0, [], [], []
     for layer, index in PEER_CHANNELS:
-        ours = finish(channel_image(model, layer, index, steps=128, size=224)).image
+        ours = channel_image(model, layer, index, steps=128, size=224)
         peer = lucent_channel_image(model, layer, index, steps=128, size=224)
         objective = channel(model, layer, index)
         score = (view_score(model, ours, objective), view_score(model, peer, objective))
@@ -321,7 +321,7 @@ def test_deepdream_raises_the_layer_norm_at_every_octave(model):
     photo = load_image("palace", 192)
     objective = layer_l2(model, "stage4")
     by_octave = {}
-    for step in deepdream(model, photo, "stage4", steps=4, octaves=3, jitter_px=0):
+    for step in iterate_deepdream(model, photo, "stage4", steps=4, octaves=3, jitter_px=0):
         by_octave.setdefault(step.octave, []).append(step)
     assert sorted(by_octave) == [0, 1, 2]
     for octave, steps in by_octave.items():
@@ -338,8 +338,7 @@ def test_inversion_matches_the_features(model):
     # rounding into the result, hence the margins.
     photo = center_square(load_image("espresso"), 160)
     for layer, bound in (("stem", 0.05), ("stage4", 0.12), ("head", 0.15)):
-        run, target_features = invert(model, photo, layer)
-        end = relative_error(model, finish(run).image, layer, target_features)
+        end = relative_error(model, invert(model, photo, layer), layer, photo)
         assert end <= bound, (layer, end)
 
 
@@ -347,7 +346,7 @@ def test_inversion_matches_the_features(model):
 def test_the_blur_is_torchvisions_gaussian_blur(sigma):
     from torchvision.transforms.functional import gaussian_blur
 
-    from lecture_utils.optimize import _blur
+    from lecture_utils.optimize.loop import _blur
 
     image = torch.rand(2, 3, 40, 33, generator=torch.Generator().manual_seed(0))
     taps = 2 * math.ceil(2 * sigma) + 1

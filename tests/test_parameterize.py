@@ -134,7 +134,7 @@ def test_random_resolution_keeps_the_size_and_removes_only_fine_detail():
 
 def test_the_class_recipe_adds_random_resolution_to_lucids_views():
     model = tiny_model()
-    recipe = finish(class_image(model, 1, steps=3, size=16)).image
+    recipe = class_image(model, 1, steps=3, size=16)
     views = finish(iterate(model, class_logit(model, 1), size=16, steps=3, lr=0.08, optimizer="adam",
                            transforms=robust_views() + [random_resolution(0.5)],
                            parameterization="fourier_decorrelated")).image
@@ -169,7 +169,7 @@ def test_a_list_of_targets_gives_each_image_of_a_batch_its_own():
     assert float(total) == pytest.approx((float(acts[0, 1].mean()) + float(acts[1, 0].mean())) / 2)
     with pytest.raises(ValueError, match="2 classes need a batch of 2 images; got 1"):
         class_logit(model, ["class3", 0])({"logits": logits[:1]})
-    images = finish(class_image(model, ["class1", "class2", "class3"], steps=2, size=8)).image
+    images = class_image(model, ["class1", "class2", "class3"], steps=2, size=8)
     assert images.shape == (3, 3, 8, 8)
     with pytest.raises(ValueError, match="channel must be an int from 0 to 1"):
         channel(model, "relu", [0, 5])

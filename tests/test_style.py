@@ -52,7 +52,7 @@ def test_blended_targets_are_the_weighted_mean_of_the_grams(model, images):
 def test_style_loss_falls_by_90_percent(model, images):
     """Gatys et al.'s setting: from white noise, L-BFGS, default weights (content 1, style 20, TV 1)."""
     content, style = images["palace"], images["cafe_terrace"]
-    steps = list(st.style_transfer(model, content, style, size=96, steps=40, init="noise"))
+    steps = list(st.iterate_style_transfer(model, content, style, size=96, steps=40, init="noise"))
     targets = st.style_targets(model, resize_longer_side(style, 96), st.default_layers(model)[1])
     start = sum(steps[0].losses[f"style[{layer}]"] for layer in targets) / len(targets)  # on the noise
     end = st.style_distance(model, steps[-1].image, targets)
@@ -62,7 +62,7 @@ def test_style_loss_falls_by_90_percent(model, images):
 
 def test_texture_gram_distance_falls_by_90_percent(model, images):
     layers = ["stem", "stage1", "stage2", "stage3"]
-    steps = list(st.texture(model, images["bricks"], layers=layers, size=SIZE, steps=40))
+    steps = list(st.iterate_texture(model, images["bricks"], layers=layers, size=SIZE, steps=40))
     start = -steps[0].losses["objective"]  # measured on the starting noise
     targets = st.style_targets(model, resize_longer_side(images["bricks"], SIZE), layers)
     end = st.style_distance(model, steps[-1].image, targets)
@@ -78,7 +78,7 @@ NOTEBOOK_08_TEXTURES = {"bricks": ("bricks", slice(0, 256), slice(0, 256)),
 def test_every_layer_set_of_notebook_08_brings_the_gram_distance_down_by_90_percent(model, texture_name, depth):
     name, rows, cols = NOTEBOOK_08_TEXTURES[texture_name]
     layers = st.texture_layer_sets(model)[depth]
-    steps = list(st.texture(model, load_image(name)[..., rows, cols], layers=layers, size=SIZE, steps=40))
+    steps = list(st.iterate_texture(model, load_image(name)[..., rows, cols], layers=layers, size=SIZE, steps=40))
     start, end = -steps[0].losses["objective"], -steps[-1].losses["objective"]
     assert end <= 0.1 * start, (layers, start, end)  # measured at 192 px, 100 steps: 95-99.5% lower
 
@@ -95,7 +95,7 @@ def test_the_painting_textures_of_notebook_08_bring_the_gram_distance_down_by_90
     swag = options.get("swag", False)
     church = load_image("church_auvers")
     targets = st.style_targets(net, resize_longer_side(church, size), st.default_layers(net)[1], swag=swag)
-    steps = list(st.texture(net, church, size=size, **options))
+    steps = list(st.iterate_texture(net, church, size=size, **options))
     start = sum(steps[0].losses[f"style[{layer}]"] for layer in targets) / len(targets)  # on the starting noise
     end = st.style_distance(net, steps[-1].image, targets, swag=swag)
     assert end <= 0.1 * start, (start, end)
@@ -110,9 +110,9 @@ def test_texture_layer_sets_grow_from_shallow_to_deep(model):
 def test_colour_preservation_keeps_the_contents_chroma(model, images):
     """Measure: mean per-pixel distance of the (I, Q) chroma of YIQ; bound 0.01 (I, Q span +-0.6)."""
     content, style = images["palace"], images["cafe_terrace"]
-    kept = finish(st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam",
-                                    preserve_colors=True)).image
-    free = finish(st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam")).image
+    kept = st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam",
+                                    preserve_colors=True)
+    free = st.style_transfer(model, content, style, size=SIZE, steps=30, optimizer="adam")
     assert st.chroma_error(kept, content) <= 0.01
     assert st.chroma_error(free, content) > 0.03  # without it the style's colours come in
     kept_iq, content_iq = st.rgb_to_yiq(kept)[:, 1:], st.rgb_to_yiq(resize_longer_side(content, SIZE))[:, 1:]
@@ -136,14 +136,14 @@ def test_targets_are_computed_once_and_reused(model, images):
     runs = []
     for _ in range(2):
         with ForwardCounter(model) as counter:
-            finish(st.style_transfer(model, content, style, size=SIZE, steps=2, optimizer="adam"))
+            finish(st.iterate_style_transfer(model, content, style, size=SIZE, steps=2, optimizer="adam"))
         runs.append(counter.calls)
     assert runs[0] == runs[1] + 2  # the first run also computed the style and content targets
     assert hook_count(model) == 0
 
 
 def test_coarse_to_fine_runs_each_scale_and_ends_at_the_size(model, images):
-    steps = list(st.style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=3,
+    steps = list(st.iterate_style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=3,
                                    scales=2, optimizer="adam"))
     assert [s.octave for s in steps] == [0] * 3 + [1] * 3 and steps[-1].step == steps[-1].total == 6
     assert steps[0].image.shape[-1] == SIZE // 2 and max(steps[-1].image.shape[-2:]) == SIZE
@@ -152,7 +152,7 @@ def test_coarse_to_fine_runs_each_scale_and_ends_at_the_size(model, images):
 @pytest.mark.parametrize("style_scale", [0.5, 2.0])
 def test_style_scale_matches_the_grams_of_the_style_at_that_scale(model, images, style_scale):
     content, style = images["palace"], load_image("cafe_terrace")
-    first = next(st.style_transfer(model, content, style, size=SIZE, steps=1, style_scale=style_scale))
+    first = next(st.iterate_style_transfer(model, content, style, size=SIZE, steps=1, style_scale=style_scale))
     layers = st.default_layers(model)[1]
     for scale in (style_scale, 1.0):
         targets = st.style_targets(model, resize_longer_side(style, round(SIZE * scale)), layers)
@@ -161,12 +161,12 @@ def test_style_scale_matches_the_grams_of_the_style_at_that_scale(model, images,
         matches = distance == pytest.approx(sum(first.losses[f"style[{layer}]"] for layer in layers) / len(layers), rel=1e-4)
         assert matches == (scale == style_scale)
     with pytest.raises(ValueError, match="style_scale"):
-        st.style_transfer(model, content, style, style_scale=0)
+        st.iterate_style_transfer(model, content, style, style_scale=0)
 
 
 def test_noise_init_is_seeded(model, images):
-    runs = [finish(st.style_transfer(model, images["palace"], images["bricks"], size=32, steps=2, init="noise",
-                                     optimizer="adam", seed=s)).image for s in (1, 1, 2)]
+    runs = [st.style_transfer(model, images["palace"], images["bricks"], size=32, steps=2, init="noise",
+                                     optimizer="adam", seed=s) for s in (1, 1, 2)]
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
@@ -184,7 +184,7 @@ def test_swag_smoothing_raises_entropy_and_keeps_the_mean():
 
 
 def test_swag_transfer_runs_and_lowers_its_loss(model, images):
-    steps = list(st.style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=20,
+    steps = list(st.iterate_style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=20,
                                    optimizer="adam", swag=True))
     assert steps[-1].losses["objective"] > steps[0].losses["objective"]
 
@@ -230,7 +230,7 @@ def test_imagenet_vgg19_loads_the_convolutions_of_a_cached_checkpoint(tmp_path, 
 
 def test_random_vgg19_texture_loss_falls(images):
     vgg = st.vgg19(weights="random", device="cpu")
-    steps = list(st.texture(vgg, images["bricks"], layers=["conv1_1", "conv2_1", "conv3_1"], size=32, steps=15))
+    steps = list(st.iterate_texture(vgg, images["bricks"], layers=["conv1_1", "conv2_1", "conv3_1"], size=32, steps=15))
     assert -steps[-1].losses["objective"] < 0.5 * -steps[0].losses["objective"]
     assert hook_count(vgg) == 0
 
@@ -261,21 +261,21 @@ def test_imagenet_vgg19_without_cached_weights_names_the_fetch_command(tmp_path,
 ])
 def test_bad_settings_raise_before_any_step(model, images, kwargs, message):
     with ForwardCounter(model) as counter, pytest.raises(ValueError, match=message):
-        st.style_transfer(model, images["palace"], images["cafe_terrace"], **kwargs)
+        st.iterate_style_transfer(model, images["palace"], images["cafe_terrace"], **kwargs)
     assert counter.calls == 0 and hook_count(model) == 0
 
 
 def test_bad_images_and_features_raise(model, images):
     with pytest.raises(ValueError, match="content image"):
-        st.style_transfer(model, torch.rand(3, 32, 32), images["cafe_terrace"])
+        st.iterate_style_transfer(model, torch.rand(3, 32, 32), images["cafe_terrace"])
     with pytest.raises(ValueError, match="style image"):
-        st.style_transfer(model, images["palace"], [images["bricks"], torch.rand(1, 1, 8, 8)])
+        st.iterate_style_transfer(model, images["palace"], [images["bricks"], torch.rand(1, 1, 8, 8)])
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         st.gram_matrix(torch.rand(4, 4))
     with pytest.raises(ValueError, match="content image holds 1 NaN/inf value;"):
         bad = images["palace"].clone()
         bad[0, 0, 0, 0] = float("nan")
-        st.style_transfer(model, bad, images["cafe_terrace"])
+        st.iterate_style_transfer(model, bad, images["cafe_terrace"])
     with pytest.raises(ValueError, match="unknown weights 'pretrained'; accepted: imagenet, random"):
         st.vgg19(weights="pretrained")
 
@@ -287,7 +287,7 @@ def test_loss_features_smooth_only_with_swag():
 
 
 def test_no_hook_is_left_when_a_run_fails(model, images, monkeypatch):
-    steps = st.style_transfer(model, images["palace"], images["cafe_terrace"], size=32, steps=3, optimizer="adam")
+    steps = st.iterate_style_transfer(model, images["palace"], images["cafe_terrace"], size=32, steps=3, optimizer="adam")
     next(steps)
     monkeypatch.setattr(st, "gram_matrix", lambda f: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):

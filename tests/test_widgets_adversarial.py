@@ -49,8 +49,17 @@ def test_target_class_and_fooling_image(panel):
     panel.steps.value = 10
     panel.target.value = "gibbon"
     assert panel.after[0][1] == "gibbon"
-    panel.attack.value = "fooling"
+    panel.attack.value = "fooling"  # up to 100 steps: made by Run, not at the change
+    assert "press Run" in panel.status.text and panel.runner.widget.layout.display is None
+    panel.runner.run_button.click()
+    panel.runner.join()
     assert panel.after[0][1] == "gibbon" and panel.after[0][2] >= 0.9
+    assert panel.runner.last.losses["reached"] == 1.0 and panel.status.text == ""
+    fooled = panel.views[2].value
+    panel.attack.value = "pgd"
+    assert panel.runner.widget.layout.display == "none"
+    panel.attack.value = "fooling"  # back: from the cache, no run needed
+    assert panel.views[2].value == fooled and panel.after[0][1] == "gibbon"
 
 
 def test_fooling_without_target_shows_an_error_and_keeps_the_pictures(panel):
@@ -58,8 +67,8 @@ def test_fooling_without_target_shows_an_error_and_keeps_the_pictures(panel):
     panel.attack.value = "fooling"
     assert "needs a target class" in panel.status.text
     assert panel.views[2].value == shown
-    panel.target.value = "gibbon"  # the panel is alive: a fix clears the message
-    assert panel.status.text == ""
+    panel.target.value = "gibbon"  # the panel is alive: a fix replaces the message
+    assert panel.status.text == "press Run to make the fooling image (up to 30 steps)"
 
 
 def test_l2_budget_and_a_new_image(panel):

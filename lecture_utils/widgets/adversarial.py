@@ -9,6 +9,7 @@ from ..activations import predict
 from ..images import center_square
 from ..plotting import figure_png, perturbation_image, prediction_bars
 from .common import ImagePicker, Panel, Status, array_png, image_png, image_view
+from .runner import Runner
 
 
 class AdversarialPanel(Panel):
@@ -17,8 +18,10 @@ class AdversarialPanel(Panel):
     Shows the image, the change magnified and the adversarial image, with the top-5 before and
     after. eps is in grey levels (of 255) per pixel; for "PGD (L2)" the budget is the L2 norm
     of a change of eps grey levels on every pixel. An empty target class means untargeted
-    (move away from the model's own prediction); the fooling image needs a target. Results
-    are cached per setting, so going back to an earlier setting answers at once.
+    (move away from the model's own prediction). The fooling image needs a target and runs
+    up to 10 x steps gradient steps: it is made with Run (and can be stopped) instead of at
+    every change. Results are cached per setting, so going back to an earlier setting answers
+    at once.
     """
 
     ATTACKS = {"FGSM": "fgsm", "PGD (L-inf)": "pgd", "PGD (L2)": "pgd_l2", "fooling image": "fooling"}
@@ -35,9 +38,11 @@ class AdversarialPanel(Panel):
         self.before_view, self.after_view = image_view(150), image_view(150)
         self.info = w.HTML()
         self.status = Status()
+        self.runner = Runner(self._fooling_run, on_end=self._fooling_done)
         self.widget = w.VBox([
             self.picker.widget, w.HBox([self.attack, self.target]), w.HBox([self.eps, self.steps]),
-            w.HBox(self.views), w.HBox([self.before_view, self.after_view]), self.info, self.status.widget,
+            self.runner.widget, w.HBox(self.views), w.HBox([self.before_view, self.after_view]), self.info,
+            self.status.widget,
         ])
         self._cache = {}
         self.picker.on_change(self.status.callback(self.set_image))
@@ -55,11 +60,34 @@ class AdversarialPanel(Panel):
         # the box holds only class names (ensure_option); empty: untargeted
         return _checks.class_index(self.model, self.target.value, "target class") if self.target.value else None
 
+    def _key(self):
+        return self.attack.value, self.eps.value / 255, self.steps.value, self._target_index()
+
+    def _fooling_run(self):
+        target = self._target_index()
+        if target is None:
+            raise ValueError("the fooling image needs a target class: type one in 'target class'")
+        self._running = (self._key(), self.image)
+        return adversarial.iterate_fooling_image(self.model, self.image, target, max_steps=self.steps.value * 10)
+
+    def _fooling_done(self, step):
+        """The Runner's end (in its thread): keep the images as far as they got, and show them
+        (unless the picture changed while it ran)."""
+        key, image = self._running
+        if image is self.image:
+            self._cache[key] = step.result.detach().cpu()
+            if self._key() == key:
+                self.render()
+
     def result(self):
-        """The adversarial image for the current settings (cached)."""
-        kind, eps, steps, target = self.attack.value, self.eps.value / 255, self.steps.value, self._target_index()
-        key = (kind, eps, steps, target)
+        """The adversarial image for the current settings (cached); None for a fooling image
+        not made yet (Run makes it)."""
+        kind, eps, steps, target = key = self._key()
         if key not in self._cache:
+            if kind == "fooling":
+                if target is None:
+                    raise ValueError("the fooling image needs a target class: type one in 'target class'")
+                return None
             label = self.before[0][0]
             if kind == "fgsm":
                 out = adversarial.fgsm(self.model, self.image, label, eps=eps, target=target)
@@ -69,16 +97,17 @@ class AdversarialPanel(Panel):
             elif kind == "pgd_l2":  # the budget of a change of eps on every value
                 out = adversarial.pgd(self.model, self.image, label, eps=adversarial.l2_budget(eps, self.image),
                                       steps=steps, norm="l2", target=target, random_start=False)
-            else:
-                if target is None:
-                    raise ValueError("the fooling image needs a target class: type one in 'target class'")
-                out = adversarial.fooling_image(self.model, self.image, target, max_steps=steps * 10)
             self._cache[key] = out.detach().cpu()
         return self._cache[key]
 
     def render(self, change=None):
+        fooling = self.attack.value == "fooling"
+        self.runner.widget.layout.display = None if fooling else "none"
         adv = self.result()  # before any drawing: if it fails, the last pictures stay
         self.status.clear()
+        if adv is None:
+            self.status.info(f"press Run to make the fooling image (up to {self.steps.value * 10} steps)")
+            return
         self.after = predict(self.model, adv, k=5)
         delta = adv - self.image
         change, scale = perturbation_image(delta)

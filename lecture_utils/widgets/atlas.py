@@ -18,9 +18,9 @@ PATCHES_SIDE = 216  # px of the 3 x 3 patches
 MAP_SIDE = 216  # px of the unit's map over the image
 
 
-def patch_grid(images):
+def patch_grid(patches):
     """A unit's nine photo crops (9, 3, s, s) as one picture 3 x 3, (H, W, 3) floats."""
-    return tile([image.permute(1, 2, 0).numpy() for image in images], 3, pad=2, fill=1.0)
+    return tile([image.permute(1, 2, 0).numpy() for image in patches], 3, pad=2, fill=1.0)
 
 
 class AtlasBrowser(Panel):

@@ -41,8 +41,8 @@ class ClassImagePanel(Panel):
         if self.mode.value == "class":
             if self.target.value not in self.model.categories:
                 raise ValueError(f"pick a class from the list; {self.target.value!r} is not one of the 1000")
-            return opt.class_image(self.model, self.target.value, **settings)
-        return opt.channel_image(self.model, self.layer.value, self.channel.value, **settings)
+            return opt.iterate_class_image(self.model, self.target.value, **settings)
+        return opt.iterate_channel_image(self.model, self.layer.value, self.channel.value, **settings)
 
 
 class DeepDreamPanel(Panel):
@@ -68,7 +68,7 @@ class DeepDreamPanel(Panel):
         self.runner.show(self.picker.image)
 
     def make_run(self):
-        return opt.deepdream(self.model, self.picker.image, self.layer.value, steps=self.steps.value,
+        return opt.iterate_deepdream(self.model, self.picker.image, self.layer.value, steps=self.steps.value,
                              lr=self.lr.value, jitter_px=self.jitter.value, octaves=self.octaves.value,
                              octave_scale=self.octave_scale.value)
 
@@ -98,6 +98,5 @@ class InversionPanel(Panel):
         self.original.value = image_png(self.image)
 
     def make_run(self):
-        steps, _ = opt.invert(self.model, self.image, self.layer.value, tv_weight=self.tv_weight.value,
-                              steps=self.steps.value)
-        return steps
+        return opt.iterate_inversion(self.model, self.image, self.layer.value, tv_weight=self.tv_weight.value,
+                                     steps=self.steps.value)

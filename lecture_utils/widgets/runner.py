@@ -20,11 +20,13 @@ class Runner:
     The run goes on in a background thread, so the Stop button is heard while it runs (a
     kernel handles no widget message while a callback runs). Stop keeps the last image, and
     Run does nothing while a run is going. `last` is the last step received; `join()` waits
-    for the run to end.
+    for the run to end. `on_end(step)`, if given, is called in the run's thread with the last
+    step when a run ends (done, stopped or ended early), for a panel that draws the result.
     """
 
-    def __init__(self, make_run=None, preview_every=5, height=VIEW_HEIGHT):
+    def __init__(self, make_run=None, preview_every=5, height=VIEW_HEIGHT, on_end=None):
         self.make_run, self.preview_every, self.height = make_run, preview_every, height
+        self.on_end = on_end
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="step 0")
@@ -52,6 +54,7 @@ class Runner:
             return
         run = iter(self.make_run())
         self._stop.clear()
+        self.last = None
         self.status.info("running…")
         self.run_button.disabled, self.stop_button.disabled = True, False
         self._thread = threading.Thread(target=self._loop, args=(run,), daemon=True)
@@ -71,6 +74,8 @@ class Runner:
                 self._follow(run)
             finally:
                 close()  # the run's own clean-up (its hooks) ends before Run is offered again
+            if self.on_end is not None and self.last is not None:
+                self.on_end(self.last)
         self.run_button.disabled, self.stop_button.disabled = False, True
 
     def _follow(self, run):

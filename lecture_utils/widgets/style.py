@@ -54,7 +54,7 @@ class TexturePanel(Panel):
     def make_run(self):
         model = self.models[self.network.value]
         layers = next(s for s in st.texture_layer_sets(model) if s[-1] == self.deepest.value)
-        return st.texture(model, self.picker.image, layers=layers, size=self.size.value,
+        return st.iterate_texture(model, self.picker.image, layers=layers, size=self.size.value,
                           steps=self.steps.value, swag=self.swag.value,
                           optimizer="adam" if self.swag.value else "lbfgs")
 
@@ -105,7 +105,7 @@ class StyleTransferPanel(Panel):
     def make_run(self):
         if not self.style_layers.value:
             raise ValueError("select at least one style layer")
-        return st.style_transfer(
+        return st.iterate_style_transfer(
             self.models[self.network.value], self.content.image, self.style.image, size=self.size.value,
             content_weight=self.content_weight.value, style_weight=self.style_weight.value,
             tv_weight=self.tv_weight.value, content_layer=self.content_layer.value,
