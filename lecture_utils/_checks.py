@@ -106,7 +106,7 @@ def one_of(value, name, accepted):
 # --- images ------------------------------------------------------------------------------------
 
 
-def images(value, name="images", *, single=False):
+def images(value, name="image", *, single=False):
     """A batch of images (N, 3, H, W) (with `single`: exactly one, (1, 3, H, W)) as this package
     takes them: a floating tensor of finite values in [0, 1]. Returns it detached.
 

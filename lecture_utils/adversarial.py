@@ -238,24 +238,25 @@ def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_st
         x, total = image.clone(), max_steps + 1
         with _eval_mode(model, grad=False) as net:
             for count in range(1, total + 1):
+                x = x.detach().requires_grad_(True)  # a new tensor: the steps handed out stay as they were
                 with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
-                    x.requires_grad_(True)
                     log_p = net(x).log_softmax(1)[rows, classes]
-                p = log_p.detach().exp()
-                active = p < confidence
+                    p = log_p.detach().exp()
+                    active = p < confidence
+                    last = not active.any() or count == total  # the last step only measures where they ended
+                    grad = None if last else torch.autograd.grad(log_p.sum(), x)[0]
                 losses = {"probability": float(p.mean()), "reached": float((~active).float().mean())}
-                if not active.any() or count == total:  # the last step only measures where they ended
-                    yield Step(count, total, losses, x.detach()[:1].cpu(), result=x.detach())
+                if last:
+                    yield Step(count, total, losses, x.detach()[:1].clone().cpu(), result=x.detach())
                     return
-                grad, = torch.autograd.grad(log_p.sum(), x)
                 move = step * grad / (_l2_norms(grad) + 1e-12)
                 x = torch.where(active.view(-1, 1, 1, 1), (x.detach() + move).clamp(0, 1), x.detach())
-                yield Step(count, total, losses, x[:1].cpu(), result=x)
+                yield Step(count, total, losses, x[:1].clone().cpu(), result=x)
 
     return run()
 
 
-def fooling_image(model, image, target, **options):
+def fooling_image(model, image, target, *args, **options):
     """`iterate_fooling_image` run to its end: the images (N, 3, H, W) in [0, 1], each changed
     until the model gives `target` at least `confidence` (or `max_steps` were taken: check with
     `model(x).softmax(1)`). Same arguments as `iterate_fooling_image`.
@@ -263,7 +264,7 @@ def fooling_image(model, image, target, **options):
     Example:
         >>> fooled = fooling_image(model, load_image("cat", (224, 224)), 368)  # a "gibbon"
     """
-    return run_to_end(iterate_fooling_image(model, image, target, **options))
+    return run_to_end(iterate_fooling_image(model, image, target, *args, **options))
 
 
 # ---------------------------------------------------------------- measuring an attack
@@ -295,7 +296,7 @@ def sign_noise(like, eps, seed=None):
     and no direction). seed: as in `pgd`."""
     eps = _check_eps(eps)
     generator = _checks.seed(seed)
-    shape = (1, *_checks.images(like).shape[1:])
+    shape = (1, *_checks.images(like, "like").shape[1:])
     return eps * torch.randint(0, 2, shape, generator=generator).mul(2).sub(1).float()
 
 
@@ -434,7 +435,7 @@ def iterate_patch(model, image, target, size=70, steps=200, batch_size=4, scale=
     Example:
         >>> for step in iterate_patch(model, images.random_crops(photos, 32), "toaster", steps=100):
         ...     print(step.step, step.losses["loss"])
-        >>> patch = step.image
+        >>> patch = step.result
 
     Limit: a step's success is measured on that step's few images; judge a patch on images it
     was not trained on (`apply_patch` on held-out photos).

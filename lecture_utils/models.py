@@ -55,14 +55,14 @@ class ImageNetModel(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
-    def forward(self, images):
-        if images.ndim != 4 or images.shape[1] != 3:
+    def forward(self, image):
+        if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(
-                f"expected images of shape (N, 3, H, W) with RGB values in [0, 1], "
-                f"got shape {tuple(images.shape)}; lecture_utils.load_image gives (1, 3, H, W)"
+                f"expected an image tensor of shape (N, 3, H, W) with RGB values in [0, 1], "
+                f"got shape {tuple(image.shape)}; lecture_utils.load_image gives (1, 3, H, W)"
             )
-        images = images.to(self.mean.device)  # no-op when already there
-        return self.net((images - self.mean) / self.std)
+        image = image.to(self.mean.device)  # no-op when already there
+        return self.net((image - self.mean) / self.std)
 
     @property
     def device(self):

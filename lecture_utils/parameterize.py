@@ -64,9 +64,9 @@ class Pixels:
     def clip(params):
         params.clamp_(0, 1)
 
-    def noise(self, batch, generator, device):
+    def noise(self, batch_size, generator, device):
         """Faint noise around mid-grey: the usual start."""
-        x = 0.5 + 0.05 * torch.randn(batch, 3, *self.size, generator=generator)
+        x = 0.5 + 0.05 * torch.randn(batch_size, 3, *self.size, generator=generator)
         return x.clamp(0, 1).to(device)
 
 
@@ -99,9 +99,9 @@ class Fourier:
     def clip(params):
         pass  # the sigmoid keeps every decoded image in (0, 1)
 
-    def noise(self, batch, generator, device):
+    def noise(self, batch_size, generator, device):
         """A faint random spectrum (sd 0.01, as in Lucid): a grey image with soft blotches."""
-        shape = (batch, 3, *self.scale.shape, 2)
+        shape = (batch_size, 3, *self.scale.shape, 2)
         return (0.01 * torch.randn(*shape, generator=generator)).to(device)
 
 

@@ -59,7 +59,8 @@ def finish(run):
 def run_to_end(run):
     """Drive an iterator of `Step`s to its end and return what it made: the last step's
     `result`, or its `image` for the image runs (whose `result` is None). A run that ended
-    early warns, as in `finish`; one that made no step raises."""
+    early warns, as in `finish`, naming the line that called the recipe which called this;
+    one that made no step raises."""
     last = _last_step(run, stacklevel=4)  # the warning points at the caller of the recipe
     if last is None:
         raise ValueError("the run made no step")

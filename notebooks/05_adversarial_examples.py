@@ -395,8 +395,9 @@ show_images([picture, perturbation_image(A.sign_noise(crops, EPS, seed=0))[0]],
 #
 # Pick a photo or upload your own; choose the attack, the budget `eps` (grey levels of 255), the
 # number of steps and, if you like, a target class (type a name; empty means "anything but the
-# current answer"). The fooling image needs a target; its steps are `10 x steps` at most.
-# Results are cached: going back to an earlier setting answers at once.
+# current answer"). The fooling image needs a target and takes up to `10 x steps` steps, so it
+# has its own Run and Stop buttons. Results are cached: going back to an earlier setting
+# answers at once.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
 from lecture_utils.widgets import AdversarialPanel

@@ -20,7 +20,6 @@ import torch
 from lecture_utils import load_model, load_image
 from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side
-from lecture_utils.optimize import finish
 from lecture_utils.plotting import show_images
 
 model = load_model(device="cpu")       # the bundled EfficientNet-Lite0

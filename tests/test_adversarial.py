@@ -426,7 +426,7 @@ def test_top1_in_batches_equals_one_pass_and_sign_noise_has_the_budget():
     (lambda m, x: A.fgsm(m, x, torch.tensor([0.5])), "labels must hold integer class indices"),
     (lambda m, x: A.fgsm(m, x, True), "labels must be a class name"),
     (lambda m, x: A.fgsm(m, x, "class"), "unknown class 'class'; similar: class0, class1"),
-    (lambda m, x: A.fgsm(m, x.clone().fill_(float("nan")), [0]), "images holds 3072 NaN/inf values"),
+    (lambda m, x: A.fgsm(m, x.clone().fill_(float("nan")), [0]), "image holds 3072 NaN/inf values"),
     (lambda m, x: A.train_patch(m, x, 7, size=8), "target must be a class name"),
     (lambda m, x: A.l2_budget(0, x), "eps must be a positive number"),
     (lambda m, x: A.train_patch(m, x, 1, size=8, scale=1.0), r"scale must be a pair \(low, high\)"),

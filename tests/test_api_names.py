@@ -26,14 +26,28 @@ SKIPPED = ("lecture_utils.exercises",)
 def public_functions():
     """(name, function) of every public function, named where users meet it: a function of
     `optimize.recipes` that `optimize` exports is `optimize.class_image`."""
-    for module in pkgutil.walk_packages(lecture_utils.__path__, "lecture_utils."):
-        if module.name.startswith(SKIPPED) or module.name.rsplit(".", 1)[1].startswith("_"):
-            continue
-        found = importlib.import_module(module.name)
+    for found in _public_modules():
         for name, value in vars(found).items():
             if (not name.startswith("_") and inspect.isfunction(value)
                     and value.__module__ == found.__name__):
-                yield f"{_home(module.name, name, value).removeprefix('lecture_utils.')}.{name}", value
+                yield f"{_home(found.__name__, name, value).removeprefix('lecture_utils.')}.{name}", value
+
+
+def public_methods():
+    """(name, method) of the public methods (and `forward`) of the public classes."""
+    for found in _public_modules():
+        for class_name, cls in vars(found).items():
+            if class_name.startswith("_") or not inspect.isclass(cls) or cls.__module__ != found.__name__:
+                continue
+            for name, value in vars(cls).items():
+                if inspect.isfunction(value) and (not name.startswith("_") or name == "forward"):
+                    yield f"{found.__name__.removeprefix('lecture_utils.')}.{class_name}.{name}", value
+
+
+def _public_modules():
+    for module in pkgutil.walk_packages(lecture_utils.__path__, "lecture_utils."):
+        if not module.name.startswith(SKIPPED) and not module.name.rsplit(".", 1)[1].startswith("_"):
+            yield importlib.import_module(module.name)
 
 
 def _home(module, name, value):
@@ -54,6 +68,12 @@ def test_one_keyword_per_idea():
         parameters = inspect.signature(function).parameters
         found += [f"{name}({old}=...): say {new}" for new, olds in ONE_NAME.items() for old in olds
                   if old in parameters]
+    # methods too, but the loop's protocol (a parameterisation's noise, a transform) passes the
+    # run's torch.Generator itself, which is rightly called generator
+    for name, method in public_methods():
+        parameters = inspect.signature(method).parameters
+        found += [f"{name}({old}=...): say {new}" for new, olds in ONE_NAME.items() for old in olds
+                  if old in parameters and old != "generator"]
     assert not found, "\n".join(found)
 
 
@@ -63,7 +83,13 @@ def test_the_network_comes_first():
     assert not late, late
 
 
+def test_the_list_of_picture_taking_functions_is_current():
+    functions = dict(public_functions())
+    assert all(name in functions and "images" in inspect.signature(functions[name]).parameters
+               for name in LISTS_OF_PICTURES)
+
+
 def test_a_tensor_of_images_is_called_image():
-    batches = [name for name, function in public_functions()
+    batches = [name for name, function in [*public_functions(), *public_methods()]
                if "images" in inspect.signature(function).parameters and name not in LISTS_OF_PICTURES]
     assert not batches, f"say image for a tensor (N, 3, H, W): {batches}"

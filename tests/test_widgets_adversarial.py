@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lecture_utils.activations import predict
 from lecture_utils.widgets import AdversarialPanel
 from tests.conftest import hook_count
 
@@ -78,3 +79,32 @@ def test_l2_budget_and_a_new_image(panel):
     panel.picker.dropdown.value = "espresso"
     assert panel.before[0][1] == "espresso"
     assert panel._cache and all(k[0] == "pgd_l2" for k in panel._cache)  # old image's results gone
+
+
+def test_a_stopped_fooling_run_is_shown_not_kept_and_a_change_of_attack_stops_a_run(panel):
+    panel.target.value = "gibbon"
+    panel.steps.value = 50  # up to 500 steps
+    panel.attack.value = "fooling"
+    key = panel._key()
+    panel.runner.run_button.click()
+    panel.runner.stop()
+    panel.runner.join()
+    last = panel.runner.last
+    ended_by_itself = last.losses["reached"] == 1.0 or last.step == last.total
+    assert ("stopped at step" in panel.runner.status.text) != ended_by_itself
+    assert (key in panel._cache) == ended_by_itself  # a stopped run is shown, not kept for the setting
+    assert panel.after == predict(panel.model, last.result.cpu(), k=5)
+    panel.runner.run_button.click()
+    panel.attack.value = "fgsm"  # the run's pictures would no longer be shown: it stops
+    assert not panel.runner.running and panel.runner.widget.layout.display == "none"
+    assert panel.attack.value == "fgsm" and panel.status.text == ""
+
+
+def test_a_new_picture_stops_a_fooling_run(panel):
+    panel.target.value = "gibbon"
+    panel.steps.value = 50
+    panel.attack.value = "fooling"
+    panel.runner.run_button.click()
+    panel.picker.dropdown.value = "espresso"
+    assert not panel.runner.running and panel.before[0][1] == "espresso"
+    assert not any(key[0] == "fooling" for key in panel._cache)

@@ -184,7 +184,8 @@ def _updater(x, decode, evaluate, *, lr, optimizer, normalize_grad, momentum):
         record = {}
         if optimizer != "lbfgs":
             opt.param_groups[0]["lr"] = step_size
-        opt.step(lambda: closure(record))
+        with torch.enable_grad():  # also when the caller asks for the next step inside no_grad
+            opt.step(lambda: closure(record))
         finite = all(math.isfinite(v) for v in record.values()) and torch.isfinite(x.grad).all()
         return record if finite else None
 
@@ -208,7 +209,6 @@ def _blur(image, sigma):
     out = F.pad(image, (radius, radius, radius, radius), mode="reflect")
     out = F.conv2d(out, taps[:, :, None, :], groups=image.shape[1])  # along rows
     return F.conv2d(out, taps[:, :, :, None], groups=image.shape[1])  # along columns
-
 
 
 def view_score(model, image, objective, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):

@@ -187,9 +187,10 @@ def gram_similarity(layer):
 
 def feature_match(layer, target_features):
     """Minus the squared relative error between a layer's features and `target_features`
-    (feature inversion); `target_features` was called `target` before (a warning says so).
+    (feature inversion).
 
-    The value is -||phi(x) - t||^2 / ||t||^2; its square root is `relative_error`.
+    The value is -||phi(x) - t||^2 / ||t||^2, t the target features; its square root is
+    `relative_error` (which takes the image that gave t).
     On a smaller image (an early octave) the target features are averaged down to the
     features' size: a coarse guide that settles the layout cheaply before the full-size steps
     match exactly.

@@ -13,7 +13,6 @@ from .objectives import channel as _channel_objective  # the recipes' argument `
 from .transforms import jitter, random_resolution, robust_views
 
 
-
 def iterate_class_image(model, target, *, steps=128, size=224, lr=0.08, parameterization="fourier_decorrelated",
                         transforms=None, seed=0):
     """An image the model takes for class `target` (Simonyan et al. 2013): Adam on the class

@@ -70,7 +70,6 @@ def _affine(draw):
     return transform
 
 
-
 def robust_views(pad_px=12, jitter_px=8, scale=(0.9, 1.1), degrees=5.0, fine_px=4):
     """The transformation-robustness set of Lucid (Olah et al. 2017), as one list: pad with grey,
     jitter, zoom by a random factor in `scale`, rotate by up to `degrees`, jitter a little again.

@@ -1,6 +1,7 @@
 """Adversarial examples on one picture (notebook 05)."""
 
 import html
+import threading
 
 import ipywidgets as w
 
@@ -45,12 +46,14 @@ class AdversarialPanel(Panel):
             self.status.widget,
         ])
         self._cache = {}
+        self._lock = threading.RLock()  # the fooling run draws from the Runner's thread
         self.picker.on_change(self.status.callback(self.set_image))
         for control in (self.attack, self.eps, self.steps, self.target):
             control.observe(self.status.callback(self.render), "value")
         self.set_image(self.picker.image)
 
     def set_image(self, image):
+        self._stop_fooling()
         self.image = center_square(image, 224)
         self._cache.clear()
         self.before = predict(self.model, self.image, k=5)
@@ -61,7 +64,15 @@ class AdversarialPanel(Panel):
         return _checks.class_index(self.model, self.target.value, "target class") if self.target.value else None
 
     def _key(self):
-        return self.attack.value, self.eps.value / 255, self.steps.value, self._target_index()
+        kind = self.attack.value
+        eps = None if kind == "fooling" else self.eps.value / 255  # the fooling image has no budget
+        return kind, eps, self.steps.value, self._target_index()
+
+    def _stop_fooling(self):
+        """Stop a fooling run that is going (its picture or attack is no longer shown)."""
+        if self.runner.running:
+            self.runner.stop()
+            self.runner.join()
 
     def _fooling_run(self):
         target = self._target_index()
@@ -71,13 +82,16 @@ class AdversarialPanel(Panel):
         return adversarial.iterate_fooling_image(self.model, self.image, target, max_steps=self.steps.value * 10)
 
     def _fooling_done(self, step):
-        """The Runner's end (in its thread): keep the images as far as they got, and show them
-        (unless the picture changed while it ran)."""
-        key, image = self._running
-        if image is self.image:
-            self._cache[key] = step.result.detach().cpu()
-            if self._key() == key:
-                self.render()
+        """The Runner's end (in its thread): show the images as far as they got, unless the
+        settings changed while it ran; keep them for these settings unless it was stopped."""
+        with self._lock:
+            key, image = self._running
+            if image is not self.image or self._key() != key:
+                return
+            fooled = step.result.detach().cpu()
+            if step.step == step.total or step.losses["reached"] == 1.0:  # ended by itself
+                self._cache[key] = fooled
+            self.render(adv=fooled)
 
     def result(self):
         """The adversarial image for the current settings (cached); None for a fooling image
@@ -100,10 +114,16 @@ class AdversarialPanel(Panel):
             self._cache[key] = out.detach().cpu()
         return self._cache[key]
 
-    def render(self, change=None):
+    def render(self, change=None, adv=None):
         fooling = self.attack.value == "fooling"
+        if not fooling:
+            self._stop_fooling()  # not under the lock: the run's end takes it
+        with self._lock:
+            self._render(fooling, adv)
+
+    def _render(self, fooling, adv):
         self.runner.widget.layout.display = None if fooling else "none"
-        adv = self.result()  # before any drawing: if it fails, the last pictures stay
+        adv = self.result() if adv is None else adv  # before any drawing: if it fails, the last pictures stay
         self.status.clear()
         if adv is None:
             self.status.info(f"press Run to make the fooling image (up to {self.steps.value * 10} steps)")
