@@ -51,14 +51,15 @@ def test_target_class_and_fooling_image(panel):
     panel.target.value = "gibbon"
     assert panel.after[0][1] == "gibbon"
     panel.attack.value = "fooling"  # up to 100 steps: made by Run, not at the change
-    assert "press Run" in panel.status.text and panel.runner.widget.layout.display is None
+    assert "press Run" in panel.status.text and panel.fooling_box.children == (panel.runner.widget,)
+    assert panel.runner.preview.value  # the picture it starts from
     panel.runner.run_button.click()
     panel.runner.join()
     assert panel.after[0][1] == "gibbon" and panel.after[0][2] >= 0.9
     assert panel.runner.last.losses["reached"] == 1.0 and panel.status.text == ""
     fooled = panel.views[2].value
     panel.attack.value = "pgd"
-    assert panel.runner.widget.layout.display == "none"
+    assert panel.fooling_box.children == ()
     panel.attack.value = "fooling"  # back: from the cache, no run needed
     assert panel.views[2].value == fooled and panel.after[0][1] == "gibbon"
 
@@ -96,7 +97,7 @@ def test_a_stopped_fooling_run_is_shown_not_kept_and_a_change_of_attack_stops_a_
     assert panel.after == predict(panel.model, last.result.cpu(), k=5)
     panel.runner.run_button.click()
     panel.attack.value = "fgsm"  # the run's pictures would no longer be shown: it stops
-    assert not panel.runner.running and panel.runner.widget.layout.display == "none"
+    assert not panel.runner.running and panel.fooling_box.children == ()
     assert panel.attack.value == "fgsm" and panel.status.text == ""
 
 

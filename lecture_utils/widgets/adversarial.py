@@ -40,9 +40,10 @@ class AdversarialPanel(Panel):
         self.info = w.HTML()
         self.status = Status()
         self.runner = Runner(self._fooling_run, on_end=self._fooling_done)
+        self.fooling_box = w.VBox()  # holds the Runner while the attack is the fooling image
         self.widget = w.VBox([
             self.picker.widget, w.HBox([self.attack, self.target]), w.HBox([self.eps, self.steps]),
-            self.runner.widget, w.HBox(self.views), w.HBox([self.before_view, self.after_view]), self.info,
+            self.fooling_box, w.HBox(self.views), w.HBox([self.before_view, self.after_view]), self.info,
             self.status.widget,
         ])
         self._cache = {}
@@ -122,10 +123,12 @@ class AdversarialPanel(Panel):
             self._render(fooling, adv)
 
     def _render(self, fooling, adv):
-        self.runner.widget.layout.display = None if fooling else "none"
+        # not only hidden: a page shows no empty preview and no Run button of another attack
+        self.fooling_box.children = (self.runner.widget,) if fooling else ()
         adv = self.result() if adv is None else adv  # before any drawing: if it fails, the last pictures stay
         self.status.clear()
         if adv is None:
+            self.runner.show(self.image)  # the start, until Run
             self.status.info(f"press Run to make the fooling image (up to {self.steps.value * 10} steps)")
             return
         self.after = predict(self.model, adv, k=5)
