@@ -54,11 +54,11 @@ class Mistake:
     test: object = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Exercise:
     name: str
     notebook: str
-    function: str  # the function's name in the notebook
+    function: str = ""  # the function's name in the notebook ("": the exercise's name)
     title: str
     reference: object
     cases: object  # () -> list of Case
@@ -74,6 +74,7 @@ class Exercise:
     parameters: tuple = field(default=(), init=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "function", self.function or self.name)
         object.__setattr__(self, "parameters", tuple(inspect.signature(self.reference).parameters))
 
 

@@ -52,7 +52,7 @@ def _fgsm_model_case(model):
 
 
 exercise(
-    name="fgsm", notebook=NOTEBOOK, function="fgsm", title="the fast gradient sign method",
+    name="fgsm", notebook=NOTEBOOK, title="the fast gradient sign method",
     reference=fgsm, cases=_fgsm_cases, model_case=_fgsm_model_case, outliers=0.002,
     mistakes=(
         Mistake("The step goes the wrong way: it LOWERS the loss of the true class. FGSM adds eps * sign(gradient "
@@ -143,7 +143,7 @@ def _past_max_steps(outs, cases):
 
 
 exercise(
-    name="make_fooling_image", notebook=NOTEBOOK, function="make_fooling_image",
+    name="make_fooling_image", notebook=NOTEBOOK,
     title="a targeted fooling image", reference=make_fooling_image, cases=_fooling_cases, rtol=1e-3, atol=1e-4,
     mistakes=(
         Mistake("The gradients pile up from step to step: x.grad keeps adding until it is zeroed. Take the "
@@ -185,7 +185,7 @@ def _project_cases():
 
 
 exercise(
-    name="project", notebook=NOTEBOOK, function="project", title="the projection onto the eps budget",
+    name="project", notebook=NOTEBOOK, title="the projection onto the eps budget",
     reference=project, cases=_project_cases,
     mistakes=(
         Mistake("Pixels outside [0, 1]: after the budget, clip to the valid range too, .clamp(0, 1).",

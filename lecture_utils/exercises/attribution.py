@@ -135,7 +135,7 @@ def _smoothgrad_model_case(model):
 
 
 exercise(
-    name="smoothgrad", notebook=NOTEBOOK, function="smoothgrad", title="SmoothGrad",
+    name="smoothgrad", notebook=NOTEBOOK, title="SmoothGrad",
     reference=smoothgrad, cases=_smoothgrad_cases, model_case=_smoothgrad_model_case,
     mistakes=(
         Mistake("The gradients were averaged before the absolute value. SmoothGrad averages saliency MAPS: for "
@@ -199,7 +199,7 @@ def _grad_cam_model_case(model):
 
 
 exercise(
-    name="grad_cam", notebook=NOTEBOOK, function="grad_cam", title="Grad-CAM's weights and map",
+    name="grad_cam", notebook=NOTEBOOK, title="Grad-CAM's weights and map",
     reference=grad_cam, cases=_grad_cam_cases, model_case=_grad_cam_model_case, hooks=True,
     mistakes=(
         Mistake("The ReLU is missing: Grad-CAM keeps only the places that speak FOR the class, "
@@ -330,7 +330,7 @@ def _ig_model_case(model):
 
 
 exercise(
-    name="integrated_gradients", notebook=NOTEBOOK, function="integrated_gradients",
+    name="integrated_gradients", notebook=NOTEBOOK,
     title="integrated gradients' Riemann sum", reference=integrated_gradients, cases=_ig_cases,
     model_case=_ig_model_case,
     mistakes=(

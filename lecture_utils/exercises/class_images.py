@@ -49,7 +49,7 @@ def _model_case(model):
 
 
 exercise(
-    name="class_image_step", notebook=NOTEBOOK, function="class_image_step",
+    name="class_image_step", notebook=NOTEBOOK,
     title="the class-image update step with L2 and jitter", reference=class_image_step, cases=_cases,
     model_case=_model_case,
     mistakes=(

@@ -62,7 +62,7 @@ def _model_case(model):
 
 
 exercise(
-    name="make_step", notebook=NOTEBOOK, function="make_step", title="DeepDream's make_step, in PyTorch",
+    name="make_step", notebook=NOTEBOOK, title="DeepDream's make_step, in PyTorch",
     reference=make_step, cases=_cases, model_case=_model_case, hooks=True,
     mistakes=(
         Mistake("Some pixels are outside [0, 1]: the slide's last line clips; here that is x.clamp(0, 1).",

@@ -36,7 +36,7 @@ def _cases():
 
 
 exercise(
-    name="instance_norm", notebook=NOTEBOOK, function="instance_norm", title="instance normalisation",
+    name="instance_norm", notebook=NOTEBOOK, title="instance normalisation",
     reference=instance_norm, cases=_cases,
     mistakes=(
         Mistake("This is batch normalisation: the statistics were taken over the batch too (dims 0, 2, 3). "

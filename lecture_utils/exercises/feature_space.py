@@ -62,7 +62,7 @@ def _no_stride_product(layers):
 
 
 exercise(
-    name="receptive_field", notebook=NOTEBOOK, function="receptive_field",
+    name="receptive_field", notebook=NOTEBOOK,
     title="the receptive field of a chain of layers", reference=receptive_field, kind="ints",
     cases=lambda: [Case((chain,), about) for about, chain in CHAINS.items()],
     mistakes=(
@@ -107,7 +107,7 @@ def _similarities(features, query, k):
 
 
 exercise(
-    name="nearest_neighbors", notebook=NOTEBOOK, function="nearest_neighbors",
+    name="nearest_neighbors", notebook=NOTEBOOK,
     title="nearest neighbours in feature space", reference=nearest_neighbors, kind="index", cases=_knn_cases,
     mistakes=(
         Mistake("These are the k LEAST similar codes: take the largest similarities (topk), or sort the "

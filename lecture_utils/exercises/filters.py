@@ -19,7 +19,7 @@ def conv_output_size(size, kernel, stride=1, padding=0):
 SIZES = [(224, 11, 4, 2), (227, 11, 4, 0), (32, 3, 1, 1), (32, 3, 2, 1), (28, 5, 1, 0), (7, 3, 2, 0), (10, 4, 3, 1)]
 
 exercise(
-    name="conv_output_size", notebook=NOTEBOOK, function="conv_output_size",
+    name="conv_output_size", notebook=NOTEBOOK,
     title="the output size of a convolution", reference=conv_output_size, kind="int",
     cases=lambda: [Case(c, f"size {c[0]}, kernel {c[1]}, stride {c[2]}, padding {c[3]}") for c in SIZES],
     mistakes=(
@@ -59,7 +59,7 @@ def _symmetric(dims):
 
 
 exercise(
-    name="normalize_filters", notebook=NOTEBOOK, function="normalize_filters",
+    name="normalize_filters", notebook=NOTEBOOK,
     title="first-layer filters scaled for display", reference=normalize_filters, cases=_filter_cases,
     mistakes=(
         Mistake("The filters were scaled together, by the largest |weight| of all of them. Scale each filter "
@@ -114,7 +114,7 @@ def _layer_cases():
 
 
 exercise(
-    name="layer_output", notebook=NOTEBOOK, function="layer_output",
+    name="layer_output", notebook=NOTEBOOK,
     title="one layer's activations with a forward hook", reference=layer_output, cases=_layer_cases, hooks=True,
     model_case=lambda model: Case((model, fx.real_photo(model), fx.spatial_layer(model)), f"the cat on {model.name}", True),
     mistakes=(

@@ -55,7 +55,7 @@ def _tv_cases():
 
 
 exercise(
-    name="total_variation", notebook=NOTEBOOK, function="total_variation", title="the total-variation regulariser",
+    name="total_variation", notebook=NOTEBOOK, title="the total-variation regulariser",
     reference=total_variation, kind="scalar", graph=True, cases=_tv_cases,
     mistakes=(
         Mistake("The differences run over the wrong axes: neighbours in an image (N, C, H, W) are along the "
@@ -126,7 +126,7 @@ def _model_case(model):
 
 
 exercise(
-    name="inversion_loss", notebook=NOTEBOOK, function="inversion_loss", title="the feature-inversion loss",
+    name="inversion_loss", notebook=NOTEBOOK, title="the feature-inversion loss",
     reference=inversion_loss, kind="scalar", graph=True, cases=_cases, model_case=_model_case, hooks=True,
     mistakes=(
         Mistake("The feature term is not normalised: divide ||phi(x) - phi_0||^2 by ||phi_0||^2, so that it "

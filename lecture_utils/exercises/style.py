@@ -29,7 +29,7 @@ def _content_cases():
 
 
 exercise(
-    name="content_loss", notebook=NOTEBOOK, function="content_loss", title="the content loss",
+    name="content_loss", notebook=NOTEBOOK, title="the content loss",
     reference=content_loss, kind="scalar", graph=True, cases=_content_cases,
     mistakes=(
         Mistake("The content weight is missing: multiply the sum by content_weight.",
@@ -81,7 +81,7 @@ def _style_cases():
 
 
 exercise(
-    name="style_loss", notebook=NOTEBOOK, function="style_loss", title="Gatys et al.'s style loss of one layer",
+    name="style_loss", notebook=NOTEBOOK, title="Gatys et al.'s style loss of one layer",
     reference=style_loss, kind="scalar", graph=True, cases=_style_cases,
     mistakes=(
         Mistake("The factor 1 / (4 N^2 M^2) is missing (N channels, M = H * W positions).",
@@ -124,7 +124,7 @@ def _mixed(luma_from, i_from, q_from):
 
 
 exercise(
-    name="preserve_colors", notebook=NOTEBOOK, function="preserve_colors", title="colour preservation",
+    name="preserve_colors", notebook=NOTEBOOK, title="colour preservation",
     reference=preserve_colors, cases=_colour_cases,
     mistakes=(
         Mistake("The roles are swapped: the LUMINANCE (Y) comes from the stylised image, the colours (I, Q) from "

@@ -28,7 +28,7 @@ def _flat(features):
 
 
 exercise(
-    name="gram_matrix", notebook=NOTEBOOK, function="gram_matrix", title="the Gram matrix",
+    name="gram_matrix", notebook=NOTEBOOK, title="the Gram matrix",
     reference=gram_matrix, cases=_gram_cases,
     mistakes=(
         Mistake("The Gram matrix is not normalised: divide by the number of positions, H * W, so that it is an "
@@ -86,7 +86,7 @@ def _texture_cases():
 
 
 exercise(
-    name="texture_loss", notebook=NOTEBOOK, function="texture_loss", title="the texture loss over layers",
+    name="texture_loss", notebook=NOTEBOOK, title="the texture loss over layers",
     reference=texture_loss, kind="scalar", graph=True, cases=_texture_cases,
     hint="(Does your gram_matrix pass its check? This loss uses it.)",
     mistakes=(
