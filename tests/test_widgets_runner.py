@@ -6,6 +6,7 @@ import torch
 from lecture_utils import adversarial as A
 from lecture_utils import fast_style as fs
 from lecture_utils import load_image
+from lecture_utils.runs import Step
 from lecture_utils.widgets import Runner
 from tests.helpers import tiny_model
 from tests.test_widgets import pixels
@@ -46,3 +47,30 @@ def test_stop_ends_a_fast_style_training_and_saves_it(model, tmp_path):
     assert not net.training and net.steps_trained == 1  # closing the run ended it properly
     assert fs.load_style_network(tmp_path / "run.ckpt").steps_trained == 1  # and saved it
     assert runner.last.image.shape == (1, 3, 32, 32)
+
+
+def test_a_run_that_reaches_its_goal_early_ends_with_its_last_picture_and_a_full_bar():
+    # 7 of at most 100 steps, previews every 5: the 7th picture would not be shown otherwise
+    pictures = [torch.full((1, 3, 8, 8), k / 10) for k in range(1, 8)]
+    runner = Runner(lambda: (Step(k + 1, 100, {"loss": 1.0}, picture) for k, picture in enumerate(pictures)))
+    runner.run_button.click()
+    runner.join(30)
+    assert "done, 7 steps" in runner.status.text
+    assert runner.progress.value == runner.progress.max == 7
+    assert abs(pixels(runner.preview.value).mean() - 0.7 * 255) < 1
+
+
+def test_a_stopped_run_shows_the_picture_of_the_step_it_stopped_at():
+    pictures = [torch.full((1, 3, 8, 8), k / 10) for k in range(1, 8)]
+
+    def run():
+        for k, picture in enumerate(pictures):
+            if k == 3:
+                runner.stop()  # heard after this fourth step, between two previews
+            yield Step(k + 1, 100, {"loss": 1.0}, picture)
+
+    runner = Runner(run)
+    runner.run_button.click()
+    runner.join(30)
+    assert "stopped at step 4" in runner.status.text
+    assert abs(pixels(runner.preview.value).mean() - 0.4 * 255) < 1

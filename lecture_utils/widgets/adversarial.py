@@ -129,6 +129,7 @@ class AdversarialPanel(Panel):
         self.status.clear()
         if adv is None:
             self.runner.show(self.image)  # the start, until Run
+            self.info.value = "the fooling image is not made yet: the pictures above are of the last setting"
             self.status.info(f"press Run to make the fooling image (up to {self.steps.value * 10} steps)")
             return
         self.after = predict(self.model, adv, k=5)

@@ -91,9 +91,15 @@ class Runner:
                 self.status.error(step.message)
                 return
             if self._stop.is_set():
+                self.show(step.image)
                 self.status.info(f"stopped at step {step.step}; the preview is its image")
                 return
-        self.status.info(_losses_text(step) if step else "nothing to do")
+        if step is None:
+            self.status.info("nothing to do")
+            return
+        self.show(step.image)  # a run that reached its goal early ends between two previews
+        self.progress.max = step.step  # and its bar is full: it is done
+        self.status.info(_losses_text(step))
 
 
 def _losses_text(step):
