@@ -18,7 +18,24 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from . import _checks
 
-DATA_DIR = Path(os.environ.get("LECTURE_UTILS_DATA", Path(__file__).resolve().parent.parent / "data"))
+# The data the library loads by name (the bundled photos, data/atlas, data/fast_style), from one
+# folder: $LECTURE_UTILS_DATA if set; else lecture_utils/data, the copy an installed wheel carries
+# (setup.py puts it there); else data/ beside the package, in a clone or an editable install. The
+# installed copy is looked for first: beside an installed package is site-packages, whose data/
+# could be another distribution's.
+_PACKAGE = Path(__file__).resolve().parent
+if os.environ.get("LECTURE_UTILS_DATA"):
+    _DATA_PLACES = [Path(os.environ["LECTURE_UTILS_DATA"]).expanduser()]
+    _LOOKED = f"{_DATA_PLACES[0]} (LECTURE_UTILS_DATA)"
+else:
+    _DATA_PLACES = [_PACKAGE / "data", _PACKAGE.parent / "data"]
+    _LOOKED = " or ".join(map(str, _DATA_PLACES))
+DATA_DIR = next((place for place in _DATA_PLACES if place.is_dir()), _DATA_PLACES[-1])
+_NO_DATA = ("the bundled data (photos, unit atlas, style networks) is not at {}; install lecture-utils from a "
+            "wheel built from the repository (it carries lecture_utils/data), or set LECTURE_UTILS_DATA to a "
+            "copy of the repository's data/ folder")
+if not DATA_DIR.is_dir():
+    warnings.warn(_NO_DATA.format(_LOOKED), stacklevel=2)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 ACCEPTED = "a PNG, JPEG, WebP, BMP, TIFF or GIF file"
 
@@ -33,9 +50,16 @@ class ImageError(ValueError):
     """An input that cannot be read as an image; the message says why and what is accepted."""
 
 
+def _data_files():
+    """The files in DATA_DIR, sorted; a FileNotFoundError saying where it looked if it is missing."""
+    if not DATA_DIR.is_dir():
+        raise FileNotFoundError(_NO_DATA.format(_LOOKED if DATA_DIR in _DATA_PLACES else DATA_DIR))
+    return sorted(DATA_DIR.iterdir())
+
+
 def bundled_images():
     """Names of the photos in data/ (load them with `load_image(name)`), sorted."""
-    return sorted(p.stem for p in DATA_DIR.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p.stem for p in _data_files() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def load_image(source, size=None):
@@ -110,7 +134,7 @@ def _resolve(source):
 def _find(source):
     path = Path(source).expanduser()
     if not path.exists() and isinstance(source, str) and path.name == source:
-        for candidate in sorted(DATA_DIR.iterdir()):  # a bundled name, with or without suffix
+        for candidate in _data_files():  # a bundled name, with or without suffix
             if candidate.suffix.lower() in IMAGE_SUFFIXES and source in (candidate.stem, candidate.name):
                 return candidate
     if path.is_dir():
