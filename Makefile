@@ -24,14 +24,17 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --no-deps 'torchattacks>=3.5' 'torch-lucent==0.1.8'
 	touch $(STAMP)
 
-# Notebook 02's photo collection: Debian's Fashion-MNIST package (or a folder you name).
+# The notebooks' photo collections (notebooks 01 and 02): GCompris's photos of things and
+# Fashion-MNIST, both Debian packages (or, for Fashion-MNIST, a folder you name).
+GCOMPRIS_RCC := /usr/share/gcompris-qt/rcc/categorization.rcc
+DATA_PACKAGES := dataset-fashion-mnist gcompris-qt-data
 data:
-	@if [ -f $(FASHION_MNIST) ] || [ -n "$$LECTURE_UTILS_FASHION_MNIST" ]; then :; \
+	@if [ -f $(GCOMPRIS_RCC) ] && { [ -f $(FASHION_MNIST) ] || [ -n "$$LECTURE_UTILS_FASHION_MNIST" ]; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist \
-	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }; \
-	else echo "Notebook 02 needs Fashion-MNIST: sudo apt-get install dataset-fashion-mnist, or set" \
-	  "LECTURE_UTILS_FASHION_MNIST to a folder with its four *-ubyte.gz files"; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DATA_PACKAGES) \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DATA_PACKAGES); }; \
+	else echo "Notebooks 01 and 02 need GCompris's photos and Fashion-MNIST: sudo apt-get install" \
+	  "$(DATA_PACKAGES) (or set LECTURE_UTILS_FASHION_MNIST to a folder with its four *-ubyte.gz files)"; fi
 
 # The browser test's Chromium: Debian's package (Playwright's own browser downloads are not used).
 # Without it the browser test is skipped and says why.

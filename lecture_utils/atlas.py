@@ -2,11 +2,12 @@
 the nine photo patches that excite it most (the Deep Visualization Toolbox's and OpenAI
 Microscope's two views of a unit, precomputed).
 
-The atlas ships in `data/atlas/` and is read with `layers()`, `channel_images(layer)` and
-`top_patches(layer, channel)`. `python -m lecture_utils atlas` rebuilds it (resumable): channel
-images by `optimize.channel_image` at the recipe's defaults but `SIZE` px, and top patches
-from `CROPS_PER_PHOTO` random crops of each photo of `photos()`, each patch the exact
-receptive field (`embedding.receptive_field`) of the unit's strongest position in its crop.
+The atlas ships in `data/atlas/` and is read with `layers()`, `channel_images(layer)` (one
+unit's: `channel_image(layer, channel)`) and `top_patches(layer, channel)`. `python -m
+lecture_utils atlas` rebuilds it (resumable): channel images by `optimize.channel_image` at the
+recipe's defaults but `SIZE` px, and top patches from `CROPS_PER_PHOTO` random crops of each
+photo of `photos()`, each patch the exact receptive field (`embedding.receptive_field`) of the
+unit's strongest position in its crop.
 
     >>> atlas.channel_images("stage4").shape    # (80, 3, 128, 128), unit order
     >>> patches, images = atlas.top_patches("stage4", 17)
@@ -25,11 +26,10 @@ import torch
 
 from . import _checks
 from .activations import get_activations
-from .datasets import cache_dir
+from .datasets import cache_dir, gcompris_files, gcompris_photos
 from .embedding import Patch, model_fingerprint, receptive_field
 from .images import DATA_DIR, bundled_images, center_square, load_image
-from .optimize import channel_image
-from .qt_resources import read_resources
+from . import optimize
 
 LAYERS = ("stage3", "stage4", "stage5", "stage6")
 SIZE = 128  # side of the channel images (the recipe's 224 would take about 3x as long)
@@ -40,8 +40,6 @@ CROPS_PER_PHOTO = 8
 PHOTO_SIDE = 320  # photos are scaled to this shorter side before cropping
 COLUMNS = 16  # channel images per row of a layer's sprite
 QUALITY = 90  # JPEG quality of the sprites
-GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
-GCOMPRIS_PHOTOS = ("categorization", "erase", "explore_farm_animals", "explore_monuments", "explore_world_animals")
 PHOTO_INSTALL = ("sudo apt-get install mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers "
                  "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data  (or: make heldout)")
 
@@ -101,6 +99,14 @@ def channel_images(layer, where=None):
     in unit order."""
     _check_layer(layer, where)
     return _channel_images(str(where or folder()), layer).float() / 255
+
+
+def channel_image(layer, channel, where=None):
+    """One unit's channel image (`channel` of `layer`): (3, SIZE, SIZE) in [0, 1]. Only this
+    unit's tile becomes floats (a live view changes unit often; stage6's are 38 MB in all)."""
+    n = _check_layer(layer, where)
+    _checks.integer(channel, "channel", 0, n - 1)
+    return _channel_images(str(where or folder()), layer)[channel].float() / 255
 
 
 def channel_sheet(layer, where=None):
@@ -193,7 +199,7 @@ def photos():
         "plasma-workspace-wallpapers": plasma,
         "ukui-wallpapers": _package_images("ukui-wallpapers"),
         "lomiri-wallpapers": _package_images("lomiri-wallpapers-16.04") + _package_images("lomiri-wallpapers-20.04"),
-        "gcompris-qt-data": [f"{rcc}:{name}" for rcc in _gcompris_files() for name in _gcompris_photos(rcc)],
+        "gcompris-qt-data": [f"{rcc}:{name}" for rcc in gcompris_files() for name in gcompris_photos(rcc)],
     }
     missing = [name for name, files in found.items() if not files]
     if missing:
@@ -211,27 +217,12 @@ def _package_images(package):
                   if line.lower().endswith((".jpg", ".jpeg", ".png")) and Path(line).is_file())
 
 
-def _gcompris_files():
-    return [GCOMPRIS / f"{activity}.rcc" for activity in GCOMPRIS_PHOTOS if (GCOMPRIS / f"{activity}.rcc").exists()]
-
-
-@lru_cache(maxsize=None)
-def _gcompris_photos(rcc):
-    """{name: bytes} of the photos in a GCompris resource file (not its icons: both sides >= 200 px)."""
-    photos = {}
-    for name, data in read_resources(rcc, (".jpg", ".jpeg", ".png", ".webp")).items():
-        with Image.open(io.BytesIO(data)) as image:
-            if min(image.size) >= 200:
-                photos[name] = data
-    return photos
-
-
 @lru_cache(maxsize=128)
 def _photo(name):
     """A photo by its name in `photos()`, scaled to PHOTO_SIDE on its shorter side."""
     if ".rcc:" in name:
         rcc, inside = name.split(":", 1)
-        source = _gcompris_photos(Path(rcc))[inside]
+        source = gcompris_photos(Path(rcc))[inside]
     else:
         source = DATA_DIR / name[len("data/"):] if name.startswith("data/") else Path(name)
     return load_image(source, size=PHOTO_SIDE)
@@ -321,7 +312,7 @@ def _write(data, path):
 
 
 def _make_channel_images(model, layer, units):
-    return channel_image(model, layer, units, size=SIZE).cpu()
+    return optimize.channel_image(model, layer, units, size=SIZE).cpu()
 
 
 def _sweep(model, names, specs, batch_size=32):

@@ -6,15 +6,22 @@ names. Two sources:
 - Fashion-MNIST (Zalando, MIT licence): 70,000 greyscale 28 x 28 photos of clothing in 10
   classes. Debian ships it (`apt-get install dataset-fashion-mnist`, files in
   /usr/share/datasets/fashion-mnist); `make data` installs it. Works with no network.
+- GCompris's photos (`gcompris-qt-data`; licences per file, see data/README.md; `make data`
+  installs it): 224 colour photos
+  of six kinds of things (animals, fish, household objects, monuments, renewable energy,
+  tools), read from the resource files of the educational suite's activities. Works with no
+  network; the default.
 - Imagenette (fast.ai, a 10-class subset of ImageNet; its images keep ImageNet's terms: for
   non-commercial research and teaching): `python -m lecture_utils fetch imagenette` downloads
   the 160 px version once (about 99 MB) into the cache folder.
 
-`load_collection()` uses Imagenette when it was fetched and Fashion-MNIST otherwise.
+`load_collection()` uses GCompris's photos; Imagenette or Fashion-MNIST when asked for.
 """
 
 import gzip
 import hashlib
+import io
+from functools import lru_cache
 import os
 import shutil
 import tarfile
@@ -28,6 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from . import _checks
+from .images import center_square, load_image
+from .qt_resources import read_resources
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # where Debian's package puts it
 FASHION_MNIST_ENV = "LECTURE_UTILS_FASHION_MNIST"
@@ -194,6 +203,91 @@ def nature_photos():
     return photos
 
 
+# ---------------------------------------------------------------- GCompris's photos
+
+GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")  # Debian's gcompris-qt-data (data/README.md: licences)
+GCOMPRIS_PHOTOS = ("categorization", "erase", "explore_farm_animals", "explore_monuments", "explore_world_animals")
+GCOMPRIS_INSTALL = "sudo apt-get install gcompris-qt-data  (or: make data)"
+# The kind of thing a photo shows, from the folder it sits in inside its activity's resources:
+# the activities sort them so ("erase" and the two "explore" activities hold animals).
+GCOMPRIS_KINDS = {"fishes": "fish", "monuments": "monument", "egypt": "monument", "france": "monument",
+                  "germany": "monument", "india": "monument", "usa": "monument", "wonders": "monument",
+                  "others": "household object", "renewable": "renewable energy", "tools": "tool",
+                  "animals": "animal", "erase/resource": "animal"}
+
+
+def gcompris_files():
+    """The resource files of the GCompris activities that hold photos (those installed)."""
+    return [GCOMPRIS / f"{activity}.rcc" for activity in GCOMPRIS_PHOTOS if (GCOMPRIS / f"{activity}.rcc").exists()]
+
+
+@lru_cache(maxsize=None)
+def gcompris_photos(rcc):
+    """{name: bytes} of the photos in a GCompris resource file (not its icons: both sides >= 200 px)."""
+    from PIL import Image
+
+    photos = {}
+    for name, data in read_resources(rcc, (".jpg", ".jpeg", ".png", ".webp")).items():
+        with Image.open(io.BytesIO(data)) as image:
+            if min(image.size) >= 200:
+                photos[name] = data
+    return photos
+
+
+def gcompris_kind(name):
+    """The kind of thing (a value of GCOMPRIS_KINDS) a photo of `gcompris_photos` shows, from its
+    folder; None for the two that are drawings (alphabets, numbers)."""
+    folder = name.rsplit("/", 1)[0]
+    for key, kind in GCOMPRIS_KINDS.items():
+        if folder.endswith("/" + key):
+            return kind
+    return None
+
+
+def gcompris(size=160):
+    """GCompris's colour photos of things, labelled by kind: 57 animals, 26 fish, 15 household
+    objects, 70 monuments, 28 renewable-energy sites (wind, sun, water) and 28 tools. Three
+    monuments appear in two activities as the same photo; each is kept once (a photo and its copy
+    would be each other's nearest neighbour, flattering any feature space).
+
+    Args:
+        size: each photo is scaled (shorter side) and centre-cropped to size x size.
+
+    Returns:
+        A `Collection` of the 224 photos, in the order of their resource files and names.
+
+    Raises:
+        FileNotFoundError naming the install command when the package is not there.
+    """
+    size = _checks.positive_int(size, "size")
+    kinds = sorted(set(GCOMPRIS_KINDS.values()))
+    images, labels = [], []
+    for rcc in gcompris_files():
+        for name, data in sorted(gcompris_photos(rcc).items()):
+            kind = gcompris_kind(name)
+            if kind is not None:
+                photo = center_square(load_image(data), size)
+                images.append((photo[0] * 255).round().to(torch.uint8))
+                labels.append(kinds.index(kind))
+    if not images:
+        raise FileNotFoundError(f"GCompris's photos are not installed (no resource files in {GCOMPRIS}). "
+                                f"Install them with:  {GCOMPRIS_INSTALL}")
+    images, labels = torch.stack(images), torch.tensor(labels)
+    keep = _first_copies(images)
+    return Collection("GCompris photos", images[keep], labels[keep], kinds,
+                      source="GCompris's photos of things (Debian package gcompris-qt-data; per file GPL-3+, "
+                             "CC-BY, CC-BY-SA or public domain)")
+
+
+def _first_copies(images, tolerance=0.5):
+    """Indices of the images that are not a copy of an earlier one: no earlier image lies within
+    `tolerance` of it as a 16 x 16 thumbnail (Euclidean, values in [0, 1]; the copies here are
+    about 0.1 apart, different photos 3 or more)."""
+    thumbs = F.interpolate(images.float() / 255, size=(16, 16), mode="area").flatten(1)
+    distance = torch.cdist(thumbs, thumbs)
+    return [i for i in range(len(images)) if not (distance[i, :i] < tolerance).any()]
+
+
 # ---------------------------------------------------------------- Imagenette
 
 
@@ -242,12 +336,16 @@ def imagenette(per_class=60, size=128, split="val", root=None):
                       source="Imagenette 160 px (fast.ai; images from ImageNet, non-commercial research and teaching)")
 
 
-def load_collection(per_class=60, prefer="imagenette"):
-    """Imagenette when it was fetched (and `prefer` is "imagenette"), else Fashion-MNIST."""
-    _checks.one_of(prefer, "prefer", ("imagenette", "fashion_mnist"))
-    if prefer == "imagenette" and (imagenette_dir() / "val").is_dir():
-        return imagenette(per_class)
-    return fashion_mnist(per_class)
+COLLECTIONS = ("gcompris", "imagenette", "fashion_mnist")
+
+
+def load_collection(name="gcompris", per_class=60):
+    """A collection by name: "gcompris" (GCompris's photos, all 224), "imagenette" (fetched
+    before; `per_class` photos of each class) or "fashion_mnist" (`per_class` of each)."""
+    _checks.one_of(name, "collection", COLLECTIONS)
+    if name == "gcompris":
+        return gcompris()
+    return imagenette(per_class) if name == "imagenette" else fashion_mnist(per_class)
 
 
 def _md5(path, chunk=1 << 20):

@@ -489,3 +489,70 @@ def perturbations(image, shift=0.25):
         shifted=image.roll(int(round(shift * width)), dims=-1),
         recoloured=(image[:, [2, 1, 0]] * 0.8),
     )
+
+
+# ---------------------------------------------------------------- what the first layers detect
+
+
+def mean_top_patch(model, images, layer, n=100, per_image=10):
+    """For each channel of an early layer, the average of the `n` image windows that excite it
+    most (its receptive field at its `n` strongest positions over all `images`, at most
+    `per_image` from one image, so that no one photo's texture dominates; windows that lie
+    wholly inside their image only): the "spike-triggered average" with which
+    neuroscientists map a neuron's receptive field (Chichilnisky 2001). Where a unit computes a
+    roughly linear filter followed by a threshold, as units of the first layers do, the average
+    shows that filter: an oriented edge, a bar, a spot of colour.
+
+    Args:
+        images: a list of (1, 3, H, W) in [0, 1], any sizes (each at least the receptive field).
+        layer: a layer name of `model.layers`; a shallow one (deeper units respond to shapes and
+            textures whose positions vary, and their averages blur).
+        n: windows averaged per channel; per_image: at most this many of them from one image.
+
+    Returns:
+        (C, 3, S, S) float in [0, 1], S the receptive field's side in pixels.
+
+    Example:
+        >>> edges = mean_top_patch(model, [load_image(n) for n in bundled_images()], "stage2")
+    """
+    n = _checks.positive_int(n, "n")
+    per_image = _checks.positive_int(per_image, "per_image")
+    if not images:
+        raise ValueError("images must hold at least one image")
+    candidates = []  # per image: (values (C, k), windows (C, k, 3, S, S))
+    for image in images:
+        image = _checks.images(image, "each image", single=True)
+        rf = receptive_field(model, layer, tuple(image.shape[-2:]))
+        with torch.no_grad():
+            maps = get_activations(model, image.to(model.device), [layer])[layer][0].cpu()
+        inside = _inside_positions(rf, maps.shape[-2:])
+        if inside is None:
+            raise ValueError(f"an image of {tuple(image.shape[-2:])} px is smaller than the receptive field of "
+                             f"{layer} ({rf.size[0]} px): give larger images")
+        rows, cols = inside
+        values = maps[:, rows, cols]  # (C, h', w')
+        k = min(n, per_image, values[0].numel())
+        top, where = values.flatten(1).topk(k, dim=1)
+        r = rows.start + where // values.shape[-1]
+        c = cols.start + where % values.shape[-1]
+        windows = torch.stack([torch.stack([image[0, :, t:b, l:rr] for t, l, b, rr in
+                                            (rf.box(int(i), int(j), clip=False) for i, j in zip(r_c, c_c))])
+                               for r_c, c_c in zip(r, c)])
+        candidates.append((top, windows))
+    values = torch.cat([v for v, _ in candidates], dim=1)
+    windows = torch.cat([w for _, w in candidates], dim=1)
+    best = values.topk(min(n, values.shape[1]), dim=1).indices
+    return torch.stack([windows[ch, best[ch]].mean(dim=0) for ch in range(windows.shape[0])])
+
+
+def _inside_positions(rf, shape):
+    """(rows, cols) slices of the map positions whose whole receptive field lies in the image."""
+    spans = []
+    for axis in (0, 1):
+        first = -(-max(0, -rf.start[axis]) // rf.stride[axis])  # ceil: window starts at >= 0
+        last = (rf.image_size[axis] - rf.size[axis] - rf.start[axis]) // rf.stride[axis]
+        last = min(last, shape[axis] - 1)
+        if last < first:
+            return None
+        spans.append(slice(first, last + 1))
+    return tuple(spans)

@@ -18,21 +18,56 @@ from lecture_utils import plotting
 model = load_model(device="cpu")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## First-layer filters
+# ## What the first layers detect
 #
-# The bundled EfficientNet-Lite0 starts with 32 filters of 3x3 pixels (stride 2). Each filter is
-# scaled on its own and symmetrically around zero: mid-grey is a zero weight, a pixel brighter
-# than grey in one colour channel is a positive weight on that colour, darker a negative one,
-# and the filter's largest weight reaches full brightness (or black).
+# *After Krizhevsky, Sutskever and Hinton 2012 (AlexNet's first-layer filters); receptive fields
+# by spike-triggered averaging, Chichilnisky 2001.*
+#
+# Each square is one `stage2` unit (19 x 19 px window): the average of the 100 photo patches
+# that excite it most, in 224 GCompris photos. Oriented edges, bars and colour blobs.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The lecture opens with AlexNet's first-layer filters: 11 x 11 pixel weights that look like
+# oriented edges at every angle and blobs of colour. This network's first layer has 3 x 3 filters
+# (below), too small to draw an edge. So we ask the units two blocks up, at `stage2`, which see
+# a 19 x 19 pixel window: for each of its 24 channels, take the 100 windows of the collection's
+# photos where the channel fires most (at most 10 from one photo, so that no photo's texture
+# dominates), and average them. Neuroscientists map a neuron's receptive field the same way,
+# averaging the stimuli that preceded its spikes. What all 100 windows share survives the
+# average; what varies between them blurs to grey. Each average is stretched in contrast around
+# its own mean colour, as filters are drawn.
+#
+# What to see: light or dark bars and edges at several angles (diagonal both ways, near
+# horizontal), dark spots on a light ground, and plain colours (blue, purple, yellow-green),
+# as in AlexNet's filters. These are averages of photo patches, not weights: they show what a
+# unit responds to in photos, including the colours common in them.
+
+# %% slideshow={"slide_type": "-"}
+from lecture_utils import datasets
+from lecture_utils.embedding import mean_top_patch
+
+photos = list(datasets.gcompris(size=224).float_images().split(1))
+averages = mean_top_patch(model, photos, "stage2", n=100)
+plotting.filter_grid(averages - averages.mean(dim=(1, 2, 3), keepdim=True), ncols=8, size=1.3)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The first layer's own filters
+#
+# The bundled EfficientNet-Lite0 starts with 32 filters of 3x3 pixels (stride 2), each scaled on
+# its own around zero (mid-grey: a zero weight). Nine pixels show colour, hardly an edge.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Each filter is scaled on its own and symmetrically around zero: mid-grey is a zero weight, a
+# pixel brighter than grey in one colour channel is a positive weight on that colour, darker a
+# negative one, and the filter's largest weight reaches full brightness (or black).
 #
 # A 3x3 filter is nine coloured squares: too few to draw a stripe, or an edge at any angle other
 # than along a row, a column or a diagonal. What one can see is mostly **colour**: many filters
 # are tinted one hue all over (green, blue, purple, orange), some put one hue against another,
 # and a few have a lighter row or corner against a darker one, as much of an **edge** as nine
-# pixels can show. The Gabor-like stripes at many orientations of the lecture's AlexNet filters
-# (11x11 pixels) cannot appear at this size.
+# pixels can show. The edges at many orientations appear one step later, in the averages above.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 stem_conv = model.get_submodule(model.layers["stem"])[0]
 print("first layer:", tuple(stem_conv.weight.shape), "(filters, RGB, height, width)")
 plotting.filter_grid(stem_conv.weight, ncols=16, size=0.6)
@@ -164,8 +199,8 @@ print(f"inside stage4: {inside['stage4'].shape[1]} channels, "
 grid(inside["stage4"], "inside stage4, after the ReLU6, middle", scale="zero")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# These maps are sparse, and several mark parts of the photo: channels 66, 159 and 212 fire at
-# the two eyes, channels 200 and 13 on the light fur at the lower left, channels 18 and 224 on the
+# These maps are sparse, and several mark parts of the photo: channels 66 and 159 fire at
+# the two eyes, channel 212 a little above them, channels 200 and 13 on the light fur at the lower left, channels 18 and 224 on the
 # blurred background at the right, channel 203 over much of the face. Not all are about the
 # photo: channel 365 fires along the border (the padding) and channel 379 in a grid pattern.
 

@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lecture_utils import datasets, embedding as E, load_image
@@ -318,6 +319,89 @@ def test_codes_beat_pixels_on_fashion_mnist_by_ten_points(model, cache):
     assert feat - pix >= 0.10, (pix, feat)
 
 
+def edge_model(filters):
+    """One 5x5 convolution (no padding) with the given filters (C, 3, 5, 5), then a ReLU."""
+    conv = nn.Conv2d(3, len(filters), 5, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(filters)
+    net = nn.Sequential(OrderedDict(conv=conv, relu=nn.ReLU(), gap=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten(),
+                                    fc=nn.Linear(len(filters), 2)))
+    return ImageNetModel("edges", net, OrderedDict(relu="relu"), ["a", "b"], (0.5,) * 3, (0.5,) * 3).eval()
+
+
+def test_mean_top_patch_recovers_a_units_linear_filter_from_noise():
+    """The spike-triggered average of a linear unit with a threshold, on white noise, points
+    along its filter (the classical result it rests on): a vertical edge, a diagonal bar and a
+    blue spot come back, each far closer to its own filter than to the others."""
+    edge = torch.zeros(3, 5, 5)
+    edge[:, :, :2], edge[:, :, 3:] = -1.0, 1.0
+    bar = torch.eye(5).expand(3, 5, 5) * 2 - 0.4
+    spot = torch.zeros(3, 5, 5)
+    spot[2, 1:4, 1:4] = 1.0
+    filters = torch.stack([edge, bar, spot])
+    g = torch.Generator().manual_seed(0)
+    noise = [torch.rand(1, 3, 40, 40, generator=g) for _ in range(30)]
+    averages = E.mean_top_patch(edge_model(filters), noise, "relu", n=200, per_image=20)
+    assert averages.shape == (3, 3, 5, 5) and 0 <= averages.min() and averages.max() <= 1
+    centred = (averages - 0.5).flatten(1)
+    similarity = F.normalize(centred, dim=1) @ F.normalize(filters.flatten(1), dim=1).T
+    assert (similarity.diagonal() > 0.8).all(), similarity
+    assert (similarity.diagonal() > similarity.max(dim=1).values - 1e-6).all()  # each closest to its own
+
+
+def test_mean_top_patch_uses_whole_windows_and_at_most_per_image_from_one_image(model):
+    photos = [load_image(name, size=96) for name in ("cat", "daisy")]
+    averages = E.mean_top_patch(model, photos, "stage1", n=30, per_image=15)
+    assert averages.shape == (16, 3, 7, 7)  # stage1's 7 px receptive field
+    with pytest.raises(ValueError, match="smaller than the receptive field"):
+        E.mean_top_patch(model, [torch.rand(1, 3, 4, 4)], "stage2")
+    with pytest.raises(ValueError, match="per_image must be an int >= 1"):
+        E.mean_top_patch(model, photos, "stage1", per_image=0)
+    with pytest.raises(ValueError, match="at least one image"):
+        E.mean_top_patch(model, [], "stage1")
+
+
+@pytest.mark.slow
+def test_codes_beat_pixels_on_gcompris_photos_by_twenty_points(model, cache):
+    """Notebook 02's setting: GCompris's 224 photos of six kinds of things at 160 px, head codes
+    centred, cosine; 5-NN leave-one-out."""
+    collection = gcompris_or_skip()
+    codes = E.collection_codes(model, collection, "head", size=160, progress=False)
+    pix = E.knn_accuracy(E.pixels(collection), collection.labels, 5, "euclidean")
+    feat = E.knn_accuracy(E.center(codes["head"].mean), collection.labels, 5, "cosine")
+    assert feat - pix >= 0.20, (pix, feat)
+
+
+def gcompris_or_skip(size=128):
+    try:
+        return datasets.gcompris(size)
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+
+
+def test_gcompris_photos_are_labelled_by_the_folder_they_sit_in():
+    collection = gcompris_or_skip(size=64)
+    assert collection.images.shape[1:] == (3, 64, 64) and collection.images.dtype == torch.uint8
+    counts = dict(zip(collection.classes, torch.bincount(collection.labels).tolist()))
+    assert counts == {"animal": 57, "fish": 26, "household object": 15, "monument": 70,
+                      "renewable energy": 28, "tool": 28}  # three monuments' second copies dropped
+    thumbs = F.interpolate(collection.images.float() / 255, size=(16, 16), mode="area").flatten(1)
+    distance = torch.cdist(thumbs, thumbs) + torch.eye(len(thumbs)) * 100
+    assert distance.min() > 1.0  # no photo twice
+    assert not torch.equal(collection.images[:, 0], collection.images[:, 2])  # colour
+    assert datasets.gcompris_kind("/gcompris/src/activities/categorization/resource/images/tools/hammer1.webp") == "tool"
+    assert datasets.gcompris_kind("/gcompris/src/activities/erase/resource/giraffe.webp") == "animal"
+    assert datasets.gcompris_kind("/gcompris/src/activities/categorization/resource/images/numbers/numbers.webp") is None
+
+
+def test_gcompris_missing_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "GCOMPRIS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="apt-get install gcompris-qt-data"):
+        datasets.gcompris()
+    with pytest.raises(ValueError, match="unknown collection .mnist.; accepted: gcompris, imagenette, fashion_mnist"):
+        datasets.load_collection("mnist")
+
+
 # ---------------------------------------------------------------- collections and downloads
 
 
@@ -375,12 +459,12 @@ def test_fetch_imagenette_downloads_verifies_extracts_and_loads(tmp_path, cache,
     assert main(["fetch", "imagenette"]) == 0
     assert "verified and extracted" in capsys.readouterr().out
     assert sorted(p.name for p in cache.iterdir()) == ["imagenette2-160"]  # no archive, no partial left
-    collection = datasets.load_collection(per_class=2)
+    collection = datasets.load_collection("imagenette", per_class=2)
     assert collection.name == "Imagenette" and collection.images.shape == (4, 3, 128, 128)
     assert collection.classes == ["tench", "parachute"]
     assert main(["fetch", "imagenette"]) == 0
     assert "already cached" in capsys.readouterr().out
-    assert datasets.load_collection(prefer="fashion_mnist").name == "Fashion-MNIST"
+    assert datasets.load_collection("fashion_mnist").name == "Fashion-MNIST"
 
 
 def test_fetch_imagenette_with_a_wrong_md5_leaves_nothing(tmp_path, cache, monkeypatch, capsys):
@@ -390,7 +474,8 @@ def test_fetch_imagenette_with_a_wrong_md5_leaves_nothing(tmp_path, cache, monke
     assert main(["fetch", "imagenette"]) == 1
     assert "not one of the published" in capsys.readouterr().err
     assert not any(cache.iterdir())
-    assert datasets.load_collection(per_class=1).name == "Fashion-MNIST"
+    with pytest.raises(FileNotFoundError, match="python -m lecture_utils fetch imagenette"):
+        datasets.load_collection("imagenette", per_class=1)
 
 
 def test_fetch_imagenette_refuses_archives_that_escape_their_folder(tmp_path, cache):

@@ -55,7 +55,7 @@ def test_a_file_that_is_not_a_resource_file_is_refused(tmp_path):
 
 
 def test_gcomprises_installed_photos_decode():
-    from lecture_utils.atlas import GCOMPRIS
+    from lecture_utils.datasets import GCOMPRIS
     from lecture_utils.images import load_image
 
     path = GCOMPRIS / "erase.rcc"

@@ -37,8 +37,8 @@ BRANCH = "main"
 # PNG output, white margins trimmed.
 PICKS = {
     "00_start_here": (1, (0.0, 0.0, 0.62, 0.25)),  # the cat and its top classes
-    "01_filters_and_activations": (2, (0.0, 0.08, 0.38, 1.0)),  # stem activation maps of the cat
-    "02_feature_space": (5, (0.0, 0.05, 0.76, 1.0)),  # t-SNE of the head codes, without legend
+    "01_filters_and_activations": (0, (0.0, 0.0, 0.5, 1.0)),  # averages of stage2's top patches: edges, blobs
+    "02_feature_space": (4, (0.0, 0.05, 0.76, 1.0)),  # t-SNE of the head codes, without legend
     "03_what_the_network_looks_at": (3, (0.0, 0.0, 0.5, 0.36)),  # CAM of "Egyptian cat"
     "07_feature_inversion": (0, (0.4, 0.0, 1.0, 1.0)),  # stage2, stage4 and head reconstructions
     "10_fast_style_transfer": (0, (0.0, 0.0, 1.0, 0.45)),  # the palace and its two stylisations

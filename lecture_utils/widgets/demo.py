@@ -96,9 +96,9 @@ class DemoPage(Panel):
         from .. import embedding
         from ..datasets import load_collection
 
-        collection = load_collection(per_class=60)
+        collection = load_collection()
         codes = embedding.collection_codes(self.model, collection, ["stage2", "stage3", "stage4", "head"], size=160)
-        return FeatureSpacePanel(self.model, collection, codes, query=250)
+        return FeatureSpacePanel(self.model, collection, codes)
 
     def _attribution(self):
         return AttributionPanel(self.model, image="cat_and_espresso", method="grad_cam")
