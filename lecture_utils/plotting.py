@@ -319,20 +319,28 @@ def figure_png(fig, dpi=80):
     return buffer.getvalue()
 
 
-def show_predictions(images, predictions, size=2.2, fontsize=8):
-    """One row per image: the image, then bars of its top-k [(index, name, probability), ...].
+def show_predictions(images, predictions, size=2.2, fontsize=8, ncols=1):
+    """Each image beside bars of its top-k [(index, name, probability), ...], `ncols` such pairs
+    per row (2 for four images: a 2 x 2 grid that fills a slide).
 
-    size: the height of a row in inches (the figure is 3.2 times as wide); fontsize: of the
-    class names (12 or more reads on a projector).
+    size: the height of a row in inches (a pair is 2.6 times as wide); fontsize: of the class
+    names (12 or more reads on a projector).
     """
     n = len(images)
-    fig = Figure(figsize=(3.2 * size, size * n), layout="constrained")
-    axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 1.6])
-    for (ax_image, ax_bars), image, preds in zip(axes, images, predictions):
-        ax_image.imshow(_rgb_array(image))
+    ncols = _checks.positive_int(ncols, "ncols")
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(2.6 * size * ncols + 0.6 * ncols, size * nrows), layout="constrained")
+    axes = fig.subplots(nrows, 2 * ncols, squeeze=False, width_ratios=[1, 1.6] * ncols)
+    for k in range(nrows * ncols):
+        ax_image, ax_bars = axes[k // ncols, 2 * (k % ncols)], axes[k // ncols, 2 * (k % ncols) + 1]
+        if k >= n:
+            ax_image.set_axis_off(), ax_bars.set_axis_off()
+            continue
+        ax_image.imshow(_rgb_array(images[k]))
         ax_image.set_axis_off()
-        _bars(ax_bars, preds, fontsize)
-    axes[-1, 1].set_xlabel("probability", fontsize=fontsize)
+        _bars(ax_bars, predictions[k], fontsize)
+        if k + ncols >= n:  # the lowest chart of its column
+            ax_bars.set_xlabel("probability", fontsize=fontsize)
     return fig
 
 

@@ -95,13 +95,13 @@ print("inside the model: (x - mean) / std with mean", model.mean.flatten().tolis
 #
 # `predict(model, image, k)` gives the top-k classes with their probabilities.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 shown = ["cat", "espresso", "grace_hopper", "rocket"]
 squares = [center_square(load_image(name)) for name in shown]
 predictions = [predict(model, s, k=5) for s in squares]
 for name, preds in zip(shown, predictions):
     print(f"{name:13s}", ", ".join(f"{label} {p:.0%}" for _, label, p in preds[:2]))
-plotting.show_predictions(squares, predictions, size=2.7, fontsize=14)
+plotting.show_predictions(squares, predictions, ncols=2, size=2.7, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The cat is split between three kinds of cat, a sign that ImageNet's fine-grained classes are

@@ -132,3 +132,17 @@ def test_hooks_answer_only_to_the_forward_passes_of_the_thread_that_set_them(mod
     assert seen == ["stage4"]
     assert torch.equal(here["stage4"], get_activations(model, image, ["stage4"])["stage4"])
     assert hook_count(model) == 0
+
+
+def test_show_predictions_lays_pairs_out_in_ncols_columns():
+    from lecture_utils import plotting
+
+    images = [torch.rand(1, 3, 8, 8) for _ in range(3)]
+    predictions = [[(0, "a", 0.9), (1, "b", 0.1)]] * 3
+    fig = plotting.show_predictions(images, predictions, ncols=2)
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert len(fig.axes) == 8 and len(shown) == 3  # 2 rows of 2 pairs; 3 bar charts, the 4th pair blank
+    assert [ax.get_xlabel() for ax in shown] == ["", "probability", "probability"]  # under the last row only
+    assert len(plotting.show_predictions(images, predictions).axes) == 6  # one pair per row
+    with pytest.raises(ValueError, match="ncols must be an int >= 1"):
+        plotting.show_predictions(images, predictions, ncols=0)

@@ -36,7 +36,7 @@ BRANCH = "main"
 # top, right, bottom as fractions) makes the picture. Notebooks not named here: their largest
 # PNG output, white margins trimmed.
 PICKS = {
-    "00_start_here": (1, (0.0, 0.0, 0.62, 0.25)),  # the cat and its top classes
+    "00_start_here": (1, (0.0, 0.0, 0.5, 0.5)),  # the cat and its top classes
     "01_filters_and_activations": (0, (0.0, 0.0, 0.5, 1.0)),  # averages of stage2's top patches: edges, blobs
     "02_feature_space": (4, (0.0, 0.05, 0.76, 1.0)),  # t-SNE of the head codes, without legend
     "03_what_the_network_looks_at": (3, (0.0, 0.0, 0.5, 0.36)),  # CAM of "Egyptian cat"
