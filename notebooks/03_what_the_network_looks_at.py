@@ -132,8 +132,10 @@ plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g i
                      row_labels=[model.categories[c] for c in classes], col_labels=["photo", *columns], size=3.0)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# The plain gradient is noise on both photos; guided backprop draws the eyes, nose and whiskers,
-# and the rim, saucer and spoon of the cup.
+# On the cat the plain gradient is grainy noise spread over the whole square, with no clear
+# outline of the eyes or nose. On the espresso it is grainy too, but it lies on the cup and the
+# saucer: strongest just inside the rim and on the coffee, and faint on the table around them.
+# Guided backprop draws the eyes, nose and whiskers, and the rim, saucer and spoon of the cup.
 #
 # Deconvnet fails on this network. Zeiler and Fergus' deconvnet puts the signal back where it
 # came from with the **switches** of max-pooling (which position won each pooling window);
@@ -477,8 +479,8 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
 # of pixels). Grad-CAM's falls to -0.4 as soon as the classifier is random. Saliency's falls to
 # 0.3, but that says little: its own map at the photo plus noise of 0.01 correlates 0.3 with it
 # too (printed at the top of this notebook). Guided backprop's stays at 1.0 with the classifier
-# and `stage7` random, and its map still draws the cat's eyes and whiskers; it falls to 0.55 at
-# `stage5` (the eyes still drawn, among new edges), to 0.28 at `stage3` (the eyes gone) and to 0
+# and `stage7` random, and its map still draws the cat's eyes and whiskers; it falls to 0.6 at
+# `stage5` (the eyes still drawn, among new edges), to 0.3 at `stage3` (the eyes gone) and to 0
 # at the stem. So the layers that decide the class can be destroyed without changing guided
 # backprop's picture: it comes from the image and the lower layers' ReLU masks, not from what
 # the top of the model learned. Pretty is not the same as faithful.

@@ -35,8 +35,8 @@ photo = center_square(load_image("espresso"), SIZE)
 #
 # One reconstruction per layer (160 px, 1300 steps), with the same TV weight. Above each: the
 # relative feature error ‖Φ(x) − Φ₀‖ / ‖Φ₀‖ at that layer (the square root of the loss's first
-# term; 0 would be an exact match). Every layer ends below 0.1 (the printed values under the
-# figure): the image has the photo's features there to within 10%.
+# term; 0 would be an exact match). Every layer's error ends small (the printed values under
+# the figure): at each layer the image has nearly the photo's features.
 
 # %% slideshow={"slide_type": "slide"}
 layers = ["stem", "stage2", "stage4", "head"]
@@ -60,7 +60,8 @@ for layer in layers:
 # red and green grain. `head` (stride 32, the 1280-channel map just before the classifier) keeps
 # little more than the shapes: curved rims like those of cup and saucer, repeated and out of
 # place, in arbitrary rainbow colours. The deeper the layer, the less of the photo's colour
-# and exact layout its features pin down, as in the lecture's AlexNet figure.
+# and exact layout its features pin down, as in the lecture's figure of VGG-16 reconstructions
+# (Johnson, Alahi and Fei-Fei 2016).
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why do the colours drift at the deeper layers, while the shapes stay?
@@ -69,7 +70,7 @@ for layer in layers:
 # **Answer.** The loss asks only that the features match. Deep features were trained to name
 # objects, and a cup is a cup in any colour, so the deep layers keep little about colour: many
 # differently coloured images have nearly the same features there (the `head` image above, in
-# rainbow colours, is within 10% of the photo's features), and the optimiser, starting from
+# rainbow colours, has features close to the photo's), and the optimiser, starting from
 # noise, ends at one of them. Shapes matter for the name, so the features keep more of them,
 # and the reconstruction has to get them (roughly) right.
 

@@ -51,10 +51,10 @@ show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), r
             ncols=3, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# At the first step the image is the photo, so the content loss is 0; each style layer's term
-# is between 0.25 and 1.45, and the TV term is small (0.008). After 40 steps the style terms
-# are down to 0.03-0.08 and the content loss has risen to 0.74: the optimiser gave up some of
-# the photo's features for the painting's statistics.
+# At the first step the image is the photo, so the content loss is 0, while every style
+# layer's term is well above 0 and the TV term is small. After 40 steps each style term has
+# fallen to a small fraction of its first value, and the content loss and the TV term have
+# grown: the optimiser gave up some of the photo's features for the painting's statistics.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The weights decide
@@ -85,12 +85,13 @@ image_table([by_style, [step.image for step in tv_runs]], row_labels=["style wei
             size=3.6, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# More style weight: at 0.2 the picture is the photo (content loss 0.01); at 2 the sky fills
+# More style weight: at 0.2 the picture is the photo (content loss near 0); at 2 the sky fills
 # with pale violet and yellow strokes while the palace and the trees keep most of their own
 # colours; at 20 the palace turns violet and the trees and the foreground take the painting's
-# yellow and dark violet (content loss 0.78, style loss 0.09). More TV weight: at 100 the
-# picture looks much like at 1 (the top row's last); at 1000 the fine strokes are gone and the
-# picture is soft; at 10000 it is a blur, and its style loss (0.36) is four times that at 1.
+# yellow and dark violet (the row's highest content loss and lowest style loss). More TV
+# weight: at 100 the picture looks much like at 1 (the top row's last); at 1000 the fine
+# strokes are gone and the picture is soft; at 10000 it is a blur, and its style loss is
+# several times that at 1.
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: the content loss
@@ -163,10 +164,10 @@ show_images([default, kept, noise], ["colours of the style", "colours of the con
             ncols=3, size=3.6, fontsize=14, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Luminance-only transfer keeps the photo's colours (chroma error 0.001 against 0.096) and
-# takes only the painting's strokes, in white and grey in the sky. From noise, after 30 steps,
-# the palace has not appeared yet: the style loss fell from 1.70 to 0.09, the content loss only
-# from 1.51 to 1.16.
+# Luminance-only transfer keeps the photo's colours (its chroma error, printed above, is a
+# small fraction of the other's) and takes only the painting's strokes, in white and grey in
+# the sky. From noise, after 30 steps, the palace has not appeared yet: the style loss fell to a
+# small fraction of its first value, the content loss only a little (printed above).
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Two styles, each alone and then their Gram matrices averaged half and half:
@@ -235,11 +236,11 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # At this size coarse to fine does not pay on this network: the direct run reaches the same
-# loss in 49 steps, in less or about the same time (printed above; the times vary from run to
-# run). A 128 px step has a quarter of the pixels of a 256 px one, so the 40 coarse steps cost
-# about as much as 10 fine ones: 50 in all against 49. The coarse result's strokes are larger
-# and its palace darker (laid down at half the size, then enlarged), and a band of coloured
-# strokes runs along its top edge.
+# loss in about as many 256 px steps as coarse to fine costs, in less or about the same time
+# (printed above; the times vary from run to run). A 128 px step has a quarter of the pixels of
+# a 256 px one, so the 40 coarse steps cost about as much as 10 fine ones: about 50 fine steps
+# in all. The coarse result's strokes are larger and its palace darker (laid down at half the
+# size, then enlarged), and a band of coloured strokes runs along its top edge.
 
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -265,7 +266,8 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # In the enlarged sky, the strokes at 0.5 are short, thin wiggles in yellow, magenta and cyan;
-# at 1 they are longer bands of white and pale blue; at 2 they are broader still and fainter.
+# at 1 they are longer bands of white and pale blue; at 2 they are fainter, with less contrast,
+# and harder to tell apart.
 # The whole picture at 0.5 is also more yellow.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -273,11 +275,12 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 #
 # Gatys et al. used VGG-19 trained on ImageNet; residual networks such as the bundled
 # EfficientNet are said to stylise worse. Wang, Li and Vasconcelos (CVPR 2021) trace this to
-# their *peaky* activations: a few very large values dominate each Gram matrix, so matching it
-# copies those few places. Their fix, **SWAG**, matches the Gram matrices of a softmax of each
-# layer's activations, which spreads the activation out. They also report that VGG-19 with
-# **random** weights still stylises: in their view much of what the style loss needs is the
-# architecture (small convolutions, pooling), not the training.
+# the residual connections, which make the activations *peaky* (of low entropy): a few very
+# large values dominate each Gram matrix, and with it the style loss. Their fix, **SWAG**,
+# matches the Gram matrices of a softmax of each layer's activations, which raises their
+# entropy. They also report that a VGG with **random** weights still stylises, and that SWAG
+# improves networks with random weights too: in their view the architecture matters more for
+# style transfer than the learned weights.
 #
 # Below, the same settings (256 px, 40 Adam steps) on: VGG-19 with ImageNet weights (only if
 # they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,

@@ -133,15 +133,16 @@ ax.legend(fontsize=12)
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# On this photo one forward pass reaches the loss of 16 L-BFGS steps in a small fraction of
-# their time (printed above), but the two pictures of equal loss look different: Gatys' after
-# 16 steps is still the photo, with pale violet strokes over the sky and the trees; the
-# network's is covered in the painting's yellow and violet, with vertical streaks through the
-# palace, the sky and the trees and a magenta-and-blue streak at the bottom right. Given 50
-# steps, Gatys' method goes on to a loss four times lower and the painting's colours without
-# streaks. What each costs: the network, one forward pass per photo after a training run per
-# style (1200 steps here); Gatys' method, tens of steps per photo and no training. At 512 x
-# 512 px one forward pass takes:
+# On this photo one forward pass reaches the loss that Gatys' method reaches only after several
+# L-BFGS steps (where the curve crosses the dashed line), in a small fraction of their time
+# (printed above), but the two pictures of equal loss look different: Gatys' is still the
+# photo, with pale violet strokes over the sky and the trees; the network's is covered in the
+# painting's yellow and violet, with vertical streaks through the palace, the sky and the trees
+# and a magenta-and-blue streak at the bottom right. Given 50 steps, Gatys' method goes on to a
+# much lower loss (the curve above) and the painting's colours without streaks. What each
+# costs: the network, one forward pass per photo after a training run per style (1200 steps
+# here); Gatys' method, tens of steps per photo and no training. At 512 x 512 px one forward
+# pass takes:
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 photo = load_image("palace", 512)[..., :512, :512]
@@ -181,11 +182,11 @@ show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p 
             ncols=4, size=2.7, fontsize=13)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# One forward pass is worth between 2 and 16 steps, not Johnson et al.'s 50 to 100: most on
-# the palace with the café (16), least on Grace Hopper with the church (2). The artefacts are
-# not only where the photo is flat. Vertical streaks run through the palace, its sky and its
-# trees, through Grace Hopper's face and the flag, through the astronaut's hair and face, and
-# through the daisy's dark background. The café network puts saturated magenta and blue on
+# One forward pass is worth far fewer steps than Johnson et al.'s 50 to 100: most on the palace
+# with the café, least on Grace Hopper with the church. The artefacts are not only where the
+# photo is flat. Vertical streaks run through the palace, its sky and its trees, through Grace
+# Hopper's face and the flag, through the astronaut's hair and face, and through the daisy's
+# dark background. The café network puts saturated magenta and blue on
 # Grace Hopper's mouth and chin, on the astronaut's suit at the lower left, and in the daisy's
 # centre; the church network turns the palace and the daisy's centre almost black and puts a
 # blue glow on Grace Hopper's shirt.
@@ -233,12 +234,13 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # %% [markdown] slideshow={"slide_type": "notes"}
 # What to look for: the shipped network covers the daisy's dark background in blue and green
 # vertical streaks and puts a magenta and blue hole in the flower's centre. Trained on this
-# photo alone, its loss falls below that of Gatys' 50 steps, and yet its picture has vertical
-# streaks over the background and the flower, a dark patch at the left and a magenta blot in
-# the centre, where Gatys' picture has none. **These networks cannot do better with this loss:
-# a picture full of streaks (bottom left) scores lower than Gatys' clean one (bottom right), so
-# minimising the loss does not remove the streaks.** On the photos it never saw, the shipped
-# network's loss is higher still (13.9 on the daisy). Johnson et al. used VGG-16 as the loss
+# photo alone, its loss ends no higher than that of Gatys' 50 steps (printed above), and yet its
+# picture has bright vertical streaks over the background and the flower, a dark patch at the
+# left and a magenta blot in the centre; Gatys' picture has only faint vertical banding in the
+# background, and a whole flower. **So this loss tolerates streaks: here a picture full of them
+# (bottom left) scores no worse than Gatys' (bottom right), and minimising the loss on this
+# photo did not remove them.** The shipped network's loss on the daisy, a photo it never saw, is
+# far higher than both (the titles above). Johnson et al. used VGG-16 as the loss
 # network; its weights must be fetched (`python -m lecture_utils fetch vgg16`) and were not
 # available where the shipped networks were trained, so these use the bundled EfficientNet.
 
