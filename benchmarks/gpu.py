@@ -47,8 +47,7 @@ def cold_and_warm(action):
 def optimisation_rows(model, steps=128):
     photo = load_image("palace", size=384)
     cold, warm = cold_and_warm(lambda: opt.finish(opt.iterate_class_image(model, "dumbbell", steps=steps, size=224)))
-    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10,
-                                                                        octaves=3)))
+    dream_cold, dream = cold_and_warm(lambda: opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10)))
     import optimize as peer  # benchmarks/optimize.py: the Lucent rows
     return [(f"class image recipe, 224 px, {steps} steps, first run in the process (s)", cold, None, "", True),
             (f"class image recipe, 224 px, {steps} steps, warm (s)", warm, None, "<= 20 (CPU target)", warm <= 20),

@@ -1,7 +1,8 @@
 """Command line: `python -m lecture_utils fetch NAME...` downloads weights into torch's cache,
 and `fetch imagenette` the Imagenette photos into the cache folder; `train-style` trains a
 fast style-transfer network (see `lecture_utils.fast_style.iterate_training`); `atlas` rebuilds
-the unit atlas in data/atlas (see `lecture_utils.atlas`; resumable)."""
+the unit atlas in data/atlas (see `lecture_utils.atlas`; resumable); `spectrum` remeasures MACO's
+magnitude spectrum, data/maco_spectrum.npy (see `lecture_utils.parameterize.build_spectrum`)."""
 
 import argparse
 import contextlib
@@ -36,11 +37,16 @@ def main(argv=None):
                                 "resumable)")
     atlas.add_argument("--out", help="the atlas folder (default: data/atlas)")
     atlas.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    spectrum = commands.add_parser("spectrum", help="remeasure MACO's magnitude spectrum on the atlas photos "
+                                   "(data/maco_spectrum.npy; a few minutes)")
+    spectrum.add_argument("--out", help="where to write it (default: data/maco_spectrum.npy)")
     args = parser.parse_args(argv)
     if args.command == "train-style":
         return _train_style(args)
     if args.command == "atlas":
         return _build_atlas(args)
+    if args.command == "spectrum":
+        return _build_spectrum(args)
 
     names = list(models.TORCHVISION_MODELS) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in models.MODEL_NAMES and n not in DATASETS]
@@ -99,6 +105,18 @@ def _build_atlas(args):
     return 0
 
 
+def _build_spectrum(args):
+    from .parameterize import build_spectrum
+
+    try:
+        where = build_spectrum(args.out)
+    except FileNotFoundError as error:  # a photo package is missing: the message names the install
+        print(f"spectrum: {error}", file=sys.stderr)
+        return 2
+    print(f"spectrum: written to {where}")
+    return 0
+
+
 def _train_style(args):
     import time
     from pathlib import Path
@@ -106,7 +124,11 @@ def _train_style(args):
     from . import fast_style
     from .images import ImageError, load_image
 
+    settings = {k: getattr(args, k) for k in ("steps", "size", "batch_size", "lr", "width", "blocks", "content_weight",
+                                              "style_weight", "tv_weight", "seed")}
     try:
+        # the numbers first: a typo fails at once, not after the photos and the network load
+        fast_style.check_training_options(**settings, spell=lambda name: "--" + name.replace("_", "-"))
         device = _device(args.device)
         style = load_image(args.style)
         if args.images == "imagenette":
@@ -130,8 +152,6 @@ def _train_style(args):
         checkpoint = cache_dir() / "fast_style" / f"{out.stem}.ckpt"
     print(f"training on {len(photos)} photos from {folder} on {device}; checkpoint {checkpoint}", flush=True)
     start = time.perf_counter()
-    settings = {k: getattr(args, k) for k in ("steps", "size", "batch_size", "lr", "width", "blocks", "content_weight",
-                                              "style_weight", "tv_weight", "seed")}
     try:
         run = fast_style.iterate_training(models.load_model(device=device), style, photos, checkpoint, **settings)
         with contextlib.closing(run):  # closing saves the state, also on Ctrl-C
@@ -149,6 +169,10 @@ def _train_style(args):
     except ValueError as error:
         print(f"train-style: {error}", file=sys.stderr)
         return 2
+    if step.message:  # NaN or inf: the network is not what was asked for, so no file is written
+        print(f"train-style: {step.message}; the checkpoint {checkpoint} holds the last good step; "
+              f"nothing was written to {out}", file=sys.stderr)
+        return 1
     net = step.result
     # names, for the record
     recorded = {**net.settings, "style_image": args.style, "images": args.images, "device": device.type}

@@ -250,7 +250,7 @@ def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_st
                     yield Step(count, total, losses, x.detach()[:1].clone().cpu(), result=x.detach())
                     return
                 move = step * grad / (_l2_norms(grad) + 1e-12)
-                x = torch.where(active.view(-1, 1, 1, 1), (x.detach() + move).clamp(0, 1), x.detach())
+                x = torch.where(active.view(-1, 1, 1, 1), (x + move).clamp(0, 1), x).detach()
                 yield Step(count, total, losses, x[:1].clone().cpu(), result=x)
 
     return run()

@@ -252,28 +252,47 @@ def save_style_network(net, path, settings, step):
                          "net": {k: v.detach().to("cpu", torch.float16) for k, v in net.state_dict().items()}}, path)
 
 
-def _training_settings(model, style, photos, *, size, batch_size, steps, lr, width, blocks, content_weight,
-                       style_weight, tv_weight, seed, save_every):
+MAX_LR = 1.0  # Adam's step size: far above any that trains (1e-3 does); larger ones are typos
+MAX_SEED = 2 ** 32 - 1  # a step's crops are seeded with seed * 1_000_003 + step, which must stay in int64
+
+
+def check_training_options(*, size, batch_size, steps, lr, width, blocks, content_weight, style_weight, tv_weight,
+                           seed, save_every=25, spell=str):
+    """The numeric options of `iterate_training`, checked and converted: a dict of them.
+
+    ValueError naming the first bad one and what it accepts; `spell(name)` is how the message
+    spells a name (the command line passes one that says --lr). The command line calls this
+    before it loads anything, `iterate_training` before its first step.
+    """
+    checked = {name: _checks.integer(value, spell(name), low, high) for name, value, low, high in (
+        ("size", size, 4, None), ("batch_size", batch_size, 1, None), ("steps", steps, 1, None),
+        ("width", width, 1, None), ("blocks", blocks, 0, None), ("seed", seed, 0, MAX_SEED),
+        ("save_every", save_every, 1, None))}
+    if checked["size"] % 4:
+        raise ValueError(f"{spell('size')} must be a multiple of 4; got {size}")
+    checked["lr"] = _checks.number(lr, spell("lr"), 0, MAX_LR, open_low=True)
+    for name, value in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
+        checked[name] = _checks.number(value, spell(name), low=0)
+    if not checked["content_weight"] and not checked["style_weight"]:
+        raise ValueError(f"{spell('content_weight')} and {spell('style_weight')} are both 0: there is nothing "
+                         "to learn")
+    return checked
+
+
+def _training_settings(model, style, photos, options):
     """Check the training's arguments; the settings a checkpoint records (and a resume compares)."""
     _checks.images(style, "style image", single=True)
     if not photos:
         raise ValueError("give at least one training photo")
     for photo in photos:
         _checks.images(photo, "each training photo", single=True)
-    for value, name in ((size, "size"), (batch_size, "batch_size"), (steps, "steps"), (save_every, "save_every")):
-        _checks.positive_int(value, name)
-    if size % 4:
-        raise ValueError(f"size must be a multiple of 4; got {size}")
-    weights = [_checks.number(v, n, low=0) for v, n in ((content_weight, "content_weight"),
-                                                        (style_weight, "style_weight"), (tv_weight, "tv_weight"))]
-    if not weights[0] and not weights[1]:
-        raise ValueError("content_weight and style_weight are both 0: there is nothing to learn")
-    _checks.positive_number(lr, "lr")
+    o = check_training_options(**options)
     # the images enter the record by a digest: the same photos, the same record ("batch": the
     # record's name for batch_size since the first checkpoints)
     return dict(model=model.name, style=_checks.image_key(style)[:16], photos=_checks.image_key(*photos)[:16],
-                photo_count=len(photos), size=size, batch=batch_size, lr=lr, width=width, blocks=blocks,
-                content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], seed=seed)
+                photo_count=len(photos), size=o["size"], batch=o["batch_size"], lr=o["lr"], width=o["width"],
+                blocks=o["blocks"], content_weight=o["content_weight"], style_weight=o["style_weight"],
+                tv_weight=o["tv_weight"], seed=o["seed"])
 
 
 def _resume(checkpoint, net, optimizer, settings, steps):
@@ -325,9 +344,9 @@ def iterate_training(model, style, photos, checkpoint, *, size=256, batch_size=4
             on its device.
         style: the style image (1, 3, H, W) in [0, 1]. photos: a list of such photos.
         size: crop side in pixels (a multiple of 4); batch_size: crops per step; steps: Adam steps
-            in all; lr: Adam's step size. width, blocks: of the `TransformerNet`.
+            in all; lr: Adam's step size, in (0, 1]. width, blocks: of the `TransformerNet`.
         content_weight, style_weight, tv_weight: the loss's weights (as `style_transfer`).
-        seed: the starting weights and every step's crops depend on it alone.
+        seed: an int from 0 to 2**32 - 1; the starting weights and every step's crops depend on it alone.
         checkpoint: path of the training state. It is written atomically every `save_every`
             steps, at the end, and when the run is stopped (no more steps asked for, or a
             KeyboardInterrupt; never in the middle of an update). If it exists, training resumes
@@ -339,35 +358,43 @@ def iterate_training(model, style, photos, checkpoint, *, size=256, batch_size=4
         `Step`s: `losses` holds this step's "total" and its terms, `image` the network's
         stylisation of the step's first crop, `result` the network itself (training in place;
         in eval mode, with `.settings` and `.steps_trained`, once the run has ended). A
-        checkpoint that already holds all `steps` gives one step with no losses.
+        checkpoint that already holds all `steps` gives one step with no losses. A loss or
+        gradient that becomes NaN or inf ends the run with a step that has a `message`; its
+        `image` is the last good step's picture (at the first step, the untrained network's).
 
     Example:
         >>> for step in iterate_training(model, load_image("cafe_terrace"), photos, "cafe.ckpt", steps=300):
         ...     print(step.step, step.losses["total"])
         >>> net = step.result
     """
-    settings = _training_settings(model, style, photos, size=size, batch_size=batch_size, steps=steps, lr=lr,
-                                  width=width, blocks=blocks, content_weight=content_weight,
-                                  style_weight=style_weight, tv_weight=tv_weight, seed=seed, save_every=save_every)
-    with torch.random.fork_rng(devices=[]):  # the starting weights depend on `seed` only
-        torch.manual_seed(seed)
-        net = TransformerNet(width, blocks).to(model.device)
-    training = _Training(model, net, torch.optim.Adam(net.parameters(), lr=lr), settings, photos, Path(checkpoint))
-    training.done = _resume(training.checkpoint, net, training.optimizer, settings, steps)
-    training.grams, training.loss_settings = loss_targets(
-        model, style, size, settings["content_weight"], settings["style_weight"], settings["tv_weight"])
+    settings = _training_settings(model, style, photos, dict(
+        size=size, batch_size=batch_size, steps=steps, lr=lr, width=width, blocks=blocks, content_weight=content_weight,
+        style_weight=style_weight, tv_weight=tv_weight, seed=seed, save_every=save_every))
+    training = _Training(model, style, photos, checkpoint, settings, steps)
     return training.run(steps, save_every)  # a generator: the checks above raise at the call
 
 
 class _Training:
-    """The state of one training run: the network, its optimiser, the steps done and saved."""
+    """The state of one training run: the network, its optimiser, the loss's targets, the steps
+    done and saved. A checkpoint at `checkpoint` is resumed from (`_resume`)."""
 
-    def __init__(self, model, net, optimizer, settings, photos, checkpoint):
-        self.model, self.net, self.optimizer, self.settings = model, net, optimizer, settings
-        self.photos, self.checkpoint = photos, checkpoint
-        self.done = 0
+    def __init__(self, model, style, photos, checkpoint, settings, steps):
+        self.model, self.photos, self.checkpoint, self.settings = model, photos, Path(checkpoint), settings
+        with torch.random.fork_rng(devices=[]):  # the starting weights depend on the seed only
+            torch.manual_seed(settings["seed"])
+            self.net = TransformerNet(settings["width"], settings["blocks"]).to(model.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=settings["lr"])
+        self.done = _resume(self.checkpoint, self.net, self.optimizer, settings, steps)
+        self.grams, self.loss_settings = loss_targets(model, style, settings["size"], settings["content_weight"],
+                                                      settings["style_weight"], settings["tv_weight"])
         self.saved = None  # the step last written, so the end of a run does not write it twice
         self.updating = False  # True while the weights may have moved but `done` does not yet say so
+
+    def picture(self, step):
+        """The network's stylisation, as it is now, of the first crop of step `step` (0-based)."""
+        with torch.no_grad():
+            crop = _batch(self.photos, self.settings, step, self.model.device)[:1]
+            return self.net(crop).clamp(0, 1).cpu()
 
     def save(self):
         _checks.save_atomic({"format": FORMAT, "config": self.net.config, "settings": self.settings,
@@ -399,14 +426,14 @@ class _Training:
         net.train()
         try:
             if self.done == steps:  # nothing left to train: show the network as it is
-                with torch.no_grad():
-                    crop = _batch(self.photos, self.settings, self.done - 1, self.model.device)[:1]
-                    picture = net(crop).clamp(0, 1).cpu()
-                yield Step(self.done, steps, {}, picture, result=net)
+                yield Step(self.done, steps, {}, self.picture(self.done - 1), result=net)
             while self.done < steps:
                 picture, values = self.update()
                 if picture is None:  # NaN or inf: stop; the checkpoint keeps the last good step
-                    yield Step(self.done + 1, steps, values, last_picture, result=net,
+                    # the last good picture; at the first step, the start: the network's (at first
+                    # the identity's) picture of this step's crop, so a panel has one to show
+                    shown = last_picture if last_picture is not None else self.picture(self.done)
+                    yield Step(self.done + 1, steps, values, shown, result=net,
                                message=f"stopped at step {self.done + 1}: the loss or its gradient became NaN or "
                                        f"inf; the network is that of step {self.done} (try a smaller lr)")
                     return

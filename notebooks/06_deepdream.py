@@ -29,7 +29,7 @@ from lecture_utils.deepdream import pattern_wavelength
 model = load_model(device="cpu")
 SIZE = 256   # shorter side of the photo, in pixels
 photo = load_image("palace", size=SIZE)
-dream = opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10, octaves=3))
+dream = opt.finish(opt.iterate_deepdream(model, photo, "stage4", steps=10))
 plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"], ncols=2, size=4.8, fontsize=13,
                      aspect="image")
 
@@ -50,7 +50,7 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
 
 # %% slideshow={"slide_type": "slide"}
 depths = ["stage2", "stage3", "stage4", "stage5", "stage6"]
-dreams = [opt.deepdream(model, photo, layer, steps=10, octaves=3) for layer in depths]
+dreams = [opt.deepdream(model, photo, layer, steps=10) for layer in depths]
 plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=3.3, fontsize=13, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -76,7 +76,7 @@ def norm_at(image, layer):
         return float(get_activations(model, image, [layer])[layer].pow(2).mean())
 
 by_octave = {}
-for step in opt.iterate_deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0):
+for step in opt.iterate_deepdream(model, photo, "stage4", steps=10, jitter_px=0):
     by_octave.setdefault(step.octave, []).append(step)
 for octave, steps in by_octave.items():
     size = "x".join(map(str, steps[-1].image.shape[-2:]))
@@ -88,9 +88,10 @@ for octave, steps in by_octave.items():
 # At the size of the whole photo the runs with and without jitter or octaves look much alike,
 # so the two lower rows zoom into the sky and the trees (4 times).
 #
-# * **No jitter**: the ascent can exploit the exact pixel grid and the layers' strides: in the
-#   trees the eyes and spirals give way to a mottled texture, and in the sky the strokes turn
-#   into loose loops.
+# * **No jitter**: every step sees the image at the same offset. What changes is the pattern,
+#   not its scale: in the trees the eyes and spirals give way to a mottled texture, and in the
+#   sky the strokes turn into loose loops, while the typical wavelength measured below the
+#   figure stays about the same (4.8 pixels against 4.7 with jitter).
 # * **No L1 normalisation**: a raw gradient step with the same step size barely moves the
 #   image, because the gradient's scale (printed below, on the photo: a few hundredths per
 #   pixel, larger the deeper the layer) has nothing to do with the step size we chose. Dividing by its mean absolute value makes the step size mean what it says:
@@ -99,11 +100,10 @@ for octave, steps in by_octave.items():
 #   finer. In the sky, a dense fine hatching with fewer broad bands; in the trees, more thin
 #   lines and fewer eyes. The difference is small to the eye, so it is measured below the
 #   figure: the typical wavelength of what each run added to the photo (1 / its mean spatial
-#   frequency, `pattern_wavelength`) is 3.3 pixels without octaves against 4.7 with them (and
-#   4.8 without jitter).
+#   frequency, `pattern_wavelength`) is 3.3 pixels without octaves against 4.7 with them.
 
 # %% slideshow={"slide_type": "slide"}
-no_jitter = opt.deepdream(model, photo, "stage4", steps=10, octaves=3, jitter_px=0)
+no_jitter = opt.deepdream(model, photo, "stage4", steps=10, jitter_px=0)
 no_octaves = opt.deepdream(model, photo, "stage4", steps=30, octaves=1)
 raw = opt.finish(opt.iterate(model, opt.layer_l2(model, "stage4"), photo, steps=10, lr=0.01,
                              normalize_grad=False, transforms=[opt.jitter(32)], octaves=3)).image

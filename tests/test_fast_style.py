@@ -14,6 +14,7 @@ from lecture_utils.images import resize_longer_side, save_image
 from tests.conftest import hook_count
 
 TINY = dict(size=32, batch_size=2, width=4, blocks=1)  # seconds, not minutes
+BATCH_LOSS = fs.batch_loss  # the real one, for tests that wrap it
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,29 @@ def test_a_loss_that_goes_nan_stops_the_training_and_keeps_the_last_good_step(mo
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), straight.state_dict().values()))
 
 
+def nan_from_step(monkeypatch, first):
+    """Make the loss NaN from the `first`-th call of batch_loss on (one call per training step)."""
+    calls, real = [], BATCH_LOSS
+
+    def loss(*args):
+        calls.append(1)
+        total, losses = real(*args)
+        return (total * float("nan") if len(calls) >= first else total), losses
+
+    monkeypatch.setattr(fs, "batch_loss", loss)
+
+
+def test_a_nan_at_the_first_step_stops_with_the_start_picture(model, photos, style, tmp_path, monkeypatch):
+    nan_from_step(monkeypatch, 1)
+    steps = list(fs.iterate_training(model, style, photos, tmp_path / "f.ckpt", steps=6, **TINY))
+    assert len(steps) == 1 and steps[0].message.startswith("stopped at step 1")
+    assert "the network is that of step 0" in steps[0].message
+    # no good step yet: the picture is the untrained network's, as a good first step shows it
+    monkeypatch.setattr(fs, "batch_loss", BATCH_LOSS)
+    good = next(iter(fs.iterate_training(model, style, photos, tmp_path / "g.ckpt", steps=6, **TINY)))
+    assert steps[0].image.shape == (1, 3, 32, 32) and torch.allclose(steps[0].image, good.image, atol=1e-5)
+
+
 def test_resuming_with_other_settings_names_them(model, photos, style, tmp_path):
     fs.train(model, style, photos, tmp_path / "c.ckpt", steps=1, **TINY)
     with pytest.raises(ValueError, match="style_weight"):
@@ -151,8 +175,12 @@ def test_resuming_with_other_settings_names_them(model, photos, style, tmp_path)
 @pytest.mark.parametrize("kwargs, message", [
     (dict(size=30), "multiple of 4"),
     (dict(batch_size=0), "batch_size must be an int"),
-    (dict(lr=-1.0), "lr must be a positive number"),
-    (dict(style_weight=-1.0), "style_weight"),
+    (dict(lr=-1.0), r"lr must be a number in \(0, 1\]; got -1.0"),
+    (dict(lr=1e38), r"lr must be a number in \(0, 1\]; got 1e\+38"),
+    (dict(style_weight=-1.0), "style_weight must be a number >= 0"),
+    (dict(tv_weight=float("inf")), "tv_weight must be a number >= 0; got inf"),
+    (dict(seed=True), "seed must be an int from 0 to"),
+    (dict(seed=-1), "seed must be an int from 0 to"),
     (dict(style_weight=0.0, content_weight=0.0), "nothing to learn"),
 ])
 def test_bad_training_settings_fail_before_any_step(model, photos, style, tmp_path, kwargs, message):
@@ -201,6 +229,44 @@ def test_train_style_command_writes_a_network_and_reports_bad_input(tmp_path, ca
     if not torch.cuda.is_available():
         assert cli.main(args[:-1] + ["cuda"]) == 2
         assert "there is no CUDA GPU here" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr", "1e38", r"--lr must be a number in (0, 1]; got 1e+38"),
+    ("--lr", "0", r"--lr must be a number in (0, 1]; got 0.0"),
+    ("--style-weight", "-1", "--style-weight must be a number >= 0; got -1.0"),
+    ("--content-weight", "nan", "--content-weight must be a number >= 0; got nan"),
+    ("--size", "30", "--size must be a multiple of 4; got 30"),
+    ("--seed", "-3", "--seed must be an int from 0 to 4294967295; got -3"),
+])
+def test_train_style_refuses_an_option_out_of_range_before_loading_anything(tmp_path, capsys, monkeypatch, option,
+                                                                           value, message):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded photos before checking the options")
+
+    monkeypatch.setattr(fs, "load_photos", no_loading)
+    out = tmp_path / "cafe.pt"
+    args = ["train-style", "cafe_terrace", "--images", str(tmp_path), "--out", str(out), "--device", "cpu"]
+    assert cli.main(args + [option, value]) == 2
+    assert capsys.readouterr().err.strip() == f"train-style: {message}"
+    assert not out.exists()
+
+
+def test_train_style_that_goes_nan_fails_and_writes_no_network(tmp_path, capsys, monkeypatch, photos):
+    monkeypatch.setenv("LECTURE_UTILS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(fs, "load_photos", lambda folder: photos)
+    out = tmp_path / "nets" / "cafe.pt"
+    args = ["train-style", "cafe_terrace", "--images", str(tmp_path), "--out", str(out), "--steps", "3",
+            "--size", "32", "--batch-size", "2", "--width", "4", "--blocks", "1", "--device", "cpu"]
+    for first in (1, 2):  # at the first step (nothing trained yet) and after a good one
+        nan_from_step(monkeypatch, first)
+        (tmp_path / "cache" / "fast_style" / "cafe.ckpt").unlink(missing_ok=True)
+        assert cli.main(args) == 1
+        err = capsys.readouterr().err
+        assert f"train-style: stopped at step {first}: the loss or its gradient became NaN or inf" in err
+        assert f"nothing was written to {out}" in err
+        assert not out.parent.exists()  # no network file, and no partial one beside it
+        assert fs.load_style_network(tmp_path / "cache" / "fast_style" / "cafe.ckpt").steps_trained == first - 1
 
 
 # --- the shipped networks ---------------------------------------------------------------------

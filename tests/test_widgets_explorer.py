@@ -109,6 +109,21 @@ def test_clicking_a_map_shows_that_unit_and_its_atlas_entry_without_a_forward_pa
     assert pixels(explorer.atlas_view.value).shape[0] == 192
 
 
+def test_a_unit_change_reads_only_that_units_channel_image(explorer, monkeypatch):
+    def whole_layer(*args, **kwargs):
+        raise AssertionError("converted a whole layer of channel images to show one")
+
+    expected = atlas.channel_images("stage4")[21]
+    monkeypatch.setattr(atlas, "channel_images", whole_layer)
+    explorer.channel.value = 21
+    assert "channel 21" in explorer.unit_info.value and "nine photo crops" in explorer.atlas_info.value
+    assert explorer.status.text == ""
+    assert atlas.channel_image("stage4", 21).shape == (3, 128, 128)
+    assert atlas.channel_image("stage4", 21).equal(expected)
+    with pytest.raises(ValueError, match="channel must be an int from 0 to 79; got 80"):
+        atlas.channel_image("stage4", 80)
+
+
 def test_a_layer_outside_the_atlas_says_which_layers_it_holds(explorer):
     explorer.layer.value = "stage2"
     assert explorer.atlas_view.value == b"" and "stage3, stage4, stage5, stage6" in explorer.atlas_info.value

@@ -119,6 +119,19 @@ def test_deepdream_panel_changes_the_photo(model):
     assert after.shape == before.shape and np.abs(after - before).mean() > 1.0
 
 
+def test_deepdream_panel_starts_at_the_recipes_defaults(model, monkeypatch):
+    from lecture_utils.optimize import iterate_deepdream
+
+    sliders = dict(steps="steps", lr="lr", jitter_px="jitter", octaves="octaves", octave_scale="octave_scale")
+    panel = DeepDreamPanel(model, size=64)
+    assert {k: getattr(panel, v).value for k, v in sliders.items()} == \
+        {k: iterate_deepdream.__kwdefaults__[k] for k in sliders}
+    changed = dict(steps=7, lr=0.02, jitter_px=16, octaves=5, octave_scale=1.6)
+    monkeypatch.setattr(iterate_deepdream, "__kwdefaults__", {**iterate_deepdream.__kwdefaults__, **changed})
+    panel = DeepDreamPanel(model, size=64)
+    assert {k: getattr(panel, v).value for k, v in sliders.items()} == changed
+
+
 def test_inversion_panel_uses_the_tv_slider(model):
     panel = InversionPanel(model, size=64)
     panel.steps.value, panel.layer.value, panel.tv_weight.value = 10, "stage2", 1.0

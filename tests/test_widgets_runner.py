@@ -49,6 +49,25 @@ def test_stop_ends_a_fast_style_training_and_saves_it(model, tmp_path):
     assert runner.last.image.shape == (1, 3, 32, 32)
 
 
+def test_a_fast_style_training_that_goes_nan_at_once_shows_the_error_and_a_picture(model, tmp_path, monkeypatch):
+    real = fs.batch_loss
+
+    def nan_loss(*args):
+        total, losses = real(*args)
+        return total * float("nan"), losses
+
+    monkeypatch.setattr(fs, "batch_loss", nan_loss)
+    photos = [load_image(name, 64) for name in ("cat", "rocket")]
+    runner = Runner(lambda: fs.iterate_training(model, load_image("cafe_terrace", 64), photos, tmp_path / "nan.ckpt",
+                                                steps=5, size=32, batch_size=1, width=4, blocks=1))
+    runner.run_button.click()
+    runner.join(60)
+    assert runner.last.step == 1 and runner.status.exception is None
+    assert "stopped at step 1" in runner.status.text and "color:#b00020" in runner.status.text
+    assert pixels(runner.preview.value).shape[:2] == (runner.height, runner.height)  # the start's picture
+    assert not runner.run_button.disabled
+
+
 def test_a_run_that_reaches_its_goal_early_ends_with_its_last_picture_and_a_full_bar():
     # 7 of at most 100 steps, previews every 5: the 7th picture would not be shown otherwise
     pictures = [torch.full((1, 3, 8, 8), k / 10) for k in range(1, 8)]

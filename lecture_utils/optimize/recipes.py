@@ -64,7 +64,7 @@ def channel_image(model, layer, channel, **options):
     return run_to_end(iterate_channel_image(model, layer, channel, **options))
 
 
-def iterate_deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=4, octave_scale=1.4,
+def iterate_deepdream(model, image, layer, *, steps=10, lr=0.01, jitter_px=32, octaves=3, octave_scale=1.4,
                       seed=0):
     """DeepDream (Mordvintsev, Olah and Tyka 2015): amplify whatever `layer` sees in `image`,
     by L1-normalised gradient ascent on its mean squared activation, jittered, over octaves.

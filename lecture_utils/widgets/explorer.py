@@ -160,6 +160,6 @@ class LiveExplorer(Panel):
                                      f"pick one of those layers to see a unit's atlas entry.")
         else:
             patches, images = atlas.top_patches(layer, channel)
-            self.atlas_view.value = array_png(atlas_picture(atlas.channel_images(layer)[channel], images), ATLAS_SIDE)
+            self.atlas_view.value = array_png(atlas_picture(atlas.channel_image(layer, channel), images), ATLAS_SIDE)
             self.atlas_info.value = (f"Atlas: the image made to excite channel {channel} (left) and the nine photo "
                                      f"crops that excite it most, strongest {patches[0].value:.2f} (right)")

@@ -1,12 +1,19 @@
 """Images made by gradient ascent or descent: class and channel images (notebook 04),
 DeepDream (notebook 06) and feature inversion (notebook 07). Each runs with a `Runner`."""
 
+import inspect
+
 import ipywidgets as w
 
 from .. import optimize as opt, parameterize
 from ..images import center_square
 from .common import ImagePicker, Panel, image_png, image_view, layer_picker, slider
 from .runner import Runner
+
+
+def _defaults(recipe):
+    """{keyword: default} of a recipe's signature: the one place each default is written."""
+    return {name: p.default for name, p in inspect.signature(recipe).parameters.items() if p.default is not p.empty}
 
 
 class ClassImagePanel(Panel):
@@ -53,11 +60,12 @@ class DeepDreamPanel(Panel):
         self.model = model
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
-        self.lr = slider(w.FloatLogSlider, 0.01, -3, -1, 0.1, "step size", base=10)
-        self.jitter = slider(w.IntSlider, 32, 0, 64, 1, "jitter (px)")
-        self.octaves = slider(w.IntSlider, 3, 1, 6, 1, "octaves")
-        self.octave_scale = slider(w.FloatSlider, 1.4, 1.1, 2.0, 0.05, "octave scale")
-        self.steps = slider(w.IntSlider, 10, 1, 50, 1, "iterations per octave")
+        start = _defaults(opt.iterate_deepdream)  # the sliders start where the recipe does
+        self.lr = slider(w.FloatLogSlider, start["lr"], -3, -1, 0.1, "step size", base=10)
+        self.jitter = slider(w.IntSlider, start["jitter_px"], 0, 64, 1, "jitter (px)")
+        self.octaves = slider(w.IntSlider, start["octaves"], 1, 6, 1, "octaves")
+        self.octave_scale = slider(w.FloatSlider, start["octave_scale"], 1.1, 2.0, 0.05, "octave scale")
+        self.steps = slider(w.IntSlider, start["steps"], 1, 50, 1, "iterations per octave")
         self.runner = Runner(self.make_run, preview_every=2)
         self.status = self.runner.status
         self.widget = w.VBox([
@@ -69,8 +77,8 @@ class DeepDreamPanel(Panel):
 
     def make_run(self):
         return opt.iterate_deepdream(self.model, self.picker.image, self.layer.value, steps=self.steps.value,
-                             lr=self.lr.value, jitter_px=self.jitter.value, octaves=self.octaves.value,
-                             octave_scale=self.octave_scale.value)
+                                     lr=self.lr.value, jitter_px=self.jitter.value, octaves=self.octaves.value,
+                                     octave_scale=self.octave_scale.value)
 
 
 class InversionPanel(Panel):
