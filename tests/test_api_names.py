@@ -17,7 +17,7 @@ ONE_NAME = {  # the name used: the names it replaced
     "lr": ("step_size",),  # the step size of an optimisation
 }
 # where `images` is a list or collection of pictures (of any sizes), not one tensor
-LISTS_OF_PICTURES = {"embedding.compute_codes", "images.random_crops", "plotting.tile", "plotting.show_images",
+LISTS_OF_PICTURES = {"embedding.compute_codes", "embedding.mean_top_patch", "images.random_crops", "plotting.tile", "plotting.show_images",
                      "plotting.heatmap_grid", "plotting.show_predictions", "plotting.thumbnail_map"}
 # The exercises keep the lecture slides' own names (the slide's make_step takes step_size).
 SKIPPED = ("lecture_utils.exercises",)

@@ -39,6 +39,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lecture_utils.widgets import DemoPage
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -473,6 +475,10 @@ DEMO_ARTIFACTS = ROOT / "test-artifacts" / "demo"
 FIRST_TAB_TIMEOUT_S = 120  # on 2 busy cores; the test prints the time, `make bench BENCH=lecture` measures tabs alone
 # The demo page's tab titles, and the tab shown (ipywidgets' Tab is a Lumino tab panel).
 TAB_TITLES = ".widget-tab > .lm-TabBar .lm-TabBar-tab"
+# The titles shown cut (their label wider than its box) or reaching past the page's right edge.
+CUT_TITLES = """tabs => tabs.filter(t => { const label = t.querySelector('.lm-TabBar-tabLabel') || t;
+    return label.scrollWidth > label.clientWidth + 1 || t.getBoundingClientRect().right > innerWidth + 1; })
+    .map(t => t.innerText)"""
 SHOWN_TAB = ".widget-tab > .widget-tab-contents > .lm-Widget:not(.lm-mod-hidden)"
 
 
@@ -493,7 +499,11 @@ def test_demo_page_in_voila(browser, tmp_path):
         code = page.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").all_inner_texts()
         assert not [text for text in code if text.strip()] and "DemoPage" not in page.inner_text("body"), code
         titles = page.locator(TAB_TITLES)
-        assert titles.count() == 13, titles.all_inner_texts()  # a tab per notebook, two for 01 and 04
+        assert titles.count() == len(DemoPage.TOPICS), titles.all_inner_texts()
+        page.set_viewport_size(PROJECTOR)
+        cut = titles.evaluate_all(CUT_TITLES)
+        page.screenshot(path=str(DEMO_ARTIFACTS / "tabs-1280x720.png"))
+        assert not cut, f"demo page at 1280x720: tab titles cut or outside the page: {cut}"
         for index in range(titles.count()):
             title = titles.nth(index).inner_text()
             titles.nth(index).click()

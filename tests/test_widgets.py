@@ -160,3 +160,17 @@ def test_an_upload_too_thin_to_resize_shows_a_message(explorer):
     explorer.picker.add_upload("sliver.png", png_of((0, 255, 0), size=(20000, 20)))
     assert "sliver.png" in explorer.picker.status.text and "megapixels" in explorer.picker.status.text
     assert explorer.picker.image is image
+
+
+def test_a_panels_layer_is_one_the_model_has(model):
+    from lecture_utils.widgets import layer_picker
+    from tests.helpers import tiny_model
+
+    assert layer_picker(model).value == "stage4"  # the middle of stem ... head
+    tiny = tiny_model()
+    assert layer_picker(tiny).value == list(tiny.layers)[len(tiny.layers) // 2]
+    with pytest.raises(ValueError, match="unknown layer of tiny 'stage4'; accepted: conv, relu, boom, fc"):
+        layer_picker(tiny, "stage4")  # a panel's default on another network: the layers it has, not a TraitError
+    from lecture_utils.widgets import DeepDreamPanel, InversionPanel
+
+    assert DeepDreamPanel(tiny).layer.value == InversionPanel(tiny).layer.value == "boom"  # no layer given

@@ -12,6 +12,7 @@ import html
 import ipywidgets as w
 import numpy as np
 
+from .. import _checks
 from ..images import bundled_images, center_square, load_image, to_pil
 from ..plotting import overlay, png_bytes
 from .camera import Camera
@@ -151,9 +152,12 @@ class ImagePicker:
 
 
 def layer_picker(model, value=None, description="layer"):
-    """A slider over the model's layers, shallow to deep, by their short names."""
+    """A slider over the model's layers, shallow to deep, by their short names, at `value` (None:
+    the model's middle layer, `stage4` on the bundled network). A name the model does not have
+    raises a ValueError that lists the ones it has."""
     names = list(model.layers)
-    return w.SelectionSlider(options=names, value=value or names[0], description=description,
+    value = names[len(names) // 2] if value is None else _checks.one_of(value, f"layer of {model.name}", names)
+    return w.SelectionSlider(options=names, value=value, description=description,
                              continuous_update=False, layout=w.Layout(width="420px"))
 
 

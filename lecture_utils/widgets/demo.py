@@ -23,12 +23,22 @@ from .optimize import ClassImagePanel, DeepDreamPanel, InversionPanel
 from .style import StyleTransferPanel, TexturePanel
 
 
+# Lumino's tab bar gives every tab the same share of one row and cuts the titles that do not fit
+# ("04 Class ima" on a 1280 px projector): each tab as wide as its title, the bar wrapping to
+# as many rows as it needs.
+TAB_BAR_STYLE = """<style>
+.widget-tab > .lm-TabBar .lm-TabBar-content { flex-wrap: wrap; }
+.widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; min-width: 0; max-width: none; }
+.widget-tab > .lm-TabBar .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+</style>"""
+
+
 class DemoPage(Panel):
     """One tab per notebook, each holding that notebook's panel (`TOPICS`: tab title and the
     method that builds the panel). `tabs.selected_index` picks a tab, as a click does; `panels`
     holds the panels built so far, by tab index."""
 
-    TOPICS = [  # short titles: thirteen tabs share the page's width
+    TOPICS = [  # short titles; the tab bar wraps to a second row rather than cut one
         ("00 Predict", "_predictions"),
         ("01 Activations", "_activations"),
         ("01 Live", "_live"),
@@ -49,7 +59,7 @@ class DemoPage(Panel):
         self.panels = {}
         self.tabs = widgets.Tab(children=[widgets.VBox([widgets.Label("Opening ...")]) for _ in self.TOPICS],
                                 titles=[title for title, _ in self.TOPICS])
-        self.widget = self.tabs
+        self.widget = widgets.VBox([widgets.HTML(TAB_BAR_STYLE), self.tabs])
         self.tabs.observe(lambda change: self._open(change["new"]), "selected_index")
         self._open(self.tabs.selected_index or 0)
 

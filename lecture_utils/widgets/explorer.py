@@ -9,7 +9,7 @@ import time
 import ipywidgets as w
 import torch
 
-from .. import atlas
+from .. import _checks, atlas
 from ..activations import forward_with_activations, get_activations, top_classes
 from ..attribution import grad_cam
 from ..images import center_square
@@ -64,13 +64,15 @@ class LiveExplorer(Panel):
     channel re-uses it. `show(image)` is what a frame and a picked image call; `seconds` holds
     how long the last one took."""
 
-    def __init__(self, model, image="cat", layer="stage4", channel=0, k=5):
+    def __init__(self, model, image="cat", layer=None, channel=0, k=5):
         self.model, self.k = model, k
         self.picker = ImagePicker(image)
         self.status = self.picker.status
         self.camera = Camera("stream")
         probe = get_activations(model, torch.zeros(1, 3, 64, 64, device=model.device), list(model.layers))
         spatial = [name for name, a in probe.items() if a.ndim == 4]
+        # None: the middle of the layers with maps (stage4 on the bundled network, whose atlas covers it)
+        layer = spatial[len(spatial) // 2] if layer is None else _checks.one_of(layer, f"layer of {model.name}", spatial)
         self.layer = w.Dropdown(options=spatial, value=layer, description="layer")
         self.channel = w.BoundedIntText(value=channel, min=0, max=probe[layer].shape[1] - 1, description="channel",
                                         layout=w.Layout(width="160px"))

@@ -21,7 +21,7 @@ class ClassImagePanel(Panel):
     parameterisation, random views on or off, step size, size and iterations; Run, Stop,
     progress and live preview."""
 
-    def __init__(self, model, target="dumbbell", layer="stage4"):
+    def __init__(self, model, target="dumbbell", layer=None):
         self.model = model
         self.mode = w.ToggleButtons(options=["class", "channel"], value="class")
         self.target = w.Combobox(value=target, options=model.categories, ensure_option=True,
@@ -56,7 +56,7 @@ class DeepDreamPanel(Panel):
     """DeepDream on a bundled or uploaded photo (notebook 06): layer, step size, jitter,
     octaves, octave scale, iterations per octave; the preview starts as the photo."""
 
-    def __init__(self, model, image="palace", layer="stage4", size=256):
+    def __init__(self, model, image="palace", layer=None, size=256):
         self.model = model
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
@@ -85,7 +85,7 @@ class InversionPanel(Panel):
     """Feature inversion (notebook 07): the photo beside its reconstruction from one layer's
     features, with the total-variation weight as a slider."""
 
-    def __init__(self, model, image="espresso", layer="stage4", size=160):
+    def __init__(self, model, image="espresso", layer=None, size=160):
         self.model, self.size = model, size
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
