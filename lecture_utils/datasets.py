@@ -261,31 +261,42 @@ def gcompris(size=160):
     """
     size = _checks.positive_int(size, "size")
     kinds = sorted(set(GCOMPRIS_KINDS.values()))
-    images, labels = [], []
+    images, thumbs, labels = [], [], []
     for rcc in gcompris_files():
         for name, data in sorted(gcompris_photos(rcc).items()):
             kind = gcompris_kind(name)
             if kind is not None:
-                photo = center_square(load_image(data), size)
-                images.append((photo[0] * 255).round().to(torch.uint8))
+                photo = (center_square(load_image(_reduced(data, size)), size) * 255).round()
+                images.append(photo[0].to(torch.uint8))
+                thumbs.append(F.interpolate(photo / 255, size=(16, 16), mode="area").flatten())
                 labels.append(kinds.index(kind))
     if not images:
         raise FileNotFoundError(f"GCompris's photos are not installed (no resource files in {GCOMPRIS}). "
                                 f"Install them with:  {GCOMPRIS_INSTALL}")
     images, labels = torch.stack(images), torch.tensor(labels)
-    keep = _first_copies(images)
+    keep = _first_copies(torch.stack(thumbs))
     return Collection("GCompris photos", images[keep], labels[keep], kinds,
                       source="GCompris's photos of things (Debian package gcompris-qt-data; per file GPL-3+, "
                              "CC-BY, CC-BY-SA or public domain)")
 
 
-def _first_copies(images, tolerance=0.5):
-    """Indices of the images that are not a copy of an earlier one: no earlier image lies within
-    `tolerance` of it as a 16 x 16 thumbnail (Euclidean, values in [0, 1]; the copies here are
-    about 0.1 apart, different photos 3 or more)."""
-    thumbs = F.interpolate(images.float() / 255, size=(16, 16), mode="area").flatten(1)
+def _reduced(data, size):
+    """The photo in `data` shrunk by the largest whole factor that keeps its shorter side at least
+    twice `size`: a 1920 x 1080 photo is not turned into floats (25 MB, and several times that while
+    resizing) only to become 160 x 160."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as photo:
+        photo = photo.convert("RGB")
+        return photo.reduce(max(1, min(photo.size) // (2 * size)))
+
+
+def _first_copies(thumbs, tolerance=1.5):
+    """Indices of the photos that are not a copy of an earlier one, given their 16 x 16 thumbnails
+    (N, 768) in [0, 1]: no earlier thumbnail lies within `tolerance` (Euclidean; the copies here
+    are 0.06-0.8 apart, depending on the size they were scaled to, different photos 3 or more)."""
     distance = torch.cdist(thumbs, thumbs)
-    return [i for i in range(len(images)) if not (distance[i, :i] < tolerance).any()]
+    return [i for i in range(len(thumbs)) if not (distance[i, :i] < tolerance).any()]
 
 
 # ---------------------------------------------------------------- Imagenette

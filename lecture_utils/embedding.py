@@ -504,7 +504,8 @@ def mean_top_patch(model, images, layer, n=100, per_image=10):
     shows that filter: an oriented edge, a bar, a spot of colour.
 
     Args:
-        images: a list of (1, 3, H, W) in [0, 1], any sizes (each at least the receptive field).
+        images: (1, 3, H, W) images in [0, 1] of any sizes (each at least the receptive field): a
+            list, or any iterable (a generator holds only one image in memory at a time).
         layer: a layer name of `model.layers`; a shallow one (deeper units respond to shapes and
             textures whose positions vary, and their averages blur).
         n: windows averaged per channel; per_image: at most this many of them from one image.
@@ -517,8 +518,6 @@ def mean_top_patch(model, images, layer, n=100, per_image=10):
     """
     n = _checks.positive_int(n, "n")
     per_image = _checks.positive_int(per_image, "per_image")
-    if not images:
-        raise ValueError("images must hold at least one image")
     candidates = []  # per image: (values (C, k), windows (C, k, 3, S, S))
     for image in images:
         image = _checks.images(image, "each image", single=True)
@@ -539,6 +538,8 @@ def mean_top_patch(model, images, layer, n=100, per_image=10):
                                             (rf.box(int(i), int(j), clip=False) for i, j in zip(r_c, c_c))])
                                for r_c, c_c in zip(r, c)])
         candidates.append((top, windows))
+    if not candidates:
+        raise ValueError("images must hold at least one image")
     values = torch.cat([v for v, _ in candidates], dim=1)
     windows = torch.cat([w for _, w in candidates], dim=1)
     best = values.topk(min(n, values.shape[1]), dim=1).indices

@@ -46,7 +46,8 @@ model = load_model(device="cpu")
 from lecture_utils import datasets
 from lecture_utils.embedding import mean_top_patch
 
-photos = list(datasets.gcompris(size=224).float_images().split(1))
+collection = datasets.gcompris(size=224)
+photos = (collection.float_images([i]) for i in range(len(collection)))  # one at a time
 averages = mean_top_patch(model, photos, "stage2", n=100)
 plotting.filter_grid(averages - averages.mean(dim=(1, 2, 3), keepdim=True), ncols=8, size=1.3)
 

@@ -60,7 +60,7 @@ for layer in LAYERS:
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The head codes beat the pixels by 36 points (91% against 55%; six kinds, so guessing gives
 # about 17%, and always answering "monument", the largest kind, 31%). The deeper the layer, the
-# better its codes: stage2 58%, stage3 66%, stage4 74%, head 91%. Pixels know little here: the
+# better its codes: stage2 59%, stage3 66%, stage4 74%, head 91%. Pixels know little here: the
 # photos differ in pose, framing, background and light, so two photos of one kind rarely line
 # up pixel by pixel.
 #
@@ -201,12 +201,13 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
                                    thumb=34, size=9.5, fontsize=13, title=f"t-SNE of the {name}"))
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# In the map of the head codes each kind is an island or a region: the fish at the right, the
-# animals at the top, the tools and household objects at the left, the monuments at the
-# bottom, and the wind turbines and windmills as their own group beside the monuments (the
-# solar panels are a small group at the far left). In the map of the pixels only two things
-# gather: photos on a white background (tools, household objects) at the top left, and dark,
-# green or watery photos (fish, many animals) at the bottom; the rest mixes. The 5-NN vote in
+# In the map of the head codes each kind is an island or a region of its own: the fish, the
+# animals, the monuments, the tools with the household objects beside them, and the wind
+# turbines and windmills as a group apart from the other renewable-energy photos (solar panels,
+# dams). In the map of the pixels only two things gather: photos on a white background (tools,
+# household objects) in one corner, and dark, green or watery photos (fish, many animals) in
+# another; the rest mixes. (t-SNE places the islands anew on every run; what stays is which
+# photos share one.) The 5-NN vote in
 # the 2-D maps, printed above them, says the same.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -221,7 +222,7 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # photo. (Notebook 01 averages such windows for the shallower `stage2`.)
 #
 # - **stage3** (67 px windows of the 160 px photos): channel 1 fires on a straight edge against
-#   blue sky (the slope of a pyramid, a temple's roof, a windmill's sails, a mountain), channel 3
+#   blue sky (the slope of a pyramid, a temple's roof, a windmill's sails, a rock face), channel 3
 #   on a dark bar or curve on a light ground (a duck's head, a handle, a sail); channels 0 and 2
 #   mix several things.
 # - **stage4** (147 px windows, most of the photo; grey is outside it): channel 0 fires on stone
