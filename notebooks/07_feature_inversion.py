@@ -63,6 +63,24 @@ for layer in layers:
 # and exact layout its features pin down, as in the lecture's figure of VGG-16 reconstructions
 # (Johnson, Alahi and Fei-Fei 2016).
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Many images share these features
+#
+# Two `head` inversions of the same photo from two different noise starts (seeds 0 and 1).
+
+# %% slideshow={"slide_type": "-"}
+other_start = opt.invert(model, photo, "head", tv_weight=TV, steps=STEPS, seed=1)
+other_error = opt.relative_error(model, other_start, "head", photo)
+plotting.show_images([photo, inverted["head"], other_start], ncols=3, size=3.6, fontsize=14,
+                     titles=["photo", f"head, seed 0 (error {errors['head']:.2f})", f"head, seed 1 (error {other_error:.2f})"])
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Both reconstructions match the photo's `head` features about equally well (the errors in the
+# titles), yet they are two different pictures: the same kind of curved rims, repeated around the
+# middle in rainbow colours, but not the same rims, rings or colours. Many images share these
+# features: at this depth the network keeps which parts there are, not exactly where they lie
+# or what colour they have.
+
 # %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why do the colours drift at the deeper layers, while the shapes stay?
 
