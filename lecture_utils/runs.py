@@ -39,6 +39,9 @@ class Step:
     result: what the run returns if it ends here, on the run's device (the best patch, the
         universal perturbation in pixel units, the fast-style network); None for the image
         runs of `optimize`, whose result is `image`.
+    transparency: for `optimize.iterate(..., parameterization="maco")`, MACO's transparency map:
+        |d objective / d image| summed over the steps of this octave so far, (N, 3, h, w) on the
+        CPU, a copy: where in the image the evidence for the objective lies. None for other runs.
     """
 
     step: int
@@ -48,6 +51,7 @@ class Step:
     message: str = None
     octave: int = 0
     result: object = None
+    transparency: torch.Tensor = None
 
 
 def finish(run):

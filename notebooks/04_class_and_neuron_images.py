@@ -27,7 +27,6 @@ from lecture_utils.parameterize import high_frequency_share, saturated_share
 
 model = load_model(device="cpu")
 STEPS = 48           # Adam steps for the ablation, channel and diversity images
-CLASS_STEPS = 96     # and for the twelve class images
 SIZE = 224           # class images: the network's own input size
 SMALL = 128          # channel images and the ablation
 
@@ -57,6 +56,9 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
 # steeper). A step of the same size now moves coarse shapes as far as fine texture. Then they also **decorrelate the colours**: the optimiser's three channels are
 # mapped to RGB by the square root of ImageNet's colour covariance, so a step changes
 # brightness and hue separately, as photos vary. A sigmoid maps the result into [0, 1].
+# **MACO** (Fel et al. 2023) goes further: it fixes the spectrum's magnitude to the average of
+# natural photos (measured on this course's photos) and lets the optimiser change only the
+# phases, where shapes and edges are placed.
 #
 # Below, the same objective, the same random views (pad, jitter, zoom, rotation: Lucid's set),
 # Adam, 48 steps and 128 px; only the parameterisation changes. Each panel gives the score on the
@@ -64,7 +66,8 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
 # rotated by up to 5°), and the share of the image's power at high frequencies.
 
 # %% slideshow={"slide_type": "slide"}
-PARAMS = {"pixels": "pixels", "fourier": "Fourier, 1/f", "fourier_decorrelated": "Fourier + colour"}
+PARAMS = {"pixels": "pixels", "fourier": "Fourier, 1/f", "fourier_decorrelated": "Fourier + colour",
+          "maco": "MACO, phase only"}
 ablation, notes = [[], []], [[], []]
 dumbbell = opt.class_probability(model, "dumbbell")
 stage4 = opt.channel(model, "stage4", 61)
@@ -81,16 +84,18 @@ for name in PARAMS:
 plotting.image_table(ablation, row_labels=["dumbbell", "stage4 #61"], titles=notes, size=3.2, fontsize=12)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# In pixel space both pictures are fields of coloured grain, with the largest share of power
-# at high frequencies (22% and 54%), and the dumbbell's probability, 1.00 on the exact image,
-# falls to 0.41 over random views. In Fourier space the same optimiser draws larger patches in
-# saturated red, green, blue and magenta, with less fine power, but for the dumbbell this alone
-# does not help: 0.82 exact and 0.31 over views, lower than in pixels. Only with decorrelated
-# colour as well does the dumbbell hold up over views (0.75), in colours closer to a photo's.
-# The channel does not follow this order: it reaches its highest activation in pixel space
-# (21.4 over views, against 17.0 and 18.8), as fine grain with 54% of its power at high
-# frequencies against 16% and 13%. What the change of variables buys, on these numbers, is
-# an image with less fine noise; it does not always buy a higher score.
+# In pixel space both pictures are fields of coloured grain, the channel's with most of its
+# power at high frequencies (for the dumbbell, the class recipe's L2 penalty and blur hold the
+# grain back, but it still has the most fine power of the four). In Fourier space the same
+# optimiser draws larger patches in saturated red, green, blue and magenta. With decorrelated
+# colour as well the colours come closer to a photo's and the fine power is the lowest of the
+# four. MACO keeps the energy per frequency of a photo whatever the optimiser does: its pictures
+# are soft, pale and low in contrast, and after 48 steps at this step size its dumbbell is not
+# yet a dumbbell for the network and its channel is the least excited. The scores do
+# not follow the look of the pictures: over random views the dumbbell holds up best in Fourier
+# space without decorrelated colour and worst with it, and the channel is most excited in pixel
+# space. What the change of variables buys, on this network, is a picture with less fine noise;
+# it does not buy a higher score.
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: one update step of a class image
@@ -134,42 +139,42 @@ check("class_image_step", class_image_step)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Class images
 #
-# The recipe `opt.class_image(model, target)` does all of this: Adam on the class **logit**
-# (the score before the softmax: maximising the probability would also reward pushing the
-# other 999 classes down), in decorrelated Fourier space, through random views. To Lucid's
-# views it adds one more: at each step the image is shrunk by a random factor down to half its
-# size and enlarged again, so the class cannot rest on the finest pixels alone.
-#
-# The logit has no ceiling, so nothing stops the optimiser from pushing colour values towards
-# the ends of the sigmoid, black and white (the Fourier + colour dumbbell above has large
-# patches of both). So here we spell the loop out and add the lecture's R(I): an L2 penalty
-# on each value's distance from mid-grey, weight 20, with a smaller step (0.05 instead of the
-# recipe's 0.08) and a light blur (σ = 0.5 px every 8 steps) against isolated dots. These are
-# the twelve classes of the lecture's two slides, made four at a time, 96 steps each. Each
-# title gives the share of colour values that show as pure black or white (0 or 255 in 8 bits)
-# and the share within 0.05 of either end.
-
-# %% slideshow={"slide_type": "slide"}
-classes = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Siberian husky",
-           "washer", "computer keyboard", "kit fox", "goose", "ostrich", "limousine"]
-VIEWS = opt.robust_views() + [opt.random_resolution(0.5)]  # the recipe's views
-made = []
-for k in range(0, len(classes), 4):
-    objective = opt.class_logit(model, classes[k:k + 4]) - 20.0 * opt.l2()  # S_c(I) - R(I)
-    run = opt.iterate(model, objective, size=SIZE, steps=CLASS_STEPS, lr=0.05, optimizer="adam",
-                      parameterization="fourier_decorrelated", transforms=VIEWS, batch_size=4,
-                      blur=0.5, blur_every=8)
-    made.append(opt.finish(run).image)
-class_images = torch.cat(made)
-at_ends, near_ends = saturated_share(class_images), saturated_share(class_images, margin=0.05)
-print(f"a photo, for comparison: {float(saturated_share(photo)[0]):.1%} at 0 or 1, "
-      f"{float(saturated_share(photo, margin=0.05)[0]):.1%} within 0.05 of them")
-plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=13,
-                     titles=[f"{c}\n{a:.1%} at 0 or 1, {n:.0%} near" for c, a, n in zip(classes, at_ends, near_ends)])
+# *After Simonyan, Vedaldi and Zisserman 2013.* The twelve classes of the lecture's two slides,
+# each grown from noise by `opt.class_image(model, target)`.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# At most 0.1% of any image's colour values sit at 0 or 1, and 1–6% lie within 0.05 of them
-# (the photo: 1.2%).
+# The recipe: 96 Adam steps on the class **logit** (the score before the softmax: maximising the
+# probability would also reward pushing the other 999 classes down), in decorrelated Fourier
+# space, through random views. To Lucid's views it adds one more: at each step the image is
+# shrunk by a random factor down to half its size and enlarged again, so the class cannot rest
+# on the finest pixels alone. The logit has no ceiling, so nothing would stop the optimiser from
+# pushing colour values towards the ends of the sigmoid, black and white; the recipe therefore
+# subtracts the lecture's R(I), an L2 penalty on each value's distance from mid-grey (weight 20),
+# and blurs the image lightly (σ = 0.5 px every 8 steps) against isolated dots. Four classes
+# are made at a time, in one batch.
+
+# %% slideshow={"slide_type": "-"}
+classes = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Siberian husky",
+           "washer", "computer keyboard", "kit fox", "goose", "ostrich", "limousine"]
+class_images = torch.cat([opt.class_image(model, classes[k:k + 4]) for k in range(0, len(classes), 4)])
+at_ends, near_ends = saturated_share(class_images), saturated_share(class_images, margin=0.05)
+print(f"colour values at 0 or 1: at most {float(at_ends.max()):.1%} (a photo: {float(saturated_share(photo)[0]):.1%}); "
+      f"within 0.05 of them: {float(near_ends.min()):.0%} to {float(near_ends.max()):.0%} "
+      f"({float(saturated_share(photo, margin=0.05)[0]):.1%})")
+plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=15, titles=classes)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# What to see in each: the **dumbbell**, dark rounded weights at the edges among a mosaic of
+# colour; the **cup**, the loop of a handle in the middle and a rim; the **dalmatian**, white
+# fur with round black spots at the top and the bottom left; the **bell pepper**, glossy green
+# lobes at both sides; the **lemon**, bright yellow dimpled peel at the edges; the **Siberian
+# husky**, black-and-white fur around a pale blue eye; the **washer**, a round opening with a
+# metal rim; the **computer keyboard**, a tilted grid of small square keys; the **kit fox**, a
+# dark eye and nose under a large pointed ear in orange and white fur; the **goose**, a bird's
+# head with an orange beak at the top left; the **ostrich**, a dark feathered body on pale sandy
+# ground; the **limousine**, white boxy shapes with window panels in the corners. Parts of the
+# class, often several times and at several sizes, not one whole object: the objective rewards
+# every view of the image that shows the class, wherever it sits.
 #
 # Do they really show the class, or only fool this exact pixel grid? The first two checks are
 # not independent of the optimisation: the probability averaged over 20 random views (shifts,

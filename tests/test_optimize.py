@@ -248,6 +248,29 @@ def test_bad_settings_fail_at_the_call_with_a_clear_message(kwargs, message):
         iterate(model, class_logit(model, 0), **kwargs)  # not only when the first step is asked
 
 
+@pytest.mark.parametrize("bad", [True, "1", -1, 1.0])
+def test_the_loop_and_view_score_check_the_seed_as_every_seeded_function_does(bad):
+    model = tiny_model()
+    message = r"seed must be an int >= 0 \(the same random numbers on every run\) or None"
+    with pytest.raises(TypeError, match=message):
+        iterate(model, class_logit(model, 0), size=8, seed=bad)
+    with pytest.raises(TypeError, match=message):
+        view_score(model, torch.rand(1, 3, 16, 16), class_logit(model, 0), views=1, seed=bad)
+
+
+def test_seed_none_draws_from_torchs_global_random_numbers():
+    model = tiny_model()
+
+    def first_image(seed):  # the start is noise: it is what the seed decides
+        return next(iter(iterate(model, class_logit(model, 0), size=8, steps=1, seed=seed))).image
+
+    torch.manual_seed(5)
+    a, b = first_image(None), first_image(None)
+    torch.manual_seed(5)
+    assert torch.equal(first_image(None), a) and not torch.equal(a, b)
+    assert torch.equal(first_image(0), first_image(0)) and not torch.equal(first_image(0), first_image(1))
+
+
 def test_objective_type_and_layers_are_checked_at_the_call():
     model = tiny_model()
     with pytest.raises(TypeError, match="objective must be an Objective"):
@@ -265,8 +288,8 @@ LECTURE_CLASSES = ["dumbbell", "cup", "dalmatian", "bell pepper", "lemon", "Sibe
 
 
 def test_the_lecture_class_images_hold_up_from_any_view_and_at_half_resolution(model):
-    # the recipe with only steps and size (its default 128 steps; notebook 04 takes 40 to fit its
-    # time budget and prints its own numbers), four classes per batch as there
+    # the recipe with only steps and size (128 steps, more than its default 96 that notebook 04
+    # uses and prints its own numbers for), four classes per batch as there
     images = torch.cat([class_image(model, LECTURE_CLASSES[k:k + 4], steps=128, size=224)
                         for k in range(0, 12, 4)])
     half = torch.nn.functional.interpolate(images, scale_factor=0.5, mode="bilinear", antialias=True)

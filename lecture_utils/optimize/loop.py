@@ -31,8 +31,11 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         image: the start, (1, 3, H, W) in [0, 1]; None starts from faint noise of `size`
             (an int for a square, or (H, W)).
         parameterization: what the optimiser changes (`parameterize`): "pixels", "fourier"
-            (the 1/f-scaled spectrum) or "fourier_decorrelated" (also decorrelated colours).
-            Every yielded image is in [0, 1] whichever is chosen.
+            (the 1/f-scaled spectrum) or "fourier_decorrelated" (also decorrelated colours), or
+            "maco" (only the spectrum's phase; its magnitude is that of photos). Every yielded
+            image is in [0, 1] whichever is chosen. With "maco" each `Step` also carries MACO's
+            transparency map: |d objective / d image| summed over the octave's steps so far (it
+            starts again at each octave's size).
         batch_size: optimise this many images at once (each objective averages over them; see
             `gram_similarity` for pushing them apart); a start `image` is repeated.
         steps: updates per octave. lr: step size (pixel units for "ascent" with
@@ -51,7 +54,8 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
         octaves, octave_scale: run at `octaves` sizes, each `octave_scale` times larger, the
             detail found so far carried up to the next size (DeepDream's image pyramid).
         blur, blur_every: Gaussian blur of this sigma (pixels) every `blur_every` steps.
-        seed: seeds the noise and the random transforms.
+        seed: an int for the same noise and random transforms on every run (None: torch's
+            global random numbers).
 
     Returns:
         An iterator of `Step`. Stop early by not asking for more; `runs.finish` runs it to the end.
@@ -81,7 +85,7 @@ def iterate(model, objective, image=None, *, size=224, steps=100, lr=0.05, optim
     if optimizer == "lbfgs" and transforms:
         raise ValueError("L-BFGS needs the same function at every step: use transforms=() with it, "
                          "or 'adam'/'ascent' with random transforms")
-    generator = torch.Generator().manual_seed(seed)
+    generator = _checks.seed(seed)
     if image is None:
         if isinstance(size, numbers.Integral):
             size = (size, size)
@@ -133,8 +137,11 @@ class _Run:
             start = _resize(base, size)
             variables = parameterize.parameterization(parameterization, *size)
             params = variables.encode((start + _resize(detail, size)).clamp(0, 1)).requires_grad_(True)
+            # MACO's transparency map, per octave: a smaller octave's map is of another grid of pixels,
+            # whose gradients have another scale, so it is not carried up
+            evidence = torch.zeros_like(start) if parameterization == "maco" else None
             update = _updater(params, variables.decode, self.evaluate, lr=lr, optimizer=optimizer,
-                              normalize_grad=normalize_grad, momentum=momentum)
+                              normalize_grad=normalize_grad, momentum=momentum, evidence=evidence)
             x = variables.decode(params).detach()
             for i in range(steps):
                 count += 1
@@ -151,13 +158,15 @@ class _Run:
                         params.copy_(variables.encode(_blur(variables.decode(params), blur)))
                     variables.clip(params)
                     x = variables.decode(params).detach().clone()
-                yield Step(count, total, losses, x.cpu(), octave=octave)
+                transparency = None if evidence is None else evidence.to("cpu", copy=True)
+                yield Step(count, total, losses, x.cpu(), octave=octave, transparency=transparency)
             detail = x - start
 
 
-def _updater(x, decode, evaluate, *, lr, optimizer, normalize_grad, momentum):
+def _updater(x, decode, evaluate, *, lr, optimizer, normalize_grad, momentum, evidence=None):
     """A function `update(step_size) -> {loss name: value}` that takes one step on the parameters x
-    of the image `decode(x)` (None: non-finite)."""
+    of the image `decode(x)` (None: non-finite). `evidence`: None, or a tensor of the image's shape
+    to which every evaluation adds |d objective / d image| (MACO's transparency map)."""
     if optimizer == "lbfgs":
         # One evaluation per step, as in Johnson's neural-style and PyTorch's tutorial. A line search
         # evaluates the point it steps to, and the next step evaluates it again after clipping.
@@ -171,10 +180,15 @@ def _updater(x, decode, evaluate, *, lr, optimizer, normalize_grad, momentum):
         opt = torch.optim.SGD([x], lr=lr, momentum=momentum)
 
     def closure(record):
-        total, values = evaluate(decode(x))
+        image = decode(x)
+        if evidence is not None:
+            image.retain_grad()  # a non-leaf keeps its gradient only when asked
+        total, values = evaluate(image)
         loss = -total
         x.grad = None
         loss.backward()
+        if evidence is not None:
+            evidence.add_(image.grad.abs())
         if normalize_grad and optimizer == "ascent":
             x.grad /= x.grad.abs().mean().clamp_min(1e-12)
         record.update({"objective": float(total.detach()), **{k: float(v.detach()) for k, v in values.items()}})
@@ -223,7 +237,7 @@ def view_score(model, image, objective, *, views=20, shift=16, scale=(0.9, 1.1),
                         f"view_probability(model, image, target))")
     layers = [n for n in objective.layers if n not in (LOGITS, IMAGE)]
     transforms = [jitter(shift), random_scale(*scale), random_rotation(degrees)]
-    run = _Run(model, objective, layers, transforms, torch.Generator().manual_seed(seed))
+    run = _Run(model, objective, layers, transforms, _checks.seed(seed))
     with torch.no_grad():
         return sum(float(run.evaluate(image)[0]) for _ in range(views)) / views
 
