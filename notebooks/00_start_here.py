@@ -114,7 +114,7 @@ plotting.show_predictions(squares, predictions, ncols=2, size=2.7, fontsize=14)
 # `load_model()` picks CUDA when PyTorch sees a GPU; here we ask for the CPU to give the same
 # numbers everywhere.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "skip"}
 print("CUDA available:", torch.cuda.is_available())
 print("PyTorch", torch.__version__, "using", torch.get_num_threads(), "CPU threads")
 

@@ -20,11 +20,8 @@ model = load_model(device="cpu")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What the first layers detect
 #
-# *After Krizhevsky, Sutskever and Hinton 2012 (AlexNet's first-layer filters); receptive fields
-# by spike-triggered averaging, Chichilnisky 2001.*
-#
-# Each square is one `stage2` unit (19 x 19 px window): the average of the 100 photo patches
-# that excite it most, in 224 GCompris photos. Oriented edges, bars and colour blobs.
+# Each square: a `stage2` unit's average of the 100 photo patches (19 x 19 px) that excite it most.
+# <small>After Krizhevsky et al. 2012 (AlexNet's filters); spike-triggered averages, Chichilnisky 2001.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The lecture opens with AlexNet's first-layer filters: 11 x 11 pixel weights that look like
