@@ -180,8 +180,7 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # Springenberg et al. also ran guided backprop from a single unit of an inner layer instead of
 # a class score, on the image patches that excite that unit most: the patch shows *where* the
 # unit fired, the guided backprop shows *which pixels of the patch* made it fire. Here are
-# maximally activating patches (notebook 02) of four `stage4` channels, found in 600 photos of
-# Fashion-MNIST (Zalando, MIT licence; 28 px grey photos of clothes, shown at 160 px).
+# maximally activating patches (notebook 02) of four `stage4` channels, in Fashion-MNIST's clothes.
 # For each channel: a row of the 8 patches that excite it most, and under it the guided backprop
 # of the same unit on the same photo, cut to the same window. A unit of `stage4` sees 147 x 147
 # pixels in principle, but most of its guided backprop falls in the middle 64 x 64 (units see

@@ -278,9 +278,8 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 # the residual connections, which make the activations *peaky* (of low entropy): a few very
 # large values dominate each Gram matrix, and with it the style loss. Their fix, **SWAG**,
 # matches the Gram matrices of a softmax of each layer's activations, which raises their
-# entropy. They also report that a VGG with **random** weights still stylises, and that SWAG
-# improves networks with random weights too: in their view the architecture matters more for
-# style transfer than the learned weights.
+# entropy. They also report that a VGG with **random** weights still stylises: in their view
+# the architecture matters more for style transfer than the learned weights.
 #
 # Below, the same settings (256 px, 40 Adam steps) on: VGG-19 with ImageNet weights (only if
 # they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,
