@@ -250,9 +250,8 @@ def build_spectrum(out=None, size=SPECTRUM_SIZE, progress=True):
     out = Path(out) if out else images.DATA_DIR / SPECTRUM_FILE
     names = atlas.photos()
     total = torch.zeros(3, size, size // 2 + 1)
-    resources = {}  # the GCompris resource files, each read once
     for k, name in enumerate(names):
-        photo = images.center_square(images.load_image(_photo_source(name, resources), size=size), size)
+        photo = images.center_square(images.load_image(_photo_source(name), size=size), size)
         total += photo_spectrum(photo)[0]
         if progress and (k + 1) % 50 == 0:
             print(f"{k + 1}/{len(names)} photos", flush=True)
@@ -261,16 +260,15 @@ def build_spectrum(out=None, size=SPECTRUM_SIZE, progress=True):
     return out
 
 
-def _photo_source(name, resources):
+def _photo_source(name):
     """What `images.load_image` reads for a name of `atlas.photos()`: a path, `data/NAME` (a
-    bundled image) or `FILE.rcc:/NAME` (the bytes of a photo inside a GCompris resource file)."""
-    from .qt_resources import read_resources
+    bundled image) or `FILE.rcc:/NAME` (a photo's bytes, from `datasets.gcompris_photos`, which
+    `atlas.photos()` has already read and cached)."""
+    from .datasets import gcompris_photos
 
     if ".rcc:" in name:
         rcc, inside = name.split(":", 1)
-        if rcc not in resources:
-            resources[rcc] = read_resources(rcc)
-        return resources[rcc][inside]
+        return gcompris_photos(Path(rcc))[inside]
     return images.DATA_DIR / name[len("data/"):] if name.startswith("data/") else Path(name)
 
 
