@@ -10,12 +10,58 @@ import io
 import math
 
 import matplotlib
+import matplotlib.figure
 import numpy as np
 import torch
-from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from . import _checks
+
+# The PNG text chunk in which a figure shown in a notebook records the height of its smallest
+# text, in the PNG's own pixels: the slide test scales it by the size the figure is drawn at on
+# the projector (tests/test_browser.py), since the picture alone cannot say how large its text is.
+TEXT_PX = "Text-px"
+
+
+def smallest_text_px(fig):
+    """The font size of the smallest text the figure draws, in pixels at its dpi (None: no text).
+    Draws the figure first: tick labels get their text only then."""
+    fig.draw_without_rendering()
+    hidden = set()
+    for ax in fig.axes:
+        if not ax.axison:  # set_axis_off: its ticks and axis labels are not drawn
+            hidden.update(map(id, ax.xaxis.findobj(Text) + ax.yaxis.findobj(Text)))
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if id(t) not in hidden and t.get_visible() and t.get_text().strip()]
+    return min(sizes) * fig.dpi / 72 if sizes else None
+
+
+class Figure(matplotlib.figure.Figure):
+    """The figures of this module: matplotlib's, shown in a notebook as a PNG cut to its contents
+    (as the inline backend does) that records its smallest text's height (TEXT_PX)."""
+
+    def notebook_png(self):
+        size = smallest_text_px(self)
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight",
+                     metadata={TEXT_PX: "none" if size is None else f"{size:.2f}"})
+        return buffer.getvalue()
+
+
+def _show_in_notebooks():
+    """Register Figure.notebook_png with IPython's PNG formatter, for this class only (the inline
+    backend registers matplotlib's Figure, and IPython looks up the exact class first)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, Figure.notebook_png)
+
+
+_show_in_notebooks()
 
 
 def _rgb_array(image):
@@ -498,7 +544,7 @@ def perturbation_image(delta, scale=None):
 
 
 def adversarial_triptych(image, adversarial, before, after, titles=("image", "adversarial"), size=3.0,
-                         change=None, change_title=None, fontsize=12):
+                         change=None, change_title=None, fontsize=13):
     """Image, change, adversarial image; under the two images their top-k bars.
 
     `before` and `after` are `predict` results, [(index, name, probability), ...]; the titles

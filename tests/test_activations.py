@@ -146,3 +146,33 @@ def test_show_predictions_lays_pairs_out_in_ncols_columns():
     assert len(plotting.show_predictions(images, predictions).axes) == 6  # one pair per row
     with pytest.raises(ValueError, match="ncols must be an int >= 1"):
         plotting.show_predictions(images, predictions, ncols=0)
+
+
+def test_a_figure_shown_in_a_notebook_records_its_smallest_text():
+    """The slide test reads how high a figure's smallest text is from its PNG (plotting.TEXT_PX):
+    the font size in points at the figure's dpi, ticks of hidden axes not counted; "none" for a
+    figure without text. IPython's formatter uses it although the inline backend registered
+    matplotlib's own figure class."""
+    import base64
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+
+    from lecture_utils import plotting
+
+    shell = InteractiveShell.instance()
+    plotting._show_in_notebooks()
+    try:
+        def recorded(fig):
+            png = shell.display_formatter.format(fig)[0]["image/png"]
+            png = png if isinstance(png, bytes) else base64.b64decode(png)
+            return Image.open(io.BytesIO(png)).text[plotting.TEXT_PX]
+
+        images = [torch.rand(1, 3, 16, 16)] * 2
+        assert recorded(plotting.show_images(images, titles=["a", "b"], fontsize=12)) == f"{12 * 100 / 72:.2f}"
+        assert recorded(plotting.show_images(images)) == "none"  # no titles: image axes are hidden
+        curve = plotting.curves([0, 1], {"loss": [1.0, 0.5]}, xlabel="step", fontsize=13)
+        assert recorded(curve) == f"{11 * 100 / 72:.2f}"  # the tick labels, 2 points smaller
+    finally:
+        InteractiveShell.clear_instance()
