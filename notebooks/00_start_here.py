@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 00 · Start here
 #
+# A companion to the lecture **CNN Visualization**: one notebook per topic, with results to read
+# and a panel to try it yourself.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # This course companion goes with the lecture **CNN Visualization** (Neural Networks for Computer
 # Vision; slides adapted from Stanford CS231n). Each notebook takes one topic of the lecture:
 # first a short explanation and results you can read without running anything, then a panel of
@@ -33,6 +37,10 @@ from lecture_utils import plotting
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The model
 #
+# **EfficientNet-Lite0**, trained on ImageNet's 1000 classes: its size, its classes and the layers
+# that later notebooks look inside.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The default network is **EfficientNet-Lite0**, trained on ImageNet's 1000 classes. Its weights
 # come with the course's software, so it works offline, on Binder and in class without downloads.
 # It is small (4.7 million parameters) and fast on a laptop CPU.
@@ -58,7 +66,7 @@ print("layers, shallow to deep:", list(model.layers))
 # the same way once their weights have been downloaded with `python -m lecture_utils fetch NAME`.
 # Which ones are on this machine:
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 from lecture_utils.models import MODEL_NAMES, is_cached
 for name in MODEL_NAMES:
     print(f"{name:18s} {'ready' if is_cached(name) else 'not fetched: python -m lecture_utils fetch ' + name}")
@@ -66,22 +74,28 @@ for name in MODEL_NAMES:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The images
 #
+# The bundled images, each loaded by its name, as in `load_image("cat")`.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A few photos with open licences are bundled (see `data/README.md`): `load_image("cat")` loads
 # one by name. `load_image` also takes a path, the bytes of an uploaded file, a PIL image or a
 # NumPy array, and always returns a tensor of shape (1, 3, H, W) with values in [0, 1].
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 names = bundled_images()
 images = [load_image(name, size=160) for name in names]
 print(names)
-plotting.show_images(images, titles=names, ncols=4, size=2.4, fontsize=14)
+plotting.show_images(images, titles=names, ncols=6, size=2.0, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Preprocessing
 #
-# ImageNet classifiers were trained on square crops. `center_square` scales the shorter side to
-# 224 pixels and cuts out the centre: the view the network was trained on. The normalisation to
-# the statistics the weights expect is part of the model, so nothing else is needed.
+# `center_square` scales the shorter side to 224 pixels and cuts out the centre: the view the
+# network was trained on.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# ImageNet classifiers were trained on square crops. The normalisation to the statistics the
+# weights expect is part of the model, so nothing else is needed.
 
 # %% slideshow={"slide_type": "-"}
 image = load_image("espresso")
@@ -95,13 +109,15 @@ print("inside the model: (x - mean) / std with mean", model.mean.flatten().tolis
 #
 # `predict(model, image, k)` gives the top-k classes with their probabilities.
 
-# %% slideshow={"slide_type": "-"}
+# %% tags=["thumbnail"] slideshow={"slide_type": "-"}
 shown = ["cat", "espresso", "grace_hopper", "rocket"]
 squares = [center_square(load_image(name)) for name in shown]
 predictions = [predict(model, s, k=5) for s in squares]
+plotting.show_predictions(squares, predictions, ncols=2, size=2.3, fontsize=14)
+
+# %% slideshow={"slide_type": "notes"}
 for name, preds in zip(shown, predictions):
     print(f"{name:13s}", ", ".join(f"{label} {p:.0%}" for _, label, p in preds[:2]))
-plotting.show_predictions(squares, predictions, ncols=2, size=2.7, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The cat is split between three kinds of cat, a sign that ImageNet's fine-grained classes are
@@ -133,29 +149,33 @@ for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## How the panels work
 #
-# Each notebook ends with a panel. Pick a bundled photo or **upload** one of your own (any
-# PNG, JPEG, WebP, BMP, TIFF or GIF; phone photos are turned upright); the pictures update when
-# you change a control. Iterative methods (later notebooks) have Run and Stop buttons.
-#
-# Try it: upload a photo of something on your desk.
+# Pick a bundled photo or **upload** one of your own; the pictures update when you change a
+# control. Try it: upload a photo of something on your desk.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Each notebook ends with a panel. An upload may be any PNG, JPEG, WebP, BMP, TIFF or GIF; phone
+# photos are turned upright. Iterative methods (later notebooks) have Run and Stop buttons.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import PredictionPanel
 PredictionPanel(model, image="cat")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
-# Notebooks 01 to 10 ask you to write the lecture's methods yourself, a few lines each: a
-# function with its docstring and `# YOUR CODE HERE`. Replace `raise NotImplementedError()` with
-# your code and run the cell after it: `check` calls your function on inputs it chooses (bundled
-# photos, small networks with fixed weights), compares with a reference solution and answers in
-# one line. Until you write something it says "not done yet"; when something is wrong it names
-# the likely mistake (a wrong sign, a missing absolute value, a forgotten `zero_grad`, an input
-# changed in place, a hook left on the model...). After some figures, a **Question** has its
-# answer in the collapsed cell below it: think first, then click it open. Here is a check of
-# a first try at an exercise of notebook 05, which keeps each pixel within `eps` of the photo
-# but forgets something:
+# Notebooks 01 to 10 ask you to write the lecture's methods yourself, a few lines each; `check`
+# tests your function and answers in one line.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Each exercise is a function with its docstring and `# YOUR CODE HERE`. Replace
+# `raise NotImplementedError()` with your code and run the cell after it: `check` calls your
+# function on inputs it chooses (bundled photos, small networks with fixed weights), compares
+# with a reference solution and answers in one line. Until you write something it says "not done
+# yet"; when something is wrong it names the likely mistake (a wrong sign, a missing absolute
+# value, a forgotten `zero_grad`, an input changed in place, a hook left on the model...). After
+# some figures, a **Question** has its answer in the collapsed cell below it: think first, then
+# click it open. Here is a check of a first try at an exercise of notebook 05, which keeps each
+# pixel within `eps` of the photo but forgets something:
 
 # %% slideshow={"slide_type": "skip"}
 from lecture_utils.exercises import check

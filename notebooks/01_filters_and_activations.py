@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 01 · First-layer filters and activation maps
 #
+# The first layer's filters drawn as images; for deeper layers, activation maps: what each
+# channel computes for one photo.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: "What's going on inside ConvNets?" First layer: visualise the filters; intermediate
 # layers: visualise the activations.*
 #
@@ -39,7 +43,7 @@ model = load_model(device="cpu")
 # as in AlexNet's filters. These are averages of photo patches, not weights: they show what a
 # unit responds to in photos, including the colours common in them.
 
-# %% slideshow={"slide_type": "-"}
+# %% tags=["thumbnail"] slideshow={"slide_type": "-"}
 from lecture_utils import datasets
 from lecture_utils.embedding import mean_top_patch
 
@@ -68,7 +72,7 @@ plotting.filter_grid(averages - averages.mean(dim=(1, 2, 3), keepdim=True), ncol
 # %% slideshow={"slide_type": "-"}
 stem_conv = model.get_submodule(model.layers["stem"])[0]
 print("first layer:", tuple(stem_conv.weight.shape), "(filters, RGB, height, width)")
-plotting.filter_grid(stem_conv.weight, ncols=16, size=0.6)
+plotting.filter_grid(stem_conv.weight, ncols=8, size=0.9)
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: scale filters for display
@@ -126,9 +130,12 @@ fig
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Activation maps: shallow, middle, deep
 #
-# One forward pass of the cat photo, keeping the output of three layers. The printout says what
-# kind of values each layer holds: the stem and the head end in a ReLU6, so none of their values
-# is negative and many are zero.
+# One forward pass of the cat photo, keeping the output of three layers: their size, and how many
+# of their values are negative or zero.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The printout says what kind of values each layer holds: the stem and the head end in a ReLU6,
+# so none of their values is negative and many are zero.
 
 # %% slideshow={"slide_type": "-"}
 image = load_image("cat", size=224)
@@ -140,19 +147,25 @@ for name, a in acts.items():
           f"{(a < 0).float().mean():.0%} of the values negative, {(a == 0).float().mean():.0%} zero")
 
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Activation maps: the stem, shallow
+#
+# The cat photo and the 11 stem maps that vary most over it, each scaled on its own: dark blue is
+# zero, yellow the map's largest value.
+
 # %% [markdown] slideshow={"slide_type": "notes"}
 # A layer has too many channels to show them all. We show, after the input, the 11 whose map
 # varies most over the photo (the largest standard deviation over positions), leaving out the
 # outermost ring of positions, where the zero padding alone makes some channels fire. Each map
 # is scaled on its own: dark blue is zero, yellow the map's largest value.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 def most_varied(a, k=11):
     return a[0, :, 1:-1, 1:-1].flatten(1).std(dim=1).topk(k).indices.tolist()
 
 def grid(a, title, **style):
-    return plotting.activation_grid(a, channels=most_varied(a), ncols=4, size=2.4, image=image,
-                                    fontsize=14, title=f"{title}: {a.shape[2]} x {a.shape[3]}", **style)
+    return plotting.activation_grid(a, channels=most_varied(a), ncols=6, size=2.4, image=image,
+                                    fontsize=16, title=f"{title}: {a.shape[2]} x {a.shape[3]}", **style)
 
 grid(acts["stem"], "stem, shallow", scale="zero")
 
@@ -162,19 +175,32 @@ grid(acts["stem"], "stem, shallow", scale="zero")
 # one side of the edges of the fur stripes, the eyes and the nose; channel 7 is brightest in the
 # eyes; channel 6 on the nose, the rims of the eyes and the light fur; channel 2 is bright almost
 # everywhere but the dark stripes; channel 26 fires on the background at the top left.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Activation maps: stage4's output, middle
 #
+# The cat photo and the five stage4 output maps that vary most over it: red positive, blue
+# negative, white zero.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # **stage4, middle.** The printout says stage4's output is signed (about half its values are
 # negative) and has no zeros. EfficientNet's blocks end in a *linear bottleneck*: a 1x1
 # convolution and a batch norm with no ReLU after it, to which a residual connection adds the
 # block's input. In a diverging colour map (white zero, red positive, blue negative), even the
-# three most varied output maps show little of the cat; the clearest trace is channel 18's red
+# five most varied output maps show little of the cat; the clearest trace is channel 18's red
 # patch at the lower left, where the fur is light:
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 stage4 = acts["stage4"]
-plotting.activation_grid(stage4, channels=most_varied(stage4, 3), ncols=4, size=2.4, image=image,
+plotting.activation_grid(stage4, channels=most_varied(stage4, 5), ncols=3, size=2.4, image=image,
                          fontsize=14, title="stage4 output (red > 0, blue < 0)", scale="symmetric",
                          cmap="RdBu_r")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Activation maps: inside stage4, middle
+#
+# The 11 most varied of the 480 maps inside stage4's last block, after its ReLU6; the printout
+# counts their zeros.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The block's ReLU6s sit inside it: after its 1x1 convolution that widens 80 channels to 480,
@@ -182,7 +208,7 @@ plotting.activation_grid(stage4, channels=most_varied(stage4, 3), ncols=4, size=
 # with a forward hook on the batch norm before it, and apply the ReLU6 ourselves (the exercise
 # below writes such a hook):
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 block = model.get_submodule(model.layers["stage4"])  # the stage's last block
 inside = {}
 keep = lambda module, inputs, output: inside.update(stage4=output.clamp(0, 6))  # the ReLU6
@@ -202,7 +228,13 @@ grid(inside["stage4"], "inside stage4, after the ReLU6, middle", scale="zero")
 # blurred background at the right, channel 203 over much of the face. Not all are about the
 # photo: channel 365 fires along the border (the padding) and channel 379 in a grid pattern.
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Activation maps: the head, deep
+#
+# The 11 most varied head maps, 7 x 11 positions each; the printout counts the channels that are
+# silent for this photo.
+
+# %% slideshow={"slide_type": "-"}
 grid(acts["head"], "head, deep", scale="zero")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -278,16 +310,23 @@ check("conv_output_size", conv_output_size)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
-# Pick or upload an image, then move the **layer** and **channel** sliders. The activations of
-# every layer are computed once per image, so the sliders answer at once.
+# Pick or upload an image, then move the **layer** and **channel** sliders.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The activations of every layer are computed once per image, so the sliders answer at once.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import ActivationExplorer
 ActivationExplorer(model, image="cat", layer="stage3")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Live: the network watching a camera
 #
+# Press **Start camera**, or pick or upload an image: the top-5 classes, every activation map of
+# one layer, and one unit large over the frame beside its entry in the unit atlas.
+# <small>After Yosinski et al. 2015 (the Deep Visualization Toolbox).</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The **live explorer** runs the network on every frame of a camera: press **Start camera**
 # (the browser asks for permission), or pick or upload an image. It shows the top-5 classes,
 # every activation map of one layer, and one unit, clicked in the grid or typed, large over the
@@ -300,6 +339,6 @@ ActivationExplorer(model, image="cat", layer="stage3")
 # a page that is neither https nor localhost, the panel says so and works on images. Start with
 # channel 20 of `stage5`, whose atlas crops are mostly animals, then click through the grid.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import LiveExplorer
 LiveExplorer(model, image="cat", layer="stage5", channel=20)

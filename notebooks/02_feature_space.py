@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · Feature space
 #
+# Photos whose **CNN codes** are close are photos the network finds alike; distance between the
+# pixels is the naive comparison.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: the last layer as a feature space ("CNN codes"); nearest neighbours in feature space
 # against pixel space (Krizhevsky et al. 2012); t-SNE of CNN codes (van der Maaten and Hinton
 # 2008); maximally activating patches (Zeiler and Fergus 2014).*
@@ -32,11 +36,9 @@ collection = load_collection()  # GCompris's photos
 print(f"{collection.name}: {len(collection)} photos of {tuple(collection.images.shape[-2:])} px, "
       f"{len(collection.classes)} classes: {', '.join(collection.classes)}")
 
-# %% [markdown] slideshow={"slide_type": "slide"}
-# ## CNN codes
-#
-# One pass over the collection gives the codes at four layers, and for each channel where it
-# was most active (for the patches below).
+# %% [markdown] slideshow={"slide_type": "notes"}
+# **CNN codes.** One pass over the collection gives the codes at four layers, and for each
+# channel where it was most active (for the patches below).
 
 # %% slideshow={"slide_type": "skip"}
 LAYERS = ["stage2", "stage3", "stage4", "head"]
@@ -45,17 +47,25 @@ codes = E.collection_codes(model, collection, LAYERS, size=160, progress=False)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which space knows the classes?
 #
+# Each photo classified by the majority kind of its 5 nearest other photos, by pixels (Euclidean
+# distance) or by the codes of one layer (cosine distance): the share classified right.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A simple test: classify every photo by the majority label of its 5 nearest other photos
 # (leave-one-out 5-NN). Pixels use Euclidean distance; codes use cosine distance after
 # subtracting the collection's mean code (what every photo shares says nothing about its kind).
+# The printout's last line gives the codes' accuracy without that subtraction.
 
 # %% slideshow={"slide_type": "-"}
 pixels = E.pixels(collection)
-print(f"pixels (Euclidean)        {E.knn_accuracy(pixels, collection.labels, 5, 'euclidean'):.1%}")
+print(f"pixels (Euclidean)    {E.knn_accuracy(pixels, collection.labels, 5, 'euclidean'):.1%}")
+centred_row, raw_row = [], []
 for layer in LAYERS:
     raw, centred = codes[layer].mean, E.center(codes[layer].mean)
-    print(f"{layer:7} codes (cosine)    {E.knn_accuracy(centred, collection.labels, 5):.1%}"
-          f"   (not centred: {E.knn_accuracy(raw, collection.labels, 5):.1%})")
+    centred_row.append(f"{layer} {E.knn_accuracy(centred, collection.labels, 5):.1%}")
+    raw_row.append(f"{layer} {E.knn_accuracy(raw, collection.labels, 5):.1%}")
+print("codes (cosine)       ", ", ".join(centred_row))
+print("codes, not centred   ", ", ".join(raw_row))
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The head codes beat the pixels by 36 points (91% against 55%; six kinds, so guessing gives
@@ -63,13 +73,18 @@ for layer in LAYERS:
 # better its codes: stage2 59%, stage3 66%, stage4 74%, head 91%. Pixels know little here: the
 # photos differ in pose, framing, background and light, so two photos of one kind rarely line
 # up pixel by pixel.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Nearest neighbors in feature space
 #
-# ## Nearest neighbours
-#
+# A query, then its 6 nearest photos by pixels and by head codes, with their kind and distance.
+# <small>After Krizhevsky, Sutskever and Hinton 2012.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A query, then its 6 nearest photos in each space (kind and distance above each); the title
 # counts how many of the 6 are of the query's kind.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 features = E.center(codes["head"].mean)
 kind_of = lambda i: collection.classes[int(collection.labels[i])]
 
@@ -87,9 +102,11 @@ def neighbours_figure(query, k=6):
 neighbours_figure(0)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Neighbours in feature space, one query of each kind
+# ## Nearest neighbors in feature space: one query of each kind
 #
-# The first photo of each kind (rows), and its 6 nearest photos by head codes.
+# The first photo of three of the six kinds (rows), and its 6 nearest photos by head codes; the
+# printout counts the same kind among the 6, for all six.
+# <small>After Krizhevsky, Sutskever and Hinton 2012.</small>
 
 # %% slideshow={"slide_type": "-"}
 queries = [int((collection.labels == c).nonzero()[0]) for c in range(len(collection.classes))]
@@ -97,9 +114,18 @@ table, captions = [], []
 for q in queries:
     idx = E.nearest_neighbors(features, q, 7, "cosine")[0][1:]
     table.append([collection.float_images([q])] + list(collection.float_images(idx).split(1)))
-    captions.append(["query"] + [kind_of(i) for i in idx.tolist()])
+    captions.append(["query"] + [kind_of(i).split()[0] for i in idx.tolist()])  # "household", not "household object"
 print("same kind among the 6:", ", ".join(f"{kind_of(q)} {int((collection.labels[E.nearest_neighbors(features, q, 7, 'cosine')[0][1:]] == collection.labels[q]).sum())}" for q in queries))
-plotting.image_table(table, row_labels=[kind_of(q) for q in queries], titles=captions, size=1.3, fontsize=11)
+plotting.image_table(table[:3], row_labels=[kind_of(q) for q in queries[:3]], titles=captions[:3], size=1.5, fontsize=14)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Nearest neighbors in feature space: three more kinds
+#
+# The first photo of each of the other three kinds, and its 6 nearest photos by head codes.
+# <small>After Krizhevsky, Sutskever and Hinton 2012.</small>
+
+# %% slideshow={"slide_type": "-"}
+plotting.image_table(table[3:], row_labels=[kind_of(q) for q in queries[3:]], titles=captions[3:], size=1.5, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Of each query's six neighbours by codes, these share its kind: animal 6, fish 6, tool 5,
@@ -136,6 +162,10 @@ check("nearest_neighbors", nearest_neighbors)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## A flip, a shift, a colour change: pixels against codes
 #
+# Seven bundled photos, three copies of each (mirrored, shifted, recoloured): how often is a
+# copy's nearest neighbour among the other 27 images a version of the same photo?
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Take the seven bundled photos, make three copies of each (mirrored, shifted by a quarter of the
 # width with wrap-around, red and blue swapped and darkened), and ask for each copy: is its
 # nearest neighbour among the other 27 images a version of the same photo?
@@ -157,10 +187,15 @@ for change in variants:
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The codes find a version of the same photo for all 21 copies. The pixels find 6 of the 7
-# mirrored copies, but only 4 of 7 shifted and 4 of 7 recoloured ones. Below, for each kind of
-# change, the first copy whose pixel neighbour is another photo:
+# mirrored copies, but only 4 of 7 shifted and 4 of 7 recoloured ones.
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## A flip, a shift, a colour change: where the pixels miss
+#
+# For each kind of change, the first copy whose pixel neighbour is another photo: the copy, its
+# nearest image by pixels, and its nearest by codes.
+
+# %% slideshow={"slide_type": "-"}
 misses = [q for q in range(len(names), len(gallery)) if photo[nearest["pixels"][q]] != photo[q]]
 fooled = [next(q for q in misses if kind[q] == change) for change in variants if any(kind[q] == change for q in misses)]
 shown, titles = [], []
@@ -186,19 +221,24 @@ plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## t-SNE: the whole collection at a glance
 #
+# Each photo placed in the plane, near neighbours kept near, framed in its kind's colour: the
+# pixels, then the head codes.
+# <small>After van der Maaten and Hinton 2008, and Karpathy's t-SNE of CNN codes.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # t-SNE places every photo in the plane so that near neighbours stay near (distances between
 # far-apart groups mean little). PCA to 50 dimensions first makes it faster and less noisy. The
 # frame colour is the class. To put a number on how well each map keeps the classes apart, the
 # same 5-NN vote as above runs on the 2-D points.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output", "thumbnail"] slideshow={"slide_type": "-"}
 points_pixels = E.tsne(pixels, "euclidean")
 points_codes = E.tsne(features, "cosine")
 for name, points in (("pixels", points_pixels), ("head codes", points_codes)):
     print(f"5-NN accuracy in the 2-D map of the {name}: {E.knn_accuracy(points, collection.labels, 5, 'euclidean'):.0%}")
 for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
     display(plotting.thumbnail_map(points, collection.images, collection.labels, collection.classes,
-                                   thumb=34, size=9.5, fontsize=13, title=f"t-SNE of the {name}"))
+                                   thumb=34, size=7, fontsize=13, title=f"t-SNE of the {name}"))
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # In the map of the head codes each kind is an island or a region of its own: the fish, the
@@ -211,8 +251,13 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # the 2-D maps, printed above them, says the same.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Maximally activating patches
+# ## Features and maximally activating patches
 #
+# Channels 0 to 3 of stage3 and of stage4, a row each: the windows of the 6 photos on which the
+# channel fired most, strongest first; grey lies outside the photo.
+# <small>After Zeiler and Fergus 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A unit (one channel at one position) of a layer sees only a window of the input, its
 # **receptive field**, computed exactly from the kernel sizes, strides and paddings of every
 # layer before it (this network pads like TensorFlow's "SAME", which depends on the input
@@ -234,11 +279,11 @@ for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
 # the whole photo. Notebook 03 shows, beside such patches, which of their pixels made the unit
 # fire.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 for layer in ("stage3", "stage4"):
     rf = E.receptive_field(model, layer, 160)
     found = E.top_patches(model, collection, codes, layer, channels=range(4), n=6)
-    display(plotting.patch_grid({c: crops for c, (_, crops) in found.items()}, display=120, fontsize=14,
+    display(plotting.patch_grid({c: crops for c, (_, crops) in found.items()}, display=120, fontsize=16,
                                 title=f"{layer}: receptive field {rf.size[0]} px, stride {rf.stride[0]} px"))
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -278,10 +323,13 @@ check("receptive_field", receptive_field)
 # ## Try it
 #
 # Pick a query from the collection (slider) or upload a photo, a layer and k: the panel shows
-# the query's neighbours in both spaces. Changing the layer or k reuses the codes computed
-# above and answers at once; an upload costs one forward pass.
+# the query's neighbours in both spaces.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Changing the layer or k reuses the codes computed above and answers at once; an upload costs
+# one forward pass.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import FeatureSpacePanel
 FeatureSpacePanel(model, collection, codes)
 

@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 03 · What the network looks at
 #
+# Which pixels matter for a class? Saliency and SmoothGrad, guided backpropagation, deconvnet,
+# occlusion, CAM and Grad-CAM, integrated gradients, and a sanity check.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: occlusion experiments (Zeiler and Fergus 2014), saliency maps (Simonyan et al. 2014),
 # deconvnet (Zeiler and Fergus 2014) and guided backpropagation (Springenberg et al. 2015),
 # including guided backprop of inner units beside their image crops, CAM (Zhou et al. 2016) and
@@ -26,6 +30,11 @@ print("target:", top[1], f"{top[2]:.0%}")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Saliency: the gradient of the class score
 #
+# Top right: the cat photo's saliency map, |d score / d pixel|, the largest over RGB. Bottom:
+# SmoothGrad, the mean map of 16 noisy copies, at two noise levels.
+# <small>After Simonyan, Vedaldi and Zisserman 2013; SmoothGrad: Smilkov et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # How much would the class score change if one pixel changed a little? That is the gradient
 # d score / d pixel; the saliency map is its absolute value, the largest of the three colour
 # channels.
@@ -43,7 +52,7 @@ print("target:", top[1], f"{top[2]:.0%}")
 # nearby gradients share remains. The right sigma is large: at 0.1 the map brightens the nose and
 # a line running down from the ear at the top right, at 0.25 the eyes stand out.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 sal = A.saliency(model, cat, target)
 for eps in (0.003, 0.01):  # SmoothGrad with 1 copy: the saliency map at one nearby image
     near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, seed=1)
@@ -105,9 +114,14 @@ def smoothgrad(model, image, target, noise):
 check("smoothgrad", smoothgrad)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Deconvnet and guided backpropagation: rules for the ReLU
+# ## Plain gradient and guided backpropagation
 #
-# Both change only how gradients pass back through a ReLU:
+# Two photos, each with the gradient of its own class: plain, and by guided backprop. Grey is
+# zero; colours are the signed gradient of each colour channel.
+# <small>After Springenberg et al. 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Deconvnet and guided backpropagation both change only how gradients pass back through a ReLU:
 #
 # - plain backprop passes the gradient where the ReLU's *input* was positive;
 # - **deconvnet** passes only *positive gradients*, wherever they are;
@@ -120,7 +134,7 @@ check("smoothgrad", smoothgrad)
 # Below, two photos (cut to the same 224 px square), each with the plain gradient and the guided
 # backprop of its own class. Grey is zero; colours are the signed gradient of each colour channel.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 from lecture_utils.images import center_square
 from lecture_utils.models import is_cached
 
@@ -129,14 +143,23 @@ classes = [285, 967]  # Egyptian cat, espresso
 columns = {"plain gradient": A.gradient(model, photos, classes),
            "guided backprop": A.guided_backprop(model, photos, classes)}
 plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g in columns.values()] for i in range(2)],
-                     row_labels=[model.categories[c] for c in classes], col_labels=["photo", *columns], size=3.0)
+                     row_labels=[model.categories[c] for c in classes], col_labels=["photo", *columns], size=3.0,
+                     fontsize=15)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # On the cat the plain gradient is grainy noise spread over the whole square, with no clear
 # outline of the eyes or nose. On the espresso it is grainy too, but it lies on the cup and the
 # saucer: strongest just inside the rim and on the coffee, and faint on the table around them.
 # Guided backprop draws the eyes, nose and whiskers, and the rim, saucer and spoon of the cup.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Deconvolution
 #
+# Deconvnet of EfficientNet-Lite0 for "Egyptian cat": the same map on the cat and on the espresso
+# photo, a fine checkerboard (right: its middle 32 x 32 px, enlarged).
+# <small>After Zeiler and Fergus 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Deconvnet fails on this network. Zeiler and Fergus' deconvnet puts the signal back where it
 # came from with the **switches** of max-pooling (which position won each pooling window);
 # EfficientNet-Lite0 has no max-pooling, it shrinks its maps with stride-2 convolutions, so with
@@ -144,7 +167,7 @@ plotting.image_table([[photos[i:i + 1]] + [plotting.gradient_image(g[i]) for g i
 # run backwards (transposed) leave a checkerboard that is nearly the same for every class. The
 # cell below runs it on the cat photo for five classes, and on the espresso photo for one:
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 names = ["Egyptian cat", "espresso", "tench", "cliff dwelling", "toilet tissue"]
 on_cat = A.deconvnet(model, photos[:1].expand(len(names), -1, -1, -1), names)  # one class per copy
 on_espresso = A.deconvnet(model, photos[1:], "Egyptian cat")
@@ -175,8 +198,90 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # beside this one and prints how much its two photos' maps agree.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Guided backprop of one inner unit, beside its image crops
+# ## Activation maps using patches: occlusion
 #
+# Grey squares of three sizes hide parts of the espresso photo. Each pixel: the mean drop in
+# p(espresso) over the squares that cover it. Red: a drop; blue: a rise.
+# <small>After Zeiler and Fergus 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The most direct test needs no gradients: cover a square with grey and see how much the class's
+# probability drops (the network gives this photo 91% espresso). Each pixel shows the mean drop
+# of the windows that cover it. Red: hiding this part lowers the probability of espresso; blue:
+# hiding it raises it; white: no change. Each panel has its own colour scale: its colour bar gives
+# the values. The window size sets the scale of the answer: below, the 24 px windows find the
+# surface of the coffee (the map reaches 0.22), the 96 px windows the cup and much around it,
+# most strongly over the top of the cup (0.19). The 48 px windows find less (0.13 at most, on the
+# top of the rim, and little on the coffee); why is shown after the exercise.
+
+# %% slideshow={"slide_type": "-"}
+espresso = load_image("espresso", size=(160, 240))
+occ = {w: A.occlusion(model, espresso, 967, window=w, stride=w // 2) for w in (24, 48, 96)}
+in_grey = espresso.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # the photo in grey, under the colours
+print(f"p(espresso) = {float(predict(model, espresso, k=1)[0][2]):.2f};",
+      ", ".join(f"window {w}: map up to {float(o.max()):.2f}" for w, o in occ.items()))
+plotting.heatmap_grid([o[0] for o in occ.values()], images=in_grey, photo=espresso, ncols=2, size=4.0,
+                      titles=[f"window {w}, stride {w // 2}" for w in occ], cmap="RdBu_r", alpha=0.6,
+                      centered=True, label="drop in the probability of espresso")
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise: occlusion with one window
+#
+# One square of the occlusion map: paint the square (rows `top` to `top + size`, columns `left`
+# to `left + size`) with `fill` on a COPY of the image, and return how much the target's
+# probability drops.
+
+# %% slideshow={"slide_type": "skip"}
+def occlusion_drop(model, image, target, top, left, size, fill=0.5):
+    """p(target | image) - p(target | image with the square painted `fill`), a number."""
+    ### BEGIN SOLUTION
+    occluded = image.clone()
+    occluded[..., top:top + size, left:left + size] = fill
+    with torch.no_grad():
+        before = model(image).softmax(dim=1)[0, target]
+        after = model(occluded).softmax(dim=1)[0, target]
+    return before - after
+    ### END SOLUTION
+
+
+# %% slideshow={"slide_type": "skip"}
+check("occlusion", occlusion_drop)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Why do the 48 px windows find so little of the coffee? Below, the drop for three single
+# windows: the 24 px window of the grid that hurts most, the 48 px window of the grid that
+# covers all of it, and a 48 px window, off the grid, centred on it.
+
+# %% slideshow={"slide_type": "notes"}
+def hidden_drop(row, col, size):
+    """p(espresso) minus p(espresso) with the square from (row, col) painted grey."""
+    hidden = espresso.clone()
+    hidden[..., row:row + size, col:col + size] = 0.5
+    with torch.no_grad():
+        p = model(torch.cat([espresso, hidden])).softmax(1)[:, 967]
+    return float(p[0] - p[1])
+
+
+for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, "48 px, on the grid"),
+                              (12, 84, 48, "48 px, centred on the 24 px square")):
+    print(f"{where:36s} rows {row}-{row + size}, columns {col}-{col + size}: drop {hidden_drop(row, col, size):.2f}")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Hiding more can hurt less: the 48 px window on the grid covers the whole 24 px square, yet
+# lowers the probability far less; the same 48 px window moved 12 px up and left, centred on
+# the square, lowers it by about as much as the small one. The grey square is itself something
+# the network sees, and the drop depends on exactly where it sits. The 48 px grid (a window every
+# 24 px) has no window in a position that hurts much, and each pixel averages the 4 windows that
+# cover it, so its map stays pale.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Image crops: guided backprop of one inner unit
+#
+# Four `stage4` channels on Fashion-MNIST: the middle 64 px of the 8 windows that excite each most,
+# and under them the guided backprop of that unit (mid-grey is zero).
+# <small>After Springenberg et al. 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Springenberg et al. also ran guided backprop from a single unit of an inner layer instead of
 # a class score, on the image patches that excite that unit most: the patch shows *where* the
 # unit fired, the guided backprop shows *which pixels of the patch* made it fire. Here are
@@ -189,7 +294,7 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # The collection's photos are grey, so the gradient is summed over the three colour channels
 # and drawn in grey too (mid-grey is zero).
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 from lecture_utils import embedding as E
 from lecture_utils.datasets import load_collection
 
@@ -220,16 +325,22 @@ plotting.patch_grid(rows, display=96, fontsize=13, title=f"stage4: the middle 64
 # channel 25 the corner where the top edge of a light shape bends down, channel 39 the lower end
 # of an upright light bar (a trouser leg, a strap), drawn as a U. The fine checkerboard in the
 # drawings is again the stride-2 convolutions on the way back.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Class activation maps: CAM and Grad-CAM
 #
-# ## CAM and Grad-CAM: which region?
-#
+# A cat beside an espresso: CAM and Grad-CAM for each of the two classes, and Grad-CAM at the
+# shallower `stage4` (bottom row).
+# <small>After Zhou et al. 2016; Grad-CAM: Selvaraju et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The last feature map (`head`, 7 x 7 positions for a 224 px square) still knows *where*. **CAM**
 # weights its channels by the classifier's weights for the class; it needs a classifier that is
 # global average pooling plus one linear layer, as here. **Grad-CAM** takes the weights from the
 # gradient instead and works at any layer of any network. On an image with two objects each
 # class lights up its own:
 
-# %% slideshow={"slide_type": "slide"}
+# %% tags=["thumbnail"] slideshow={"slide_type": "-"}
 pair = load_image("cat_and_espresso", size=224)
 print([f"{name} {p:.0%}" for _, name, p in predict(model, pair, k=5)])
 maps, titles = [], []
@@ -239,19 +350,27 @@ for name, method in (("CAM", A.cam), ("Grad-CAM", A.grad_cam), ("Grad-CAM at sta
         titles.append(f"{name}: {model.categories[c]}")
 ratio = torch.cat([(maps[i] / maps[i + 2])[maps[i + 2] > 1e-4] for i in (0, 1)])
 print(f"CAM / Grad-CAM, wherever Grad-CAM > 0.0001: {float(ratio.min()):.1f} to {float(ratio.max()):.1f}")
-plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", alpha=0.5)
+plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", alpha=0.5, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Each colour bar gives the map's own values. CAM's and Grad-CAM's maps differ only by a
 # constant factor, 154 as printed: the 7 x 22 positions of the `head` map of this wide photo
 # (with global average pooling, Grad-CAM's weights are the classifier's divided by their number).
-# Grad-CAM at the shallower `stage4` has a finer grid (one value per 16 pixels
-# instead of 32) but less class knowledge: its spots lie on both photos for either class (the
-# cat's eye lights up for espresso too). **Guided
-# Grad-CAM** multiplies guided backprop's drawing by Grad-CAM's region, so the drawing keeps
-# to the class's own object (the cat's eyes and nose; the cup, saucer and spoon):
+# Grad-CAM at the shallower `stage4` has a finer grid (one value per 16 pixels instead of 32) but
+# less class knowledge: its spots lie on both photos for either class (the cat's eye lights up
+# for espresso too).
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Guided Grad-CAM
+#
+# Guided backprop's drawing multiplied by Grad-CAM's map, for each of the two classes.
+# <small>After Selvaraju et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# **Guided Grad-CAM** multiplies guided backprop's drawing by Grad-CAM's region, so the drawing
+# keeps to the class's own object (the cat's eyes and nose; the cup, saucer and spoon):
+
+# %% slideshow={"slide_type": "-"}
 ggc = [plotting.gradient_image(A.guided_grad_cam(model, pair, c)) for c in (285, 967)]
 plotting.show_images(ggc, ["guided Grad-CAM: Egyptian cat", "guided Grad-CAM: espresso"], ncols=2, size=4.6,
                      fontsize=14, aspect="image")
@@ -291,87 +410,19 @@ def grad_cam(model, image, target, layer):
 check("grad_cam", grad_cam)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Occlusion: hide a part, watch the probability
-#
-# The most direct test needs no gradients: cover a square with grey and see how much the class's
-# probability drops (the network gives this photo 91% espresso). Each pixel shows the mean drop
-# of the windows that cover it. Red: hiding this part lowers the probability of espresso; blue:
-# hiding it raises it; white: no change. Each panel has its own colour scale: its colour bar gives
-# the values. The window size sets the scale of the answer: below, the 24 px windows find the
-# surface of the coffee (the map reaches 0.22), the 96 px windows the cup and much around it,
-# most strongly over the top of the cup (0.19). The 48 px windows find less (0.13 at most, on the top of the rim, and little on
-# the coffee); why is shown after the exercise.
-
-# %% slideshow={"slide_type": "slide"}
-espresso = load_image("espresso", size=(160, 240))
-occ = {w: A.occlusion(model, espresso, 967, window=w, stride=w // 2) for w in (24, 48, 96)}
-in_grey = espresso.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # the photo in grey, under the colours
-print(f"p(espresso) = {float(predict(model, espresso, k=1)[0][2]):.2f};",
-      ", ".join(f"window {w}: map up to {float(o.max()):.2f}" for w, o in occ.items()))
-plotting.heatmap_grid([o[0] for o in occ.values()], images=in_grey, photo=espresso, ncols=2, size=4.0,
-                      titles=[f"window {w}, stride {w // 2}" for w in occ], cmap="RdBu_r", alpha=0.6,
-                      centered=True, label="drop in the probability of espresso")
-
-# %% [markdown] slideshow={"slide_type": "skip"}
-# ### Exercise: occlusion with one window
-#
-# One square of the occlusion map: paint the square (rows `top` to `top + size`, columns `left`
-# to `left + size`) with `fill` on a COPY of the image, and return how much the target's
-# probability drops.
-
-# %% slideshow={"slide_type": "skip"}
-def occlusion_drop(model, image, target, top, left, size, fill=0.5):
-    """p(target | image) - p(target | image with the square painted `fill`), a number."""
-    ### BEGIN SOLUTION
-    occluded = image.clone()
-    occluded[..., top:top + size, left:left + size] = fill
-    with torch.no_grad():
-        before = model(image).softmax(dim=1)[0, target]
-        after = model(occluded).softmax(dim=1)[0, target]
-    return before - after
-    ### END SOLUTION
-
-
-# %% slideshow={"slide_type": "skip"}
-check("occlusion", occlusion_drop)
-
-# %% [markdown] slideshow={"slide_type": "notes"}
-# Why do the 48 px windows find so little of the coffee? Below, the drop for three single
-# windows: the 24 px window of the grid that hurts most, the 48 px window of the grid that
-# covers all of it, and a 48 px window, off the grid, centred on it.
-
-# %% slideshow={"slide_type": "-"}
-def hidden_drop(row, col, size):
-    """p(espresso) minus p(espresso) with the square from (row, col) painted grey."""
-    hidden = espresso.clone()
-    hidden[..., row:row + size, col:col + size] = 0.5
-    with torch.no_grad():
-        p = model(torch.cat([espresso, hidden])).softmax(1)[:, 967]
-    return float(p[0] - p[1])
-
-
-for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, "48 px, on the grid"),
-                              (12, 84, 48, "48 px, centred on the 24 px square")):
-    print(f"{where:36s} rows {row}-{row + size}, columns {col}-{col + size}: drop {hidden_drop(row, col, size):.2f}")
-
-# %% [markdown] slideshow={"slide_type": "notes"}
-# Hiding more can hurt less: the 48 px window on the grid covers the whole 24 px square, yet
-# lowers the probability far less; the same 48 px window moved 12 px up and left, centred on
-# the square, lowers it by about as much as the small one. The grey square is itself something
-# the network sees, and the drop depends on exactly where it sits. The 48 px grid (a window every
-# 24 px) has no window in a position that hurts much, and each pixel averages the 4 windows that
-# cover it, so its map stays pale.
-
-# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Integrated gradients
 #
+# The cat's class score along the straight path from a black image (alpha 0) to the photo (alpha 1).
+# <small>After Sundararajan et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Saliency asks about one point. **Integrated gradients** averages the gradient along the
 # straight path from a black image to the photo, alpha x photo for alpha from 0 to 1, and
 # multiplies by the change of each pixel, so the attributions add up to score(photo) -
 # score(black). The average is a sum over evenly spaced steps (the midpoint rule), and how many
 # steps it needs depends on the path. Here is the class score along it:
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 alphas = torch.cat([torch.linspace(0, 0.1, 21), torch.linspace(0.15, 1, 18)])
 path = A.path_scores(model, cat, target, alphas)[0]
 plotting.curves(alphas, {f"score of {top[1]}": path}, xlabel="alpha (the image is alpha x the photo)",
@@ -380,12 +431,21 @@ plotting.curves(alphas, {f"score of {top[1]}": path}, xlabel="alpha (the image i
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Almost the whole gap is crossed in the first few percent of the path: between alpha 0.02 and
 # 0.04, a photo darkened to 2-4% of its brightness, the score jumps from below 1 to above 6, and
-# after 0.1 it hardly moves. The integral lives in that sliver. The 32 midpoints of a 32-step
-# rule lie at alpha 0.016, 0.047, 0.078, ...: none falls on the jump, and the sum misses the
-# gap by far (the first line printed below). With 192 steps (a spacing of 0.005) four fall on
-# it, and the sum comes close:
+# after 0.1 it hardly moves. The integral lives in that sliver.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Integrated gradients: the map
+#
+# The cat's attributions with 192 steps, summed over RGB: red raises the class score, blue lowers
+# it. Printed: how far the sums with 32 and 192 steps are from the score gap.
+# <small>After Sundararajan et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The 32 midpoints of a 32-step rule lie at alpha 0.016, 0.047, 0.078, ...: none falls on the
+# jump, and the sum misses the gap by far (the first line printed below). With 192 steps (a
+# spacing of 0.005) four fall on it, and the sum comes close:
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 STEPS = 192
 gap = float(path[-1] - path[0])
 few = A.integrated_gradients(model, cat, target, steps=32)
@@ -426,17 +486,23 @@ check("integrated_gradients", integrated_gradients)
 # Averaging gradients along the path did not smooth them the way SmoothGrad's noise did, and by
 # the curve above nearly all of the integral comes from images darkened to 2-10% of the photo's
 # brightness, not from the photo we see.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Sanity check: do the maps depend on the model?
 #
+# Rows: the trained network, then copies with the weights re-drawn at random from the classifier
+# down to the named layer. Above each map: its rank correlation with the trained network's map.
+# <small>After Adebayo et al. 2018.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Adebayo et al. (2018) asked a simple question: if we destroy the network's weights, from the
 # top down, does the explanation change? A method that explains the *model* must change; one that
-# mostly shows edges of the *image* will not. Below, the first row is the trained network; each
-# row after it re-draws the weights of ever more layers at random, from the classifier down to
+# mostly shows edges of the *image* will not. Below, the first column is the trained network;
+# each column after it re-draws the weights of ever more layers at random, from the classifier down to
 # the named layer. Each map is scaled to its own range; above it, its rank correlation with the
 # trained network's map (1: the same ranking of pixels).
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 methods = {"saliency": A.saliency, "guided backprop": A.guided_backprop, "Grad-CAM": A.grad_cam}
 original = {name: A.as_heatmap(f(model, cat, target))[0] for name, f in methods.items()}
 shown = ["classifier", "stage7", "stage5", "stage3", "stem"]
@@ -453,8 +519,9 @@ for layer, randomized in A.randomized_copies(model, seed=0):
         titles[-1].append(f"rank corr. {round(similarity[(layer, name)], 2) + 0.0:.2f}")
 for name in methods:
     print(f"{name:16s}", "  ".join(f"{layer}: {round(similarity[(layer, name)], 1) + 0.0:.1f}" for layer in shown))
-plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {layer}" for layer in shown],
-                     col_labels=list(methods), titles=titles, size=2.7)
+by_method = lambda rows: [list(column) for column in zip(*rows)]  # a row per method
+plotting.image_table(by_method(pictures), row_labels=list(methods), titles=by_method(titles), size=1.5, fontsize=14,
+                     col_labels=["trained"] + [f"random down\nto {layer}" for layer in shown])
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Guided backprop's map does not change (rank correlation 1.0) when the classifier
@@ -483,13 +550,17 @@ plotting.image_table(pictures, row_labels=["trained"] + [f"random down\nto {laye
 # at the stem. So the layers that decide the class can be destroyed without changing guided
 # backprop's picture: it comes from the image and the lower layers' ReLU masks, not from what
 # the top of the model learned. Pretty is not the same as faithful.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
+# Pick or upload an image, choose a method and a class (the top 5, or type any class name).
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload an image, choose a method and a class (the top 5, or type any class name), the
 # layer for Grad-CAM and the window for occlusion. Results are kept: the opacity slider and
 # settings you already tried answer at once.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import AttributionPanel
 AttributionPanel(model, image="cat_and_espresso", method="grad_cam")

@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 04 · Class and neuron images
 #
+# Change the **image**, not the weights, until one class score or one channel of a layer grows:
+# what that unit "wants to see".
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: "finding images that activate certain neurons", I\* = argmax<sub>I</sub> A(I) − R(I);
 # class images by gradient ascent (Simonyan, Vedaldi and Zisserman 2013); regularisation
 # (Yosinski et al. 2015); feature visualisation (Olah, Mordvintsev and Schubert, "Feature
@@ -31,13 +35,19 @@ SIZE = 224           # class images: the network's own input size
 SMALL = 128          # channel images and the ablation
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Why gradient ascent on pixels makes noise
+# ## Finding images that activate certain neurons
 #
-# Notebook 03's saliency map is made from the gradient of a class score with respect to the
-# pixels (the map is its absolute value, the largest over the three colours). The gradient
-# itself, signs included, is what plain gradient ascent adds to the image at each step. Its
-# sign flips between many neighbouring pixels, and its power sits at high spatial frequencies,
-# where a photo has almost none:
+# $I^* = \arg\max_I A(I) - R(I)$: gradient ascent changes the pixels, not the weights. Printed: for
+# the dumbbell score at a grey image, how often the gradient's sign flips between neighbouring
+# pixels, and its high-frequency power.
+# <small>After Simonyan, Vedaldi and Zisserman 2013.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# **Why gradient ascent on pixels makes noise.** Notebook 03's saliency map is made from the gradient
+# of a class score with respect to the pixels (the map is its absolute value, the largest over the
+# three colours). The gradient itself, signs included, is what plain gradient ascent adds to the
+# image at each step. Its sign flips between many neighbouring pixels, and its power sits at high
+# spatial frequencies, where a photo has almost none:
 
 # %% slideshow={"slide_type": "-"}
 grey = torch.full((1, 3, SIZE, SIZE), 0.5, requires_grad=True)
@@ -50,22 +60,33 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # So each step of plain ascent adds mostly fine texture (the first column of the figure below
-# shows where 48 such steps lead). Olah and colleagues change the *variables* instead: the
-# optimiser changes the image's **Fourier spectrum**, each frequency f scaled by 1/f, which is
-# how the amplitude of a natural photo falls (this library uses 1/f<sup>1.3</sup>, a little
-# steeper). A step of the same size now moves coarse shapes as far as fine texture. Then they also **decorrelate the colours**: the optimiser's three channels are
-# mapped to RGB by the square root of ImageNet's colour covariance, so a step changes
-# brightness and hue separately, as photos vary. A sigmoid maps the result into [0, 1].
-# **MACO** (Fel et al. 2023) goes further: it fixes the spectrum's magnitude to the average of
-# natural photos (measured on this course's photos) and lets the optimiser change only the
-# phases, where shapes and edges are placed.
+# shows where 48 such steps lead).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## One objective, four parameterisations
+#
+# The dumbbell class (top) and `stage4` channel 61 (bottom) after 48 Adam steps; only what the
+# optimiser changes differs. Above each: the score, exact and over random views, and the
+# high-frequency share.
+# <small>After Olah, Mordvintsev and Schubert 2017; MACO: Fel et al. 2023.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Olah and colleagues change the *variables* instead: the optimiser changes the image's **Fourier
+# spectrum**, each frequency f scaled by 1/f, which is how the amplitude of a natural photo falls
+# (this library uses 1/f<sup>1.3</sup>, a little steeper). A step of the same size now moves
+# coarse shapes as far as fine texture. Then they also **decorrelate the colours**: the
+# optimiser's three channels are mapped to RGB by the square root of ImageNet's colour covariance,
+# so a step changes brightness and hue separately, as photos vary. A sigmoid maps the result into
+# [0, 1]. **MACO** (Fel et al. 2023) goes further: it fixes the spectrum's magnitude to the
+# average of natural photos (measured on this course's photos) and lets the optimiser change only
+# the phases, where shapes and edges are placed.
 #
 # Below, the same objective, the same random views (pad, jitter, zoom, rotation: Lucid's set),
 # Adam, 48 steps and 128 px; only the parameterisation changes. Each panel gives the score on the
 # exact image and averaged over 20 random views (shifted by up to 16 px, zoomed by 0.9–1.1,
 # rotated by up to 5°), and the share of the image's power at high frequencies.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 PARAMS = {"pixels": "pixels", "fourier": "Fourier, 1/f", "fourier_decorrelated": "Fourier + colour",
           "maco": "MACO, phase only"}
 ablation, notes = [[], []], [[], []]
@@ -137,10 +158,11 @@ check("class_image_step", class_image_step)
 # "the picture should still work when moved a little", as a real photo of the class does.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Class images
+# ## Optimal images for some classes
 #
-# *After Simonyan, Vedaldi and Zisserman 2013.* The twelve classes of the lecture's two slides,
-# each grown from noise by `opt.class_image(model, target)`.
+# The twelve classes of the lecture's two slides, each grown from noise by
+# `opt.class_image(model, target)`.
+# <small>After Simonyan, Vedaldi and Zisserman 2013.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The recipe: 96 Adam steps on the class **logit** (the score before the softmax: maximising the
@@ -161,7 +183,7 @@ at_ends, near_ends = saturated_share(class_images), saturated_share(class_images
 print(f"colour values at 0 or 1: at most {float(at_ends.max()):.1%} (a photo: {float(saturated_share(photo)[0]):.1%}); "
       f"within 0.05 of them: {float(near_ends.min()):.0%} to {float(near_ends.max()):.0%} "
       f"({float(saturated_share(photo, margin=0.05)[0]):.1%})")
-plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=15, titles=classes)
+plotting.show_images(list(class_images.split(1)), ncols=6, size=2.2, fontsize=15, titles=classes)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # What to see in each: the **dumbbell**, dark rounded weights at the edges among a mosaic of
@@ -183,7 +205,7 @@ plotting.show_images(list(class_images.split(1)), ncols=4, size=2.7, fontsize=15
 # the optimisation did its job. The last two use transforms it never saw: the image mirrored
 # left to right, and its central 168 × 168 px enlarged to 224 px (a zoom of 1.33).
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 half = F.interpolate(F.interpolate(class_images, scale_factor=0.5, mode="bilinear", antialias=True),
                      size=(SIZE, SIZE), mode="bilinear")
 zoomed = F.interpolate(class_images[..., 28:-28, 28:-28], size=(SIZE, SIZE), mode="bilinear", antialias=True)
@@ -215,11 +237,16 @@ print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Channel images: what a unit of a layer likes
 #
+# The same recipe, maximising one channel's mean activation: four channels each of `stage2`
+# (shallow), `stage4` (middle) and `stage6` (deep).
+# <small>After Olah, Mordvintsev and Schubert 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The same recipe with another objective: the mean activation of one channel of a layer over
 # all positions (`opt.channel_image`). Four channels each of a shallow layer (`stage2`, 4×
 # downsampled), a middle one (`stage4`, 16×) and a deep one (`stage6`, 32×).
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 layers = {"stage2": [0, 5, 11, 20], "stage4": [3, 17, 42, 61], "stage6": [10, 40, 77, 150]}
 grid = [list(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL).split(1))
         for layer, channels in layers.items()]
@@ -232,15 +259,21 @@ plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs
 # scales, #42 faceted shapes, #61 a grid of small motifs). Of the deep ones, only #150 shows a
 # part of a thing we can name: eyes, set in fur-like texture, repeated over the image; #40
 # draws curved, ridged shapes, and #10 and #77 no object part that we can name.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Diversity: more than one image per channel
 #
+# Four images of `stage6` channel 150 made at once, without (top) and with (bottom) a penalty on
+# how alike they are. Above each: its activation; on the first, the four's similarity.
+# <small>After Olah, Mordvintsev and Schubert 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # One image shows one way to excite a channel. Olah and colleagues optimise a batch of images
 # at once and subtract a penalty on how alike they are: the mean cosine similarity of their
 # Gram matrices (the feature correlations of notebook 08) at the same layer. The penalty buys
 # variety with activation: each panel's title says how far its image still drives the channel.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 DEEP = ("stage6", 150)
 rows, titles = [], []
 for weight in (0.0, 20.0):
@@ -252,7 +285,7 @@ for weight in (0.0, 20.0):
     rows.append(list(images.split(1)))
     titles.append([f"act {float(a):.1f}" for a in acts[DEEP[0]][:, DEEP[1]].mean(dim=(1, 2))])
     titles[-1][0] += f"\nsimilarity {similarity:.2f}"
-plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles, size=2.4, fontsize=12)
+plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles, size=2.4, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Without the penalty all four images are eyes set in fur-like texture (similarity 0.82,
@@ -264,6 +297,10 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The unit atlas: every unit of four layers, made once
 #
+# All 80 channel images of `stage4`, from the unit atlas (`lecture_utils.atlas`), made once for
+# every unit of `stage3` to `stage6`.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A channel image takes seconds per unit: too slow to show a whole layer in class. The **unit
 # atlas** (`lecture_utils.atlas`, built once by `python -m lecture_utils atlas`) holds one for
 # every unit of `stage3` to `stage6`, 424 units, made as above but with 128 steps, and beside
@@ -271,7 +308,7 @@ plotting.image_table(rows, row_labels=["no penalty", "diversity"], titles=titles
 # field, one crop per photo, found among 2,504 random crops of 313 licensed photos (objects,
 # animals, monuments and wallpapers from Debian packages). Here are all 80 channel images of `stage4`.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 from lecture_utils import atlas
 plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.7)
 
@@ -280,13 +317,16 @@ plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.7)
 # `stage4` channels above were: stripes, scales, grids, dots and waves, each in colours of its own.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ## Channel images beside their photo crops
+#
 # Four units' atlas entries: the channel image, then the nine strongest crops, strongest first.
+# <small>After Olah, Mordvintsev and Schubert 2017.</small>
 
 # %% slideshow={"slide_type": "-"}
 EXAMPLES = [("stage4", 61), ("stage5", 20), ("stage6", 37), ("stage6", 167)]
 rows = [[atlas.channel_images(layer)[unit], *atlas.top_patches(layer, unit)[1]] for layer, unit in EXAMPLES]
 plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXAMPLES],
-                     col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.15, fontsize=11)
+                     col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.15, fontsize=13)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The crops say in words what the channel images only hint at. `stage4` #61 is a warning: its
@@ -301,6 +341,10 @@ plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXA
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
+# Pick a class, or a layer and channel, choose what to optimise and press **Run**: the preview
+# updates while it runs.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a class (type to search all 1000) or a layer and channel, choose what to optimise
 # (pixels, the Fourier spectrum, or the spectrum in decorrelated colours), switch the random
 # views off or on, set the step size, size and iterations, and press **Run**. The preview
@@ -308,7 +352,7 @@ plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXA
 # random views (compare the result with the pixel column of the ablation above), a deep
 # layer's channel, a step size of 0.3.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import ClassImagePanel
 ClassImagePanel(model)
 
@@ -318,6 +362,6 @@ ClassImagePanel(model)
 # Pick a layer and click a channel's image (or type its number): its nine photo crops and
 # its activation map on the picked image appear beside the grid.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import AtlasBrowser
 AtlasBrowser(model, layer="stage5", channel=20)

@@ -1,6 +1,11 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 05 · Adversarial examples
 #
+# Changes of the pixels, most of them too small to see, that make the bundled EfficientNet-Lite0
+# say something else.
+# <small>After Szegedy et al. 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Szegedy et al. ("Intriguing properties of neural networks", 2014) found that a change of the
 # pixels too small to see can make a network say something else entirely. This notebook shows that
 # on the bundled EfficientNet-Lite0 with the attacks of the lecture:
@@ -37,8 +42,14 @@ for n, i, p in zip(names, labels.tolist(), sureness.tolist()):
 print(f"mean probability of the model's answer: {sureness.mean():.2f}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 1. FGSM: one step, two grey levels
+# ## 1. Fooling a DNN is easy
 #
+# FGSM: one step of 2/255 per pixel along the sign of the loss's gradient (middle),
+# $x + \epsilon\,\text{sign}(\nabla_x J(\theta, x, y))$. Under the photo and the result: the
+# model's top 5.
+# <small>After Goodfellow, Shlens and Szegedy 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The fast gradient sign method moves every pixel by exactly `eps` in the direction that raises
 # the loss of the current class: `x_adv = clip(x + eps * sign(grad_x loss))`. The lecture's
 # figure: a panda (57.7%) plus 0.007 times the gradient's sign (itself classified "nematode")
@@ -47,7 +58,7 @@ print(f"mean probability of the model's answer: {sureness.mean():.2f}")
 # colour values is either +1 (full) or -1 (off), hence its eight saturated colours; above it,
 # the class the model gives it. Under the photo and the result, the model's top 5.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 espresso = photos[names.index("espresso")][None]
 sign = A.gradient_sign(model, espresso, labels[names.index("espresso")])
 espresso_adv = A.fgsm(model, espresso, labels[names.index("espresso")], eps=2 / 255)  # = photo + 2/255 * sign
@@ -67,7 +78,7 @@ adversarial_triptych(espresso, espresso_adv, predict(model, espresso), predict(m
 # steps of 8 and 16 grey levels make one photo's new answer confident (the palace's, 70% and
 # 89%), and at those sizes one answer (the espresso's) no longer changes at all.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 for eps in (1, 2, 4, 8, 16):
     stepped = torch.cat([A.fgsm(model, photos[i:i + 2], labels[i:i + 2], eps=eps / 255) for i in range(0, 8, 2)])
     classes, p = A.top1(model, stepped)  # two images at a time keep the memory low
@@ -78,6 +89,13 @@ for eps in (1, 2, 4, 8, 16):
           f"{p[wrong].min():.0%} to {p[wrong].max():.0%} (surest: {names[surest]} -> "
           f"{model.categories[classes[surest]]})" + (f"; unchanged: {', '.join(kept)}" if kept else ""))
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## A targeted attack: the espresso into a "gibbon"
+#
+# 20 small gradient steps towards the class "gibbon" (PGD), no pixel more than 2/255 from the
+# photo. Middle: the change, magnified.
+# <small>After Goodfellow, Shlens and Szegedy 2015 (the gibbon) and Madry et al. 2018 (PGD).</small>
+
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Goodfellow et al. did not choose "gibbon": their panda step was untargeted, like the one
 # above (up the loss of the panda's own label), and GoogLeNet's answer after it happened to be
@@ -87,7 +105,7 @@ for eps in (1, 2, 4, 8, 16):
 # section: 20 steps of 0.25/255, each clipped back into the budget) reaches it within the same
 # 2 grey levels:
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 GIBBON = model.categories.index("gibbon")
 espresso_gibbon = A.pgd(model, espresso, None, eps=2 / 255, steps=20, random_start=False, target=GIBBON)
 print(f"gibbon: {predict(model, espresso_gibbon, k=1)[0][2]:.2%}; "
@@ -134,6 +152,11 @@ check("fgsm", fgsm)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Iterative attacks: how large must the change be?
 #
+# Over the 8 photos, against the budget eps: the share of answers changed (left) and the mean
+# probability of the original class (right), for random sign noise, FGSM and PGD-3.
+# <small>After Madry et al. 2018 (PGD).</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # PGD (Madry et al. 2018) repeats small gradient steps and projects back into the eps-ball after
 # each (here `steps=3`, step `alpha = 2.5 * eps / steps`, a random start inside the ball). The
 # budgets go down to *below one grey level*: such a change is not even representable in an
@@ -147,7 +170,7 @@ check("fgsm", fgsm)
 # or not, and an unsure answer is easy to flip. So above the plot, each photo on its own: the
 # smallest budget of the six at which each attack changes its answer.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "notes"}
 eps_values = [0.02 / 255, 0.05 / 255, 0.1 / 255, 0.2 / 255, 0.5 / 255, 2 / 255]
 halves = [slice(i, i + 2) for i in range(0, 8, 2)]  # two images at a time keep the memory low
 attacks = {
@@ -172,6 +195,8 @@ print("\nthe smallest budget (of the six) that changes each photo's answer:")
 for i, n in enumerate(names):
     first = [next((f"{e * 255:g}/255" for e, f in zip(eps_values, flipped[a]) if f[i]), "none") for a in attacks]
     print(f"{n:16s} ({sureness[i]:.0%} sure): " + ", ".join(f"{a} {f}" for a, f in zip(attacks, first)))
+
+# %% slideshow={"slide_type": "-"}
 attack_curves(eps_values, success, confidence)
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -200,15 +225,21 @@ check("project", project)
 # unsure answers change from 0.02 to 0.1/255. Still below one grey level, but a sure answer
 # needs several times more than an unsure one. (This model is fragile to random noise too, at
 # larger budgets: see section 5.)
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Fooling images: a photo into a class of your choice
 #
+# Gradient ascent on the score of "school bus", stopped once the model is 90% sure: the daisy
+# photo becomes a school bus. Middle: the change, magnified.
+# <small>After Szegedy et al. 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Gradient *ascent* on the log-probability of a class of your choice, in small steps of fixed L2
 # length, stopping as soon as the model is 90% sure: the smallest change this greedy path finds.
 # Shown here on one photo, the daisy, which the model names with only 18%, made a school bus.
 # Change `TARGET` to any ImageNet class name (`model.categories`), or the photo, to try others.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 TARGET = "school bus"
 daisy = photos[names.index("daisy")][None]
 fooled = A.fooling_image(model, daisy, TARGET, confidence=0.9)
@@ -244,8 +275,13 @@ def make_fooling_image(model, image, target, lr, max_steps):
 check("make_fooling_image", make_fooling_image)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 4. An adversarial patch
+# ## 4. Adversarial sticker
 #
+# A 70 x 70 patch (top left), trained to make the model say "toaster", pasted at random places
+# and angles on crops of five photos its training never saw. Above each: the model's answer.
+# <small>After Brown et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Brown et al. trained a *visible* sticker that turns whatever it is pasted on into a toaster.
 # Training uses **expectation over transformation**: each step pastes the patch on a few images at
 # random places, scales (0.9-1.1) and rotations (+-20 degrees), and improves it for all of them
@@ -257,7 +293,7 @@ check("make_fooling_image", make_fooling_image)
 # palace, rocket), which training never sees. Few photos: read the numbers as a demonstration,
 # not a measurement. The patch is 70 x 70 pixels: 9.8% of a 224 x 224 image.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 TRAIN, HELD_OUT = ("cat", "espresso", "cat_and_espresso"), ("astronaut", "daisy", "grace_hopper", "palace", "rocket")
 training = random_crops([load_image(n, 512) for n in TRAIN], 24, scale=(0.5, 1.0), seed=0)
 held_out = random_crops([load_image(n, 512) for n in HELD_OUT], 40, scale=(0.5, 1.0), seed=1)
@@ -277,7 +313,7 @@ patch = step.result  # the patch with the best success on its step
 del training, step  # done with them: frees their memory
 print(f"loss: first 10 steps {sum(log[:10]) / 10:.2f}, last 10 steps {sum(log[-10:]) / 10:.2f}")
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 with torch.no_grad():
     stickered = A.apply_patch(held_out, patch, angle=20, seed=2)
     grey = A.apply_patch(held_out, torch.full_like(patch, 0.5), angle=20, seed=2)
@@ -287,7 +323,7 @@ print(f"held-out crops called 'toaster': with the patch {hits:.0%}, with a grey 
 shown = [patch] + [stickered[i][None].clone() for i in range(0, 40, 6)]
 titles = ["the patch"] + [predict(model, stickered[i][None], k=1)[0][1] for i in range(0, 40, 6)]
 del stickered, grey, held_out  # keep only the pictures shown
-show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
+show_images(shown, titles, ncols=4, size=2.4, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The lecture also shows a patch against an object detector (Lee and Kolter 2019, "On physical
@@ -308,8 +344,14 @@ show_images(shown, titles, ncols=4, size=2.4, fontsize=12)
 # photo. A fooling image spends a tiny budget on one exact pixel grid.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 5. A universal perturbation
+# ## 5. Universal attacks
 #
+# One perturbation of at most 6/255, computed from crops of the 8 bundled photos, added to crops
+# of nature photos it never saw. Printed: how many answers it changes, and how many random sign
+# noise changes.
+# <small>After Moosavi-Dezfooli et al. 2017; the projected-gradient variant, Shafahi et al. 2020.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # One change, the same for every image, that flips the model's answers on photos it was not
 # computed from. Moosavi-Dezfooli et al. build it image by image with DeepFool steps; here a
 # projected-gradient variant (as in Shafahi et al. 2020): each step takes 4 training crops,
@@ -357,12 +399,19 @@ for what, keep in ((f"the {len(judged)} right ones", right), (f"all {len(sure)} 
     print(f"answers changed, {what}: universal perturbation {changed[keep].float().mean():.0%}; random sign "
           f"noise {sum(noise) / 4:.0%} (mean of 4 draws: {', '.join(f'{f:.0%}' for f in noise)})")
 
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Universal attacks: one change, many photos
+#
+# Six crops of the nature photos that the model names right, before and after adding the same
+# perturbation, each with the model's answer.
+# <small>After Moosavi-Dezfooli et al. 2017.</small>
+
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Below: six of the sure and right crops (the first two of each photo that has any), before and
 # after adding the same perturbation, each with the model's answer and its probability; then
 # the perturbation, magnified.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 by_photo = {}
 for i in judged.tolist():
     by_photo.setdefault(i % len(nature), []).append(i)
@@ -373,10 +422,17 @@ cells, titles = [], []
 for j, i in enumerate(shown):
     cells += [crops[i], attacked[j]]
     titles += [f"{model.categories[before[i]]} ({confidence[i]:.0%})", f"{model.categories[classes[j]]} ({p[j]:.0%})"]
-image_table([cells[k:k + 4] for k in range(0, 12, 4)], titles=[titles[k:k + 4] for k in range(0, 12, 4)],
-            col_labels=["photo", "+ perturbation", "photo", "+ perturbation"], size=2.3, fontsize=12)
+image_table([cells[k:k + 6] for k in (0, 6)], titles=[titles[k:k + 6] for k in (0, 6)],
+            col_labels=["photo", "+ perturbation"] * 3, size=2.0, fontsize=13)
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Universal attacks: the perturbation is not noise
+#
+# The universal perturbation, with oriented strokes, beside random sign noise of the same budget,
+# both magnified by the same factor.
+# <small>After Moosavi-Dezfooli et al. 2017.</small>
+
+# %% slideshow={"slide_type": "-"}
 picture, scale = perturbation_image(delta)
 show_images([picture, perturbation_image(A.sign_noise(crops, EPS, seed=0))[0]],
             [f"the universal perturbation (x {scale:.0f})", f"random sign noise (x {scale:.0f})"],
@@ -390,16 +446,21 @@ show_images([picture, perturbation_image(A.sign_noise(crops, EPS, seed=0))[0]],
 # crops change (three to "sea anemone", one to "jellyfish") and the two ladybird crops hold,
 # each a little surer of "ladybug" than before. The pattern is not noise: it has oriented
 # strokes of its own, where the noise beside it has none.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Try it
 #
+# Attack one of the photos or your own: choose the attack, the budget, the steps and, if you
+# like, a target class.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a photo or upload your own; choose the attack, the budget `eps` (grey levels of 255), the
 # number of steps and, if you like, a target class (type a name; empty means "anything but the
 # current answer"). The fooling image needs a target and takes up to `10 x steps` steps, so it
 # has its own Run and Stop buttons. Results are cached: going back to an earlier setting
 # answers at once.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import AdversarialPanel
 
 del crops, attacked  # the judges' crops: frees their memory

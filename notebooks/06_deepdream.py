@@ -1,10 +1,24 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 06 · DeepDream
 #
+# Take a photo and make a layer of the network see more of what it already sees a little of.
+# <small>After Mordvintsev, Olah and Tyka 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: DeepDream (Mordvintsev, Olah and Tyka, Google Research blog, 2015): "amplify
 # existing features". Choose a layer, run the photo forward, set the layer's gradient equal to
 # its activation, backpropagate to the image, take a step, repeat.*
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## DeepDream: Amplify existing features
 #
+# $$I^* = \arg\max_I \sum_i f_i(I)^2$$
+#
+# Left: the photo. Right: the same photo after gradient ascent on the squared activations of
+# `stage4`, 10 steps at each of three scales.
+# <small>After Mordvintsev, Olah and Tyka 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Setting the gradient equal to the activation is gradient ascent on ½‖A‖², the layer's squared
 # L2 norm: whatever the layer already sees a little of, it is made to see more. The loop is the
 # one of notebook 04 with the objective `layer_l2(model, layer)` and four tricks from the
@@ -17,7 +31,7 @@
 # 4. **octaves**: dream on a small copy first, then carry the added detail up to a larger
 #    copy, and so on: patterns grow at several scales.
 
-# %% slideshow={"slide_type": "skip"}
+# %% slideshow={"slide_type": "-"}
 # %matplotlib inline
 import torch
 from lecture_utils import load_model, load_image
@@ -34,8 +48,13 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
                      aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## From shallow to deep layers
+# ## DeepDream: from shallow to deep layers
 #
+# The same run at five depths: fine stripes at stage2, swirls and eye-like rings at stage4,
+# animal faces at stage5, the least change at stage6.
+# <small>After Mordvintsev, Olah and Tyka 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The same 10 steps at each of three octaves, at five depths. What the figure shows:
 #
 # * **stage2** (stride 4): a fine, regular grid of coloured stripes over the sky and the trees;
@@ -48,7 +67,7 @@ plotting.show_images([photo, dream.image], titles=["photo", "dreamed at stage4"]
 #
 # So here something you can name appears at one deep layer (stage5), not at the deepest.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 depths = ["stage2", "stage3", "stage4", "stage5", "stage6"]
 dreams = [opt.deepdream(model, photo, layer, steps=10) for layer in depths]
 plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=3.3, fontsize=13, aspect="image")
@@ -66,6 +85,9 @@ plotting.show_images([photo] + dreams, titles=["photo"] + depths, ncols=3, size=
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Every octave raises the layer's norm
 #
+# The mean squared activation of `stage4`, at the start of each octave and on its last image.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The run yields one `Step` per update, with the objective measured before the update. At the
 # start of each octave we read the layer's mean squared activation, and measure it again on the
 # octave's last image:
@@ -85,6 +107,11 @@ for octave, steps in by_octave.items():
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Ablations: the same run without each trick
 #
+# Columns: all tricks, then the run without jitter, without the L1-normalised step (a raw
+# gradient step) and without octaves. The lower rows zoom into the sky and the trees (x 4).
+# <small>After Mordvintsev, Olah and Tyka 2015 (the tricks of their code).</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # At the size of the whole photo the runs with and without jitter or octaves look much alike,
 # so the two lower rows zoom into the sky and the trees (4 times).
 #
@@ -102,7 +129,7 @@ for octave, steps in by_octave.items():
 #   figure: the typical wavelength of what each run added to the photo (1 / its mean spatial
 #   frequency, `pattern_wavelength`) is 3.3 pixels without octaves against 4.7 with them.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 no_jitter = opt.deepdream(model, photo, "stage4", steps=10, jitter_px=0)
 no_octaves = opt.deepdream(model, photo, "stage4", steps=30, octaves=1)
 raw = opt.finish(opt.iterate(model, opt.layer_l2(model, "stage4"), photo, steps=10, lr=0.01,
@@ -111,27 +138,37 @@ runs = [dream.image, no_jitter, raw, no_octaves]
 sky, trees = (slice(0, 64), slice(224, 320)), (slice(192, 256), slice(288, 384))  # rows, columns
 plotting.image_table([runs, [x[..., sky[0], sky[1]] for x in runs], [x[..., trees[0], trees[1]] for x in runs]],
                      row_labels=["whole", "sky, x 4", "trees, x 4"],
-                     col_labels=["all tricks", "no jitter", "raw gradient step", "no octaves"], size=2.3, fontsize=12)
+                     col_labels=["all tricks", "no jitter", "raw gradient step", "no octaves"], size=2.3, fontsize=14)
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Without octaves, a finer pattern
+#
+# The typical wavelength of what each run added to the photo (1 / its mean spatial frequency).
+
+# %% slideshow={"slide_type": "-"}
 for name, x in [("all tricks", dream.image), ("no jitter", no_jitter), ("no octaves", no_octaves)]:
     print(f"{name:10s}: the added pattern's typical wavelength {pattern_wavelength(x, photo):.1f} px")
 
-# %% slideshow={"slide_type": "-"}
+# %% slideshow={"slide_type": "notes"}
 for layer in depths:
     x = photo.clone().requires_grad_(True)
     get_activations(model, x, [layer])[layer].pow(2).mean().backward()
     print(f"{layer}: mean |gradient| per pixel {x.grad.abs().mean():.1e}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ### Without clipping
+# ## Without clipping
 #
+# 30 steps of the lecture's `make_step` at one scale, clipping to [0, 1] after every step or
+# never. Right: white where a pixel has a value outside [0, 1].
+# <small>After Mordvintsev, Olah and Tyka 2015 (the clipping of their code).</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The library's loop always clips, so this ablation uses the slide's own step (`make_step`,
 # ported line for line to PyTorch in `lecture_utils.deepdream`; the exercise below asks you to
 # write it), which has the slide's `clip` switch: 30 steps at one scale, once clipping to
 # [0, 1] after every step and once never.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 clipped = unclipped = photo
 for i in range(30):  # the same jitter for both: the same seed
     clipped = slide_step(model, clipped, "stage4", lr=0.01, seed=i)
@@ -143,7 +180,7 @@ plotting.image_table([[clipped, unclipped.clamp(0, 1), outside],
                       [x[..., sky[0], sky[1]] for x in (clipped, unclipped.clamp(0, 1), outside)]],
                      row_labels=["whole", "sky, x 4"],
                      col_labels=["clipped every step", "never clipped\n(shown clipped)", "white: a value\noutside [0, 1]"],
-                     size=3.1, fontsize=12)
+                     size=3.1, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # What you see is what clipping is for, and also its limit here. After 30 steps the two images
@@ -209,10 +246,13 @@ check("make_step", make_step)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
+# Dream on a photo or your own: choose the layer and the tricks' settings, then **Run**.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a photo (or upload one), a layer, the step size, jitter, octaves, the octave scale and
 # the iterations per octave, then **Run**. The preview follows the run from the smallest octave
 # up; **Stop** keeps the current image.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import DeepDreamPanel
 DeepDreamPanel(model)

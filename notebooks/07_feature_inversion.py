@@ -1,24 +1,14 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 07 · Feature inversion
 #
+# Given a photo's features at one layer, find an image with the same features: what comes back
+# shows what the layer keeps.
+# <small>After Mahendran and Vedaldi 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: "Understanding deep image representations by inverting them" (Mahendran and Vedaldi
 # 2015): given the features Φ₀ = Φ(x₀) of a photo at one layer, find an image x whose features
-# match, starting from noise, by minimising the loss*
-#
-# $$x^* = \arg\min_x \; \frac{\|\Phi(x) - \Phi_0\|^2}{\|\Phi_0\|^2} + \lambda \cdot \mathrm{TV}(x).$$
-#
-# What comes back shows what the layer **keeps** of the photo: whatever all images with those
-# features have in common. The total-variation term TV(x), built from (Δx² + Δy²)^(β/2) at every
-# pixel (Δx, Δy: the differences to the right and lower neighbours), is the prior "natural
-# images are mostly smooth": a penalty, **added** with weight λ, so that smooth images cost less.
-# The slide (and the exercise below) *sums* it over pixels and channels; `lecture_utils` takes
-# the *mean* instead, so that one λ (0.5 here) weighs it the same at every image size.
-#
-# Same loop as notebooks 04 and 06. That loop *maximises* its objective, so the loss above goes
-# in with its sign flipped: `feature_match(layer, Φ₀)` (which is minus the feature distance)
-# minus λ × `total_variation()`. It starts from faint noise and takes DeepDream's L1-normalised
-# gradient steps with heavy **momentum** (each step follows a running sum of the recent
-# gradients, not the latest one alone) and a cosine schedule (large steps first, fine ones last).
+# match, starting from noise, by minimising the loss on the next slide.*
 
 # %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
@@ -31,14 +21,53 @@ SIZE, STEPS, TV = 160, 1300, 0.5   # photo size (px), steps, TV weight
 photo = center_square(load_image("espresso"), SIZE)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Reconstructions from shallow to deep layers
+# ## Feature Inversion
 #
+# Starting from noise, find an image x whose features at one layer match the photo's,
+# Φ₀ = Φ(x₀); the total variation TV(x), a prior, makes smooth images cost less:
+#
+# $$x^* = \arg\min_x \; \frac{\|\Phi(x) - \Phi_0\|^2}{\|\Phi_0\|^2} + \lambda \cdot \mathrm{TV}(x),
+# \qquad \mathrm{TV}(x) = \sum_{i,j} \left( (x_{i,j+1} - x_{ij})^2 + (x_{i+1,j} - x_{ij})^2 \right)^{\beta/2}.$$
+#
+# <small>After Mahendran and Vedaldi 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# What comes back shows what the layer **keeps** of the photo: whatever all images with those
+# features have in common. The total-variation term TV(x), built from (Δx² + Δy²)^(β/2) at every
+# pixel (Δx, Δy: the differences to the right and lower neighbours), is the prior "natural
+# images are mostly smooth": a penalty, **added** with weight λ, so that smooth images cost less.
+# The formula above, as the lecture's slide (and the exercise below), *sums* it over pixels and
+# channels; `lecture_utils` takes the *mean* instead, so that one λ (0.5 here) weighs it the
+# same at every image size.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## How the image is found
+#
+# The gradient loop of notebooks 04 and 06, which maximises: feature match minus λ × total
+# variation. From faint noise, L1-normalised gradient steps with heavy momentum and a cosine
+# schedule.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Same loop as notebooks 04 and 06. That loop *maximises* its objective, so the loss above goes
+# in with its sign flipped: `feature_match(layer, Φ₀)` (which is minus the feature distance)
+# minus λ × `total_variation()`. It starts from faint noise and takes DeepDream's L1-normalised
+# gradient steps with heavy **momentum** (each step follows a running sum of the recent
+# gradients, not the latest one alone) and a cosine schedule (large steps first, fine ones last).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Feature Inversion: reconstructing from different layers
+#
+# The photo, then one reconstruction per layer, shallow to deep (160 px, 1300 steps, TV weight
+# 0.5). Above each: the relative feature error ‖Φ(x) − Φ₀‖ / ‖Φ₀‖ at that layer.
+# <small>After Mahendran and Vedaldi 2015; the lecture's figure (VGG-16) is from Johnson, Alahi and Fei-Fei 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # One reconstruction per layer (160 px, 1300 steps), with the same TV weight. Above each: the
 # relative feature error ‖Φ(x) − Φ₀‖ / ‖Φ₀‖ at that layer (the square root of the loss's first
 # term; 0 would be an exact match). Every layer's error ends small (the printed values under
 # the figure): at each layer the image has nearly the photo's features.
 
-# %% slideshow={"slide_type": "slide"}
+# %% tags=["thumbnail"] slideshow={"slide_type": "-"}
 layers = ["stem", "stage2", "stage4", "head"]
 inverted, errors = {}, {}
 for layer in layers:
@@ -46,13 +75,21 @@ for layer in layers:
     errors[layer] = opt.relative_error(model, inverted[layer], layer, photo)
 plotting.show_images([photo, *inverted.values()],
                      titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=5, size=2.8,
-                     fontsize=13)
+                     fontsize=14)
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 for layer in layers:
     print(f"{layer:>6}: relative feature error {errors[layer]:.3f}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ## What each layer keeps
+#
+# - `stem`: colours, the wood's grain, exact outlines
+# - `stage2`: layout and colours, under a fine dotted grid
+# - `stage4`: cup, saucer and spoon in place; colours drift
+# - `head`: curved rims, repeated, out of place, in rainbow colours
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # **What each layer keeps.** `stem` (stride 2) keeps almost everything: colours, the grain of
 # the wood, the exact outline of cup and spoon. `stage2` (stride 4) keeps the layout and the
 # colours, with a fine dotted grid laid over them where the exact texture is lost. `stage4`
@@ -95,12 +132,16 @@ plotting.show_images([photo, inverted["head"], other_start], ncols=3, size=3.6, 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Ablation: without the TV prior
 #
+# The same `stage4` inversion with λ = 0.5 (left) and λ = 0 (right). The features match about
+# as well (printed), but without the prior the image is covered in pixel-scale colour noise.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The same `stage4` inversion with λ = 0 (right), beside the one above with λ = 0.5 (left).
 # The features match about as well (the printed errors), but the image is covered in
 # pixel-scale colour noise: many images share a layer's features, and without the prior the
 # optimiser has no reason to pick a smooth one.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 no_tv = opt.invert(model, photo, "stage4", tv_weight=0.0, steps=STEPS)
 print(f"stage4 with TV weight {TV}: relative feature error {errors['stage4']:.3f}")
 print(f"stage4 with TV weight 0:   relative feature error {opt.relative_error(model, no_tv, 'stage4', photo):.3f}")
@@ -164,10 +205,14 @@ check("inversion_loss", inversion_loss)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
+# Pick a photo (or upload one), a layer and the TV weight, then **Run**: the preview shows the
+# reconstruction forming from noise.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a photo (or upload one), a layer and the TV weight, then **Run**: the reconstruction
 # starts from noise and the preview shows it forming. Compare a large TV weight with a tiny one
 # at a deep layer.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import InversionPanel
 InversionPanel(model)

@@ -1,18 +1,11 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 08 · Texture synthesis with Gram matrices
 #
+# Starting from noise, make an image whose Gram matrices match those of a texture image.
+# <small>After Gatys, Ecker and Bethge 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: Gram matrices, neural texture synthesis (Gatys, Ecker and Bethge 2015), "texture = artwork".*
-#
-# A layer of a CNN turns an image into an H x W grid of C-dimensional feature vectors. The
-# **Gram matrix** takes the outer product of each vector with itself and averages over all
-# positions: a C x C matrix that says which features occur *together*, and nothing about
-# *where*. With $F_{c,p}$ the value of channel $c$ at position $p$ of the $H \times W$ grid:
-#
-# $$G_{cd} = \frac{1}{HW} \sum_{p} F_{c,p} \, F_{d,p}.$$
-#
-# That is what a texture is: the same statistics everywhere, the arrangement free.
-# Texture synthesis starts from noise and changes the pixels until the Gram matrices of
-# several layers match those of a texture image.
 
 # %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
@@ -30,8 +23,34 @@ church = load_image("church_auvers")
 SIZE, STEPS = 192, 100   # every texture here: 192 x 192 px, 100 L-BFGS steps from noise
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ## Neural Texture Synthesis: Gram Matrix
+#
+# A layer gives an H x W grid of C-dimensional feature vectors; averaging their outer products
+# over all positions gives a C x C matrix: which features occur together.
+#
+# $$G_{cd} = \frac{1}{HW} \sum_{p} F_{c,p} \, F_{d,p}$$
+#
+# <small>After Gatys, Ecker and Bethge 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# A layer of a CNN turns an image into an H x W grid of C-dimensional feature vectors. The
+# **Gram matrix** takes the outer product of each vector with itself and averages over all
+# positions: a C x C matrix that says which features occur *together*, and nothing about
+# *where*. With $F_{c,p}$ the value of channel $c$ at position $p$ of the $H \times W$ grid:
+#
+# $$G_{cd} = \frac{1}{HW} \sum_{p} F_{c,p} \, F_{d,p}.$$
+#
+# That is what a texture is: the same statistics everywhere, the arrangement free.
+# Texture synthesis starts from noise and changes the pixels until the Gram matrices of
+# several layers match those of a texture image (the next slides).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## The Gram matrix forgets where
 #
+# The bricks' `stage2` activations, their positions shuffled: the Gram matrix is unchanged (up
+# to rounding).
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Shuffle the positions of a layer's activations: the picture is destroyed, its Gram matrix
 # is unchanged (up to rounding).
 
@@ -66,31 +85,55 @@ from lecture_utils.exercises import check
 check("gram_matrix", gram_matrix)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Shallow layers copy small things, deeper layers larger structures
+# ## Neural Texture Synthesis
 #
-# The lecture's figure: synthesise from the shallowest style layer alone, then add one deeper
-# layer at a time (192 px, 100 L-BFGS steps from noise, on the bundled network; each run
-# prints how far it brought the Gram distance down). First on a colour texture, the petals of
-# the dahlia.
+# 1. Record the texture's Gram matrices $A^l$ at several layers.
+# 2. Start from noise.
+# 3. Loss: the distance of the image's Gram matrices $G^l$ to the texture's.
+# 4. Change the pixels to lower it (here L-BFGS); repeat.
+#
+# $$\mathcal{L}(x) = \sum_l w_l \, \frac{\|G^l - A^l\|^2}{\|A^l\|^2}$$
+#
+# <small>After Gatys, Ecker and Bethge 2015.</small>
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The lecture's recipe uses VGG-19 trained on ImageNet; here it runs on the bundled
+# EfficientNet-Lite0, and every texture is 192 x 192 px after 100 L-BFGS steps from noise. The
+# library divides each layer's term by ‖A‖², the texture's own Gram matrix's squared norm, so
+# that the distances in the titles below are relative to it; the lecture's loss scales each layer's term by
+# 1/(4N²M²) instead, and the exercise below writes the plain sum of squared differences.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Neural Texture Synthesis: shallow to deeper layers
+#
+# The dahlia's petals, then synthesis from the shallowest layer alone, adding one deeper layer
+# at a time (192 px, 100 L-BFGS steps from noise). Above each: how far the run brought the
+# Gram distance down.
+# <small>After Gatys, Ecker and Bethge 2015.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Shallow layers copy small things, deeper layers larger structures. The lecture's figure:
+# synthesise from the shallowest style layer alone, then add one deeper layer at a time (192 px,
+# 100 L-BFGS steps from noise, on the bundled network; each run's title says how far it brought
+# the Gram distance down). First on a colour texture, the petals of the dahlia.
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 sets = st.texture_layer_sets(model)
 
 
 def layer_set_row(texture_image):
-    """The texture, then one synthesis per layer set; prints each run's fall of the Gram distance."""
-    results = []
+    """The texture, then one synthesis per layer set, and their titles: each run's fall of the Gram distance."""
+    results, titles = [], ["texture"]
     for layers in sets:
         run = list(st.iterate_texture(model, texture_image, layers=layers, size=SIZE, steps=STEPS))
         start, end = -run[0].losses["objective"], -run[-1].losses["objective"]
-        print(f"up to {layers[-1]}: Gram distance {start:.3f} -> {end:.4f} ({1 - end / start:.1%} lower)")
+        titles.append(f"up to {layers[-1]}: {1 - end / start:.1%} lower\n{start:.3f} -> {end:.4f}")
         results.append(run[-1].image)
-    return [resize_longer_side(texture_image, SIZE)] + results
+    return [resize_longer_side(texture_image, SIZE)] + results, titles
 
 
-titles = ["texture"] + ["up to " + s[-1] for s in sets]
-petal_row = layer_set_row(petals)
-show_images(petal_row, titles, ncols=3, size=3.2, fontsize=13)
+petal_row, titles = layer_set_row(petals)
+show_images(petal_row, titles, ncols=3, size=3.2, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The first layer alone (`stem`, stride 2, a 3 x 3 window) gets the petals' pale and deep
@@ -98,17 +141,21 @@ show_images(petal_row, titles, ncols=3, size=3.2, fontsize=13)
 # Each deeper layer sees a larger window and brings back larger things: rounded, petal-sized
 # cells with curved edges by `stage2`, petals with pale rims and shaded hollows by `stage3` and
 # `stage4`. A fine grid of coloured pixels stays over every result.
-#
-# The same on the grey brick wall of the lecture's figure:
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
-show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The same on a brick wall
+#
+# The grey brick wall of the lecture's figure, with the same layer sets.
+# <small>After Gatys, Ecker and Bethge 2015.</small>
+
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
+show_images(*layer_set_row(bricks), ncols=3, size=3.2, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # From `stage2` on the result is made of brick-like pieces: short light mortar lines between
 # grey cells that are longer than wide, upright and leaning the way the wall's bricks lean. What
 # it never makes is the wall's *columns*: mortar lines that run unbroken from top to bottom,
-# with the bricks stacked between them. In every run on the wall the printed Gram distance
+# with the bricks stacked between them. In every run on the wall the Gram distance in the titles
 # (relative to the wall's own Gram matrices: 0.86-1.10 for the starting noise from `stage1` on)
 # fell by 95% or more. A Gram matrix records which features occur together, averaged over all places; that
 # the bricks line up in long columns across the whole image is a fact about *where* they are,
@@ -119,8 +166,8 @@ show_images(layer_set_row(bricks), titles, ncols=3, size=3.2, fontsize=13)
 #
 # Texture synthesis minimises, over the chosen layers, the weighted squared distance between the
 # image's Gram matrices (your `gram_matrix`) and the texture's. (The library divides each layer's
-# term by ‖A‖², the texture's own Gram matrix's squared norm, as well: the printed distances
-# above are relative to it. Here, the plain form.)
+# term by ‖A‖², the texture's own Gram matrix's squared norm, as well: the distances in the
+# titles above are relative to it. Here, the plain form.)
 
 # %% slideshow={"slide_type": "skip"}
 def texture_loss(features, target_grams, weights):
@@ -138,8 +185,13 @@ def texture_loss(features, target_grams, weights):
 check("texture_loss", texture_loss)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Texture = artwork
+# ## Neural Texture Synthesis: Texture = Artwork
 #
+# Textures of *The Church at Auvers*, from noise at 192 px: the bundled network without a prior,
+# with a total-variation penalty of weight 3 and of weight 20, and VGG-19 with random weights.
+# <small>After Gatys, Ecker and Bethge 2015; random VGG-19: Wang, Li and Vasconcelos 2021.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # A painting's brush strokes are a texture too. Synthesising from the whole of *The Church at
 # Auvers* should keep Van Gogh's palette and brushwork and forget the church: this is the
 # "style" half of style transfer (notebook 09). All from noise at 192 px:
@@ -150,7 +202,7 @@ check("texture_loss", texture_loss)
 # * VGG-19 with random weights (Wang et al. 2021: its architecture alone already stylises;
 #   50 L-BFGS steps).
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 candidates = {
     "bundled, no TV": st.texture(model, church, size=SIZE, steps=STEPS),
     "bundled, TV weight 3": st.texture(model, church, size=SIZE, steps=STEPS, tv_weight=3.0),
@@ -158,7 +210,7 @@ candidates = {
     "VGG-19, random weights": st.texture(vgg, church, size=SIZE, steps=50),
 }
 show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
-            ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=13, aspect=1.25)
+            ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=15, aspect=1.25)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Without a prior the bundled network has the painting's blue and ochre, but covered in
@@ -184,9 +236,13 @@ show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
 # ## Try it
 #
 # Pick a bundled image or upload your own, choose the network and the deepest layer, and press
+# Run. The preview updates while it runs; Stop keeps the last image.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Pick a bundled image or upload your own, choose the network and the deepest layer, and press
 # Run. The preview updates while it runs; Stop keeps the last image. SWAG smoothing is
 # explained in notebook 09 (it runs with Adam). VGG-19 with random weights is there too.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import TexturePanel
 TexturePanel({"bundled EfficientNet-Lite0": model, "VGG-19, random weights": vgg}, image="bricks", size=96)

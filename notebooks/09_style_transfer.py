@@ -1,22 +1,12 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 09 · Neural style transfer
 #
+# An image with a photo's content and a painting's style, found by optimising its pixels.
+# <small>After Gatys, Ecker and Bethge 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: neural style transfer (Gatys, Ecker and Bethge 2016): content loss, style loss
 # (Gram matrices), total variation, L-BFGS; colour preservation; several styles; which network.*
-#
-# Style transfer looks for an image whose **features** at one deeper layer match a photo's (its
-# content) and whose **Gram matrices** at several layers match a painting's (its style, as in
-# notebook 08). With $F$ and $P$ the image's and the photo's features at the content layer, and
-# $G^l$ and $A^l$ the image's and the painting's Gram matrices at style layer $l$, the optimiser
-# minimises (`content_weight`, `style_weight` and `tv_weight` in the code)
-#
-# $$w_c \, \frac{\|F - P\|^2}{\|P\|^2} \; + \; w_s \sum_l \lambda_l \, \frac{\|G^l - A^l\|^2}{\|A^l\|^2}
-# \; + \; w_{tv} \, \mathrm{TV}(x).$$
-#
-# Both losses are relative (divided by the target's own size), so the style layers' terms are of
-# the same order whatever their number of channels and positions; the layer weights $\lambda_l$
-# are equal and sum to 1. The total variation term $\mathrm{TV}(x)$ is the mean over the pixels
-# of the squared differences to the right and lower neighbours.
 
 # %% slideshow={"slide_type": "skip"}
 # %matplotlib inline
@@ -33,13 +23,44 @@ SIZE = 256   # every result's longer side, in pixels
 print("content layer and style layers:", st.default_layers(model))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## A first result
+# ## Neural Style Transfer: Feature + Gram Reconstruction
 #
+# Match the photo's features $P$ at one deeper layer (content), the painting's Gram matrices
+# $A^l$ at several layers (style), and keep the image smooth (TV):
+#
+# $$w_c \, \frac{\|F - P\|^2}{\|P\|^2} \; + \; w_s \sum_l \lambda_l \, \frac{\|G^l - A^l\|^2}{\|A^l\|^2}
+# \; + \; w_{tv} \, \mathrm{TV}(x)$$
+#
+# <small>After Gatys, Ecker and Bethge 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Style transfer looks for an image whose **features** at one deeper layer match a photo's (its
+# content) and whose **Gram matrices** at several layers match a painting's (its style, as in
+# notebook 08). With $F$ and $P$ the image's and the photo's features at the content layer, and
+# $G^l$ and $A^l$ the image's and the painting's Gram matrices at style layer $l$, the optimiser
+# minimises (`content_weight`, `style_weight` and `tv_weight` in the code)
+#
+# $$w_c \, \frac{\|F - P\|^2}{\|P\|^2} \; + \; w_s \sum_l \lambda_l \, \frac{\|G^l - A^l\|^2}{\|A^l\|^2}
+# \; + \; w_{tv} \, \mathrm{TV}(x).$$
+#
+# Both losses are relative (divided by the target's own size), so the style layers' terms are of
+# the same order whatever their number of channels and positions; the layer weights $\lambda_l$
+# are equal and sum to 1. The total variation term $\mathrm{TV}(x)$ is the mean over the pixels
+# of the squared differences to the right and lower neighbours.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Neural style transfer: a first result
+#
+# The Summer Palace in the style of Van Gogh's *Café Terrace at Night* (256 px, 40 L-BFGS steps
+# from the photo). Printed: each loss term at the first step and at the last.
+# <small>After Gatys, Ecker and Bethge 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The Summer Palace in the style of Van Gogh's *Café Terrace at Night*: 256 px, 40 L-BFGS
 # steps from the photo, content weight 1, style weight 20, TV weight 1. Printed: each term at
 # the first step (the photo itself) and at the last.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40))
 content_layer, style_layers = st.default_layers(model)
 for when, step in (("step 1 (the photo)", run[0]), (f"step {run[-1].step}", run[-1])):
@@ -59,10 +80,15 @@ show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), r
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The weights decide
 #
+# Top: more style weight (content weight 1). Bottom: more TV weight (style weight 20). Above
+# each picture: its content and style loss after 30 L-BFGS steps from the photo.
+# <small>After Gatys, Ecker and Bethge 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Top row: the style weight from 0.2 to 20, each ten times the last (content weight 1, TV
 # weight 1). Bottom row: the TV weight from 100 to 10000, each ten times the last (style weight
 # 20; TV weight 1 is the top row's last picture). Every run: 30 L-BFGS steps from the photo.
-# Under each picture: its content loss and style loss (the mean over the style layers) at the
+# Above each picture: its content loss and style loss (the mean over the style layers) at the
 # last step.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "skip"}
@@ -76,7 +102,7 @@ def content_and_style(step):
 style_weights, tv_weights = [0.2, 2.0, 20.0], [100.0, 1000.0, 10000.0]
 style_runs = [finish(st.iterate_style_transfer(model, palace, cafe, style_weight=w, **quick)) for w in style_weights]
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 tv_runs = [finish(st.iterate_style_transfer(model, palace, cafe, tv_weight=w, **quick)) for w in tv_weights]
 by_style = [step.image for step in style_runs]
 image_table([by_style, [step.image for step in tv_runs]], row_labels=["style weight", "TV weight"],
@@ -138,21 +164,25 @@ def style_loss(features, style_features):
 check("style_loss", style_loss)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Keeping the content's colours; blending two styles; starting from noise
+# ## Keeping the content's colours; starting from noise
 #
+# The painting's colours (style weight 20, above); luminance-only transfer, which keeps the
+# photo's colours; a run started from noise. Printed: the chroma errors, and the noise run's
+# losses at its first and last step.
+# <small>After Gatys et al. 2016, "Preserving color in neural artistic style transfer".</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Colour preservation* (Gatys et al. 2016, "Preserving color in neural artistic style
 # transfer"): transfer only luminance. The optimisation sees grey versions of both images (the
 # style's brightness matched to the content's mean and spread), and the result takes the
 # content's chroma, the I and Q channels of YIQ. The measure `chroma_error` is the mean
 # per-pixel distance of (I, Q) to the content's (I and Q span about ±0.6).
 #
-# *Several styles*: a weighted mean of their Gram matrices is the target.
-#
 # *Initialisation*: from noise the optimiser must build the content as well; from the photo it
 # starts with perfect content and adds style. Printed: the run from noise's content and style
 # losses at its first step and at its last.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 default = by_style[style_weights.index(20.0)]
 kept = st.style_transfer(model, palace, cafe, preserve_colors=True, **quick)
 noise_run = list(st.iterate_style_transfer(model, palace, cafe, init="noise", **quick))
@@ -169,16 +199,21 @@ show_images([default, kept, noise], ["colours of the style", "colours of the con
 # the sky. From noise, after 30 steps, the palace has not appeared yet: the style loss fell to a
 # small fraction of its first value, the content loss only a little (printed above).
 
-# %% [markdown] slideshow={"slide_type": "notes"}
-# Two styles, each alone and then their Gram matrices averaged half and half:
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Blending two styles
+#
+# Two styles, each alone and then their Gram matrices averaged half and half.
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "notes"}
+# *Several styles*: a weighted mean of their Gram matrices is the target.
+
+# %% slideshow={"slide_type": "-"}
 church_alone = st.style_transfer(model, palace, church, **quick)
 blend = st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)
 image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)], [default, church_alone, blend]],
             row_labels=["style", "result"], titles=[["Café Terrace", "The Church at Auvers"],
                                                     ["café alone", "church alone", "café + church, 50/50"]],
-            size=2.9, fontsize=13)
+            size=2.9, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The café alone brings its violet and yellow, in the sky and on the palace; the church alone
@@ -208,6 +243,10 @@ check("preserve_colors", preserve_colors)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Coarse to fine
 #
+# A 256 px result two ways: 40 steps at 128 px then 40 at 256 px (right), or straight at
+# 256 px until its loss is as low (left; at most 100 steps). Printed: losses and times.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # For larger outputs, run small first, upsample, and refine: the coarse pass places the large
 # strokes on a quarter of the pixels, the fine pass adds detail.
 #
@@ -223,7 +262,7 @@ start = time.perf_counter()
 coarse_run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
 coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 start = time.perf_counter()
 for step in st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=100):
     if -step.losses["objective"] <= coarse_loss:  # the loss of the image this step starts from
@@ -246,12 +285,16 @@ show_images([step.image, coarse], [f"256 px, {step.step} steps", "128 px then 25
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The style image's scale
 #
+# `style_scale` resizes the painting to 0.5, 1 or 2 times the output's size. Top: the results,
+# a white square marking the region enlarged below.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The network sees brush strokes at the size they have in the style image it is given, so the
 # style image's size sets the strokes' size. `style_scale` resizes the style image to that many
 # times the output's size (at 1, the default, the painting's longer side is the output's). Top
 # row: the three results, a white square marking the region shown enlarged in the bottom row.
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 scales = [0.5, 1.0, 2.0]
 by_scale = [default if k == 1.0 else st.style_transfer(model, palace, cafe, style_scale=k, **quick)
             for k in scales]
@@ -273,6 +316,11 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which network? VGG-19, a residual network with SWAG, random VGG-19
 #
+# The same settings (256 px, 40 Adam steps) on VGG-19 with random weights and on the bundled
+# EfficientNet-Lite0, without and with SWAG.
+# <small>After Wang, Li and Vasconcelos 2021.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Gatys et al. used VGG-19 trained on ImageNet; residual networks such as the bundled
 # EfficientNet are said to stylise worse. Wang, Li and Vasconcelos (CVPR 2021) trace this to
 # the residual connections, which make the activations *peaky* (of low entropy): a few very
@@ -296,7 +344,7 @@ side_by_side = {}
 for name, (net, swag) in networks.items():
     side_by_side[name] = st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -320,11 +368,15 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
+# Pick or upload a content picture and a style picture, choose the network, the weights, the
+# layers, size and iterations, then Run. The preview updates while it runs.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload a content picture and a style picture, choose the network, the weights
 # (log sliders), the content layer and style layers, size and iterations, then Run. The
 # preview updates while it runs; Stop keeps the last image; a new Run waits for the last one.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import StyleTransferPanel
 panel_networks = {"bundled EfficientNet-Lite0": model, "VGG-19, random weights": networks["VGG-19 (random weights)"][0]}
 StyleTransferPanel(panel_networks, content="palace", style="cafe_terrace", size=128, steps=60)

@@ -1,6 +1,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 10 · Fast feed-forward style transfer
 #
+# A network trained once per style stylises a photo in one forward pass.
+# <small>After Johnson, Alahi and Fei-Fei 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # *Lecture: "Perceptual losses for real-time style transfer" (Johnson, Alahi and Fei-Fei 2016).*
 #
 # Gatys' style transfer (notebook 09) **optimises every image anew**: tens to hundreds of
@@ -35,6 +39,12 @@ print("parameters per network:", sum(p.numel() for p in networks[styles[0]].para
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The network
 #
+# Johnson et al.'s layout: a 9x9 convolution, two stride-2 convolutions, five residual blocks,
+# two upsamplings by 2, a 9x9 convolution back to RGB. Changed here: the upsampling, the
+# normalisation, fewer channels, and the output.
+# <small>After Johnson, Alahi and Fei-Fei 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # `TransformerNet` has the layout of Johnson et al.'s network: a 9x9 convolution, two stride-2
 # convolutions (downsampling by 4 makes each residual block see a large part of the image
 # cheaply), five **residual blocks**, two upsamplings by 2, and a 9x9 convolution back to RGB.
@@ -53,9 +63,9 @@ print("parameters per network:", sum(p.numel() for p in networks[styles[0]].para
 #   training only has to learn the stylisation.
 #
 # The first two come from later work that improved the pictures; the last two make the network
-# small and quick to train.
+# small and quick to train. The network's way back up, printed below:
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "notes"}
 print(networks[styles[0]].decoder)  # the way back up: resize, then convolve
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -97,6 +107,12 @@ check("instance_norm", instance_norm)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Where the networks work best: the palace in the style of the café
 #
+# The network's one forward pass against Gatys' method with the same loss (L-BFGS from the
+# photo): after as many steps as it takes to reach the network's loss, and after 50. Printed:
+# the losses and times.
+# <small>After Johnson, Alahi and Fei-Fei 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # The same loss network, style image and weights as the network was trained with, optimised by
 # Gatys' method with L-BFGS from the photo; both pictures are scored by the same loss. Of the
 # four photos the networks never saw in training and the two styles (all eight in the next
@@ -104,7 +120,7 @@ check("instance_norm", instance_norm)
 # beside Gatys' after as many steps as it takes to reach the network's loss, and after 50.
 # Printed: the losses and the time each took here.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output", "thumbnail"] slideshow={"slide_type": "-"}
 def multiple_of_4(image):  # the networks' input size; stylize would pad, the training below would not
     return image[..., :image.shape[-2] // 4 * 4, :image.shape[-1] // 4 * 4]
 
@@ -121,7 +137,13 @@ image_table([[photos["palace"], resize_longer_side(load_image("cafe_terrace"), 2
             titles=[["photo", "style", "network, one forward pass"], [f"Gatys, {worth} steps (equal loss)", "Gatys, 50 steps"]],
             size=3.6, fontsize=14)
 
-# %% slideshow={"slide_type": "slide"}
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Gatys' loss, step by step
+#
+# Gatys' loss after each L-BFGS step (log scale); dashed: the network's loss after one forward
+# pass. Printed: the time of one forward pass at 512 x 512 px.
+
+# %% slideshow={"slide_type": "-"}
 import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(8.5, 3.4))
 ax.plot(range(1, len(best["gatys_losses"]) + 1), best["gatys_losses"], label="Gatys, L-BFGS")
@@ -155,12 +177,17 @@ print(f"512 x 512 px: {time.perf_counter() - start:.2f} s for one forward pass")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Four photos, two styles
 #
+# Every picture at 256 px. Printed: how many L-BFGS steps one forward pass is worth on each
+# photo the networks never saw, and the network's loss in brackets.
+# <small>After Johnson, Alahi and Fei-Fei 2016.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Johnson et al. report that one forward pass of their networks reaches the loss of 50 to 100
 # L-BFGS steps. Printed for ours: the number of steps one forward pass is worth on each photo
 # they never saw (15 steps are enough to find it; the palace's café run is the one above), and
 # the network's loss in brackets. Below: every picture at 256 px.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 runs = {}
 for photo, image in photos.items():
     for style, net in networks.items():
@@ -179,7 +206,7 @@ for style in networks:
     print(f"{style:14}" + "".join(f"{worth_text(runs[p, style]):>9} ({runs[p, style]['fast_loss']:4.1f})" for p in photos))
 show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p in photos],
             list(photos) + [f"{s}: {worth_text(runs[p, s])} steps" for s in networks for p in photos],
-            ncols=4, size=2.7, fontsize=13)
+            ncols=4, size=2.7, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # One forward pass is worth far fewer steps than Johnson et al.'s 50 to 100: most on the palace
@@ -190,19 +217,27 @@ show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p 
 # Grace Hopper's mouth and chin, on the astronaut's suit at the lower left, and in the daisy's
 # centre; the church network turns the palace and the daisy's centre almost black and puts a
 # blue glow on Grace Hopper's shirt.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Strength
 #
+# Grace Hopper through the café network, blended with the photo: `strength` 0, 0.33, 0.67 and 1.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Blending the result with the photo (`strength`) is the cheapest control there is; Johnson's
 # network itself has none (to change the style weight, train again).
 
-# %% slideshow={"slide_type": "slide"}
+# %% slideshow={"slide_type": "-"}
 blends = [fs.stylize(networks[styles[0]], photos["grace_hopper"], strength=s) for s in (0.0, 0.33, 0.67, 1.0)]
 show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, size=2.6, fontsize=13)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What limits these networks
 #
+# The café network trained further on one photo, the daisy, with the same loss (300 Adam
+# steps), beside the shipped network and Gatys' 50 steps; each with its loss.
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Below, the café network is trained further on **one photo**, the daisy (its highest loss of
 # the four), with the same loss: 300 Adam steps, each one forward pass, the loss, and one
 # backward pass, as in training. The shipped network is left as it is.
@@ -225,11 +260,11 @@ tuned_image = fs.stylize(tuned, daisy)
 tuned_loss = fs.batch_loss(model, tuned_image, daisy, grams, settings)[0].item()
 print("trained on this photo alone, loss <= Gatys' after 50 steps:", tuned_loss <= run["gatys_losses"][-1])
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
             titles=[["photo", f"shipped network, loss {run['fast_loss']:.1f}"],
                     [f"trained on this photo, loss {tuned_loss:.1f}", f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"]],
-            size=4.2, fontsize=14)
+            size=4.2, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # What to look for: the shipped network covers the daisy's dark background in blue and green
@@ -247,6 +282,11 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What it cannot do, and what came next
 #
+# One network per style, and fixed weights (only blending is left). Later: one network for
+# many styles (conditional instance normalisation), and one decoder for any style image (AdaIN).
+# <small>Dumoulin, Shlens and Kudlur 2017; Huang and Belongie 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # - **One network per style.** A new style means a new training run (here 1200 steps on
 #   batches of four 256 px crops; Johnson et al.'s 40,000 steps on 80,000 COCO photos took
 #   hours on a GPU).
@@ -257,12 +297,13 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # network holds many styles and can mix them; **AdaIN** (Huang and Belongie 2017) takes the
 # scale and shift from the style image's own feature statistics: one decoder, trained once on
 # many photos and paintings, then serves any style image, with no network trained per style.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
 #
 # Pick or upload a picture, choose a style and the strength: each picture and style costs one
 # forward pass, and the strength slider only blends.
 
-# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "slide"}
+# %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 from lecture_utils.widgets import FastStylePanel
 FastStylePanel(image="palace")

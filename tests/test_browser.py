@@ -362,6 +362,112 @@ OVERFLOW = """() => { const slide = document.querySelector('.reveal .slides > se
                      + `${Math.round(r.right)},${Math.round(r.bottom)}: ${(e.innerText || '').slice(0, 60)}`);
     }
     return out; }"""
+# What the slide shown holds, as a student at the back of the room sees it: whether it has a
+# title, its words of prose (headings, source lines and formulas not counted), its printed
+# lines, whether it shows a panel, and each figure (not a panel's picture) by its position among
+# the slide's images, with its scale (drawn width over the PNG's own) and the share of the
+# 1280x720 slide its cell's pictures cover (as drawn, object-fit contain; a cell's pictures stand
+# in a row, as one figure).
+MEASURE = """() => { const slide = document.querySelector('.reveal .slides > section.present > section.present')
+        || document.querySelector('.reveal .slides > section.present');
+    const shown = e => { if (e.closest('aside.notes, .reveal-skip, .jupyter-widgets')) return false;  // a panel: measured apart
+        const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    const title = [...slide.querySelectorAll('.jp-RenderedMarkdown :is(h1, h2, h3)')].some(shown);
+    let words = 0;
+    for (const md of slide.querySelectorAll('.jp-RenderedMarkdown')) {
+        if (!shown(md)) continue;
+        const copy = md.cloneNode(true);
+        copy.querySelectorAll('h1, h2, h3, h4, small, mjx-container, .MathJax, .jp-InternalAnchorLink')
+            .forEach(e => e.remove());
+        words += (copy.textContent.match(/\\w[\\w'’-]*/g) || []).length;
+    }
+    const lines = [...slide.querySelectorAll('.jp-RenderedText pre')].filter(shown)
+        .reduce((n, pre) => n + pre.innerText.replace(/\\n+$/, '').split('\\n').length, 0);
+    const panel = [...slide.querySelectorAll('.jupyter-widgets')].some(e => e.getBoundingClientRect().height > 0);
+    const images = [...slide.querySelectorAll('.jp-RenderedImage > img')];
+    const figures = [], drawn = new Map();  // the pictures of one cell, drawn in a row, are one figure
+    images.forEach((img, index) => { if (!shown(img) || !img.naturalWidth) return;
+        const r = img.getBoundingClientRect();
+        const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+        const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+        const box = [r.left + (r.width - w) / 2, r.top + (r.height - h) / 2, r.left + (r.width + w) / 2,
+                     r.top + (r.height + h) / 2];
+        const cell = img.closest('.jp-OutputArea');
+        const u = drawn.get(cell) || box;
+        drawn.set(cell, [Math.min(u[0], box[0]), Math.min(u[1], box[1]), Math.max(u[2], box[2]), Math.max(u[3], box[3])]);
+        figures.push({index, cell, scale}); });
+    for (const f of figures) { const u = drawn.get(f.cell);
+        f.share = (u[2] - u[0]) * (u[3] - u[1]) / (innerWidth * innerHeight); delete f.cell; }
+    return {title, words, lines, panel, figures}; }"""
+# The PNG of the slide's image at this position, to read the text size its figure recorded.
+IMAGE_SOURCE = """index => { const slide = document.querySelector('.reveal .slides > section.present > section.present')
+        || document.querySelector('.reveal .slides > section.present');
+    return slide.querySelectorAll('.jp-RenderedImage > img')[index].getAttribute('src'); }"""
+FIGURE_SHARE = 0.45  # of the slide, on at least FIGURE_SLIDES of the slides that show a figure
+FIGURE_SLIDES = 0.9
+TEXT_PX = 16  # a figure's smallest text, drawn on the slide
+WORDS, PRINTED = 40, 3  # as tools/notebooks.py holds them in the sources
+
+
+def text_px(source):
+    """The height of the smallest text of a figure's PNG (a data: URI), as plotting recorded it
+    (plotting.TEXT_PX; None: no text, or not one of plotting's figures)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from lecture_utils import plotting
+
+    if not source or not source.startswith("data:image/png;base64,"):
+        return None
+    value = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).text.get(plotting.TEXT_PX)
+    return None if value in (None, "none") else float(value)
+
+
+def slide_measure(page):
+    """MEASURE of the slide shown, each figure with the height its smallest text is drawn at."""
+    measure = page.evaluate(MEASURE)
+    for figure in measure["figures"]:
+        px = text_px(page.evaluate(IMAGE_SOURCE, figure["index"]))
+        figure["text_px"] = None if px is None else px * figure["scale"]
+    return measure
+
+
+def deck_problems(measures):
+    """What breaks the slide rules, one line each, from the slide measures of one deck: a slide
+    without a title, with more than WORDS words or PRINTED printed lines."""
+    problems = []
+    for name, m in measures.items():
+        if not m["title"]:
+            problems.append(f"slide {name}: no title")
+        if m["words"] > WORDS:
+            problems.append(f"slide {name}: {m['words']} words of prose (at most {WORDS})")
+        if m["lines"] > PRINTED:
+            problems.append(f"slide {name}: {m['lines']} printed lines (at most {PRINTED})")
+    return problems
+
+
+def figure_shortfalls(measures):
+    """Where the deck's figures fall short of a projector, one line each: figures whose text is
+    drawn smaller than TEXT_PX, and the figure slides (a figure, no panel) whose largest figure
+    covers less than FIGURE_SHARE of the slide when fewer than FIGURE_SLIDES of them do. Printed
+    and saved, not yet asserted: many figures are still drawn for the notebook page."""
+    lines = []
+    for name, m in measures.items():
+        small = [f["text_px"] for f in m["figures"] if f["text_px"] is not None and f["text_px"] < TEXT_PX]
+        if small:
+            lines.append(f"slide {name}: figure text drawn {min(small):.1f} px high (at least {TEXT_PX})")
+    figure_slides = {name: max(f["share"] for f in m["figures"]) for name, m in measures.items()
+                     if m["figures"] and not m["panel"]}
+    large = [name for name, share in figure_slides.items() if share >= FIGURE_SHARE]
+    if len(large) < FIGURE_SLIDES * len(figure_slides):
+        small = ", ".join(f"{name} {share:.0%}" for name, share in figure_slides.items() if share < FIGURE_SHARE)
+        lines.append(f"{len(large)} of {len(figure_slides)} figure slides show a figure covering "
+                     f"{FIGURE_SHARE:.0%} of the slide (wanted: {FIGURE_SLIDES:.0%}); the others: {small}")
+    return lines
+
+
 # Marks the panel of the slide shown (its last widget output), if it has one.
 MARK_PANEL = """() => { const slide = document.querySelector('.reveal .slides > section.present > section.present')
         || document.querySelector('.reveal .slides > section.present');
@@ -377,7 +483,8 @@ def present_deck(context, lab, path, name):
     overflows, and on the panel's slide change a control and see a picture change.
 
     Returns (number of horizontal slides, overflowing slides, the control that changed the
-    panel or None, requests that left the machine, formulas rendered)."""
+    panel or None, requests that left the machine, formulas rendered, each slide's
+    slide_measure by its label: 03, or 03a for a subslide)."""
     page = context.new_page()
     page.set_viewport_size(PROJECTOR)
     outside = []
@@ -387,14 +494,16 @@ def present_deck(context, lab, path, name):
         page.goto(f"{lab.url}/rise/{path}?token={lab.token}")
         page.wait_for_selector(".reveal.ready .slides > section", timeout=LAB_START_TIMEOUT_S * 1000)
         page.wait_for_timeout(1000)  # reveal lays the first slide out
-        overflowing, control, seen = [], None, set()
+        overflowing, control, seen, measures = [], None, set(), {}
         while True:
             h, v, count = page.evaluate(WHERE)
             if (h, v) in seen:
                 break
             seen.add((h, v))
-            page.screenshot(path=str(SLIDES / f"{name}-{h + 1:02d}{'' if v <= 0 else chr(96 + v)}.png"))
+            label = f"{h + 1:02d}{'' if v <= 0 else chr(96 + v)}"
+            page.screenshot(path=str(SLIDES / f"{name}-{label}.png"))
             overflowing += [f"slide {h + 1}: {line}" for line in page.evaluate(OVERFLOW)]
+            measures[label] = slide_measure(page)
             if control is None and page.evaluate(MARK_PANEL):
                 panel = page.locator("[data-panel-slide]")
                 wait_for_pictures(panel, PANEL_TIMEOUT_S)
@@ -404,7 +513,7 @@ def present_deck(context, lab, path, name):
             page.keyboard.press("Space")  # the next fragment, subslide or slide
             page.wait_for_timeout(300)
         formulas = page.locator("mjx-container").count()  # MathJax's rendered formulas
-        return count, overflowing, control, outside, formulas
+        return count, overflowing, control, outside, formulas, measures
     except Exception:
         page.screenshot(path=str(SLIDES / f"{name}-failed.png"))
         raise
@@ -453,8 +562,12 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
 
         # The same notebook, its kernel still running, as the lecture's slideshow.
         SLIDES.mkdir(parents=True, exist_ok=True)
-        slides, overflowing, deck_control, outside, formulas = present_deck(context, lab, path, name)
+        slides, overflowing, deck_control, outside, formulas, measures = present_deck(context, lab, path, name)
         print(f"{name}: {slides} slides; the panel's slide answered to {deck_control}")
+        (SLIDES / f"{name}-measures.json").write_text(json.dumps(measures, indent=1))
+        print(f"{name}: where the figures fall short of a projector:", *figure_shortfalls(measures), sep="\n  ")
+        problems = deck_problems(measures)
+        assert not problems, f"{name}: slides a lecturer cannot project:\n" + "\n".join(problems)
         assert 8 <= slides <= 25, f"{name}: the deck has {slides} slides (8 to 25 fit a lecture topic)"
         assert not overflowing, f"{name}: content outside 1280x720:\n" + "\n".join(overflowing)
         assert deck_control is not None, f"{name}: no control of the panel's slide changed a picture"

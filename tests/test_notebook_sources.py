@@ -46,11 +46,15 @@ def edit_source(folder, change):
 
 
 def test_an_edited_sentence_is_seen(copy):
+    edited = []
+
     def reword(cells):
-        cells[2].source = cells[2].source.replace("gradient", "slope", 1)
+        index = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown" and "gradient" in cell.source)
+        cells[index].source = cells[index].source.replace("gradient", "slope", 1)
+        edited.append(index)
     edit_source(copy, reword)
     [problem] = notebook_tools.disagreements(copy)
-    assert f"{NAME}: cell 2 differs in its source" in problem and "make notebooks NB=03" in problem
+    assert f"{NAME}: cell {edited[0]} differs in its source" in problem and "make notebooks NB=03" in problem
 
 
 def test_swapped_cells_are_seen(copy):
@@ -110,8 +114,8 @@ def test_a_deck_that_breaks_a_rule_is_seen(copy, starts, kind, problem):
         set_slide_type(cells, starts, kind)
     edit_source(copy, edit)
     book = notebook_tools.student_version(jupytext.read(copy / f"{NAME}.py"))
-    [found] = notebook_tools.deck_problems(book, NAME)
-    assert problem in found
+    found = [line for line in notebook_tools.deck_problems(book, NAME) if problem in line]
+    assert len(found) == 1, notebook_tools.deck_problems(book, NAME)
     assert "differs in its slide type" in notebook_tools.disagreements(copy)[0]
 
 
@@ -120,10 +124,36 @@ def test_a_deck_of_too_few_or_too_many_slides_is_seen():
     shown = [c for c in book.cells[1:] if c.metadata["slideshow"]["slide_type"] != "skip"]
     for cell in shown:
         cell.metadata["slideshow"] = {"slide_type": "-"}
-    assert notebook_tools.deck_problems(book, NAME) == [f"{NAME}: 1 slides; a deck has 8 to 25"]
+    assert f"{NAME}: 1 slides; a deck has 8 to 25" in notebook_tools.deck_problems(book, NAME)
     for cell in shown:
         cell.metadata["slideshow"] = {"slide_type": "slide"}
-    assert notebook_tools.deck_problems(book, NAME) == [f"{NAME}: {len(shown) + 1} slides; a deck has 8 to 25"]
+    assert f"{NAME}: {len(shown) + 1} slides; a deck has 8 to 25" in notebook_tools.deck_problems(book, NAME)
+
+
+def test_a_slide_without_a_title_with_too_many_words_or_printed_lines_is_seen():
+    """Each slide: a markdown heading first, at most WORDS words of prose (headings, formulas,
+    the <small> source line and notes not counted), at most PRINTED printed lines."""
+    def markdown(text, kind="-"):
+        return nbformat.v4.new_markdown_cell(text, metadata={"slideshow": {"slide_type": kind}})
+
+    def code(lines, kind="-"):
+        cell = nbformat.v4.new_code_cell("show()", metadata={"slideshow": {"slide_type": kind}})
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="".join(f"{i}\n" for i in range(lines)))]
+        return cell
+
+    words = " ".join(["word"] * notebook_tools.WORDS)
+    book = nbformat.v4.new_notebook(cells=[
+        markdown(f"## Fine\n\n{words} $$a + b = c$$ <small>After Someone et al. 2020.</small>", "slide"),
+        markdown(" ".join(["more"] * 100), "notes"), code(notebook_tools.PRINTED),
+        code(1, "slide"),  # no title
+        markdown(f"## Wordy\n\n{words} one", "slide"),
+        markdown("## Printing", "slide"), code(notebook_tools.PRINTED + 1),
+    ])
+    problems = notebook_tools.slide_problems(book, "nb")
+    assert len(problems) == 3, problems
+    assert "slide 2 ('show()') has no title" in problems[0]
+    assert "slide 3" in problems[1] and f"{notebook_tools.WORDS + 1} words" in problems[1]
+    assert "slide 4" in problems[2] and f"{notebook_tools.PRINTED + 1} printed lines" in problems[2]
 
 
 # --- solutions: stripped from the student notebooks -------------------------------------------

@@ -149,12 +149,75 @@ SKIPPED_STARTS = ("### Exercise", "**Question.**", "**Answer.**")
 SKIPPED_MARKS = ("check(", BEGIN)
 
 
+# A slide is a title, a few words and one large figure, as the lecture's own: the rest of the
+# text goes into the slide's speaker notes (notes cells, which the notebook shows in order).
+WORDS = 40  # words of prose a slide shows (its title, formulas and source line not counted)
+PRINTED = 3  # lines of printed output a slide shows
+# The source line of a slide whose idea or figure follows a paper: small, under the figure.
+SOURCE = re.compile(r"<small\b[^>]*>.*?</small>", re.S)
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+_MARKUP = re.compile(r"<[^>]+>|\]\([^)]*\)")  # HTML tags and link targets
+
+
+def slides(book):
+    """The cells each slide shows, slide by slide (a subslide is a slide of its own; cells
+    skipped or in the speaker notes are on none)."""
+    shown = []
+    for cell in book.cells:
+        kind = slide_type(cell)
+        if kind in ("skip", "notes"):
+            continue
+        if kind in ("slide", "subslide") or not shown:
+            shown.append([])
+        shown[-1].append(cell)
+    return shown
+
+
+def prose_words(markdown):
+    """The words of prose in a markdown cell: headings, formulas, source lines and HTML tags
+    left out."""
+    text = _MARKUP.sub(" ", _MATH.sub(" ", SOURCE.sub(" ", markdown)))
+    prose = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return len(re.findall(r"\w[\w'’-]*", "\n".join(prose)))
+
+
+def printed_lines(cell):
+    """The lines of text a code cell's outputs print (streams, and results shown only as text)."""
+    lines = 0
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            lines += len(output.get("text", "").rstrip("\n").splitlines())
+        elif set(output.get("data", {})) == {"text/plain"}:
+            lines += len(str(output["data"]["text/plain"]).splitlines())
+    return lines
+
+
+def slide_problems(book, name="notebook"):
+    """One line for each slide without a title (a markdown heading first), with more than WORDS
+    words of prose or more than PRINTED printed lines."""
+    problems = []
+    for number, shown in enumerate(slides(book), 1):
+        first = shown[0].source.lstrip()
+        where = f"{name}: slide {number} ({(first.splitlines() or ['(empty)'])[0][:50]!r})"
+        if shown[0].cell_type != "markdown" or not first.startswith("#"):
+            problems.append(f"{where} has no title: start it with a markdown heading")
+        words = sum(prose_words(cell.source) for cell in shown if cell.cell_type == "markdown")
+        if words > WORDS:
+            problems.append(f"{where} shows {words} words of prose; at most {WORDS} (move the rest "
+                            f"into a notes cell: slide_type notes)")
+        lines = sum(printed_lines(cell) for cell in shown if cell.cell_type == "code")
+        if lines > PRINTED:
+            problems.append(f"{where} shows {lines} printed lines; at most {PRINTED} (put the number "
+                            f"that matters in the figure's title)")
+    return problems
+
+
 def deck_problems(book, name="notebook"):
     """One line for each way the notebook's slideshow breaks the deck's rules: 8 to 25 slides;
     exercises, their solutions and checks, Questions and their answers skipped; the panel on a
-    slide."""
+    slide; every slide a title, a few words and a few printed lines (slide_problems)."""
     kinds = [slide_type(cell) for cell in book.cells]
-    problems = []
+    problems = slide_problems(book, name)
     slides = sum(kind == "slide" for kind in kinds)
     if slides not in SLIDES:
         problems.append(f"{name}: {slides} slides; a deck has {SLIDES.start} to {SLIDES.stop - 1}")
