@@ -53,3 +53,30 @@ def test_the_slide_to_code_table_names_real_functions_and_tests():
             assert any(hasattr(module, attribute) for module in places), (row.split("`")[1], name)
         for test in tests:
             assert (ROOT / "tests" / test).is_file(), test
+
+
+def test_the_thumbnail_comes_from_the_tagged_cell_and_check_compares_the_picture():
+    """The README thumbnail is cut from the figure of the cell tagged "thumbnail", wherever that
+    cell sits; a stored thumbnail that is not that picture is reported."""
+    import base64
+    import io
+
+    import nbformat
+    from PIL import Image
+
+    def png(colour):
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 20), colour).save(buffer, "PNG")
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    def cell(colour, tags=()):
+        code = nbformat.v4.new_code_cell("draw()", metadata={"tags": list(tags)})
+        code.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png(colour)})]
+        return code
+
+    book = nbformat.v4.new_notebook(cells=[cell("red"), cell("blue", ["thumbnail"]), cell("green")])
+    made = notebook_table.thumbnail(book, "99_made_up")
+    assert made.getpixel((80, 40)) == (0, 0, 255)
+    assert notebook_table.same_picture(made, notebook_table.thumbnail(book, "99_made_up"))
+    book.cells[1].metadata["tags"] = []  # untagged: the largest picture, the first of equals
+    assert not notebook_table.same_picture(made, notebook_table.thumbnail(book, "99_made_up"))

@@ -11,8 +11,8 @@ address (so a fork's badges point at the fork), else the one on the README's lin
 `<!-- BINDER_REPO: owner/name -->`, which is rewritten to match.
 
 Run it after a notebook is added or re-executed:  python tools/notebook_table.py
-`--check` writes nothing and exits 1 when the README's table misses a notebook, or a notebook
-with pictures has no thumbnail (for CI).
+`--check` writes nothing and exits 1 when the README's table misses a notebook, or a notebook's
+thumbnail is missing or is not the picture its notebook's figure gives now (for CI).
 """
 
 import base64
@@ -32,23 +32,41 @@ WIDTH, MAX_HEIGHT = 160, 160
 START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
 BRANCH = "main"
 
-# Which stored PNG output (index among the notebook's PNG outputs) and which part of it (left,
-# top, right, bottom as fractions) makes the picture. Notebooks not named here: their largest
-# PNG output, white margins trimmed.
-PICKS = {
-    "00_start_here": (1, (0.0, 0.0, 0.5, 0.5)),  # the cat and its top classes
+# A notebook's thumbnail is cut from the figure of its code cell tagged THUMBNAIL (the source
+# says which: `# %% tags=["thumbnail"]`), the picture at CROPS' index among that cell's PNG
+# outputs and the part of it CROPS names (left, top, right, bottom as fractions; the whole
+# picture when not named). A notebook without the tag: its largest PNG output. White margins
+# are trimmed.
+THUMBNAIL = "thumbnail"
+CROPS = {
+    "00_start_here": (0, (0.0, 0.0, 0.5, 0.5)),  # the cat and its top classes
     "01_filters_and_activations": (0, (0.0, 0.0, 0.5, 1.0)),  # averages of stage2's top patches: edges, blobs
-    "02_feature_space": (4, (0.0, 0.05, 0.76, 1.0)),  # t-SNE of the head codes, without legend
-    "03_what_the_network_looks_at": (3, (0.0, 0.0, 0.5, 0.36)),  # CAM of "Egyptian cat"
+    "02_feature_space": (1, (0.0, 0.05, 0.64, 1.0)),  # t-SNE of the head codes, without legend
+    "03_what_the_network_looks_at": (0, (0.0, 0.0, 0.5, 0.32)),  # CAM of "Egyptian cat"
     "07_feature_inversion": (0, (0.4, 0.0, 1.0, 1.0)),  # stage2, stage4 and head reconstructions
     "10_fast_style_transfer": (0, (0.0, 0.0, 1.0, 0.45)),  # the palace and its two stylisations
 }
 
 
 def png_outputs(book):
-    return [Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"]))).convert("RGB")
+    """The notebook's stored PNG outputs, in order, each with whether its cell is tagged THUMBNAIL."""
+    return [(Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"]))).convert("RGB"),
+             THUMBNAIL in cell.metadata.get("tags", ()))
             for cell in book.cells if cell.cell_type == "code"
             for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+
+
+def thumbnail_index(book, name):
+    """The index, among the notebook's PNG outputs, of the picture its thumbnail is cut from:
+    CROPS' picture of the cell tagged THUMBNAIL, else the largest (None without any)."""
+    pictures = png_outputs(book)
+    tagged = [i for i, (_, is_tagged) in enumerate(pictures) if is_tagged]
+    if tagged:
+        number = CROPS.get(name, (0,))[0]
+        if number >= len(tagged):
+            sys.exit(f"{name}: the cell tagged {THUMBNAIL!r} has {len(tagged)} pictures; CROPS asks for number {number}")
+        return tagged[number]
+    return max(range(len(pictures)), key=lambda i: pictures[i][0].size[0] * pictures[i][0].size[1], default=None)
 
 
 def trim(image):
@@ -57,17 +75,16 @@ def trim(image):
     return image.crop(box) if box else image
 
 
-def thumbnail(images, name):
-    """A picture WIDTH pixels wide cut from the notebook's PNG outputs, or None without any."""
-    if not images:
+def thumbnail(book, name):
+    """A picture WIDTH pixels wide cut from the notebook's PNG outputs (thumbnail_index, CROPS),
+    or None without any."""
+    index = thumbnail_index(book, name)
+    if index is None:
         return None
-    if name in PICKS and PICKS[name][0] < len(images):
-        index, (left, top, right, bottom) = PICKS[name]
-        image = images[index]
-        w, h = image.size
-        image = trim(image.crop((round(left * w), round(top * h), round(right * w), round(bottom * h))))
-    else:
-        image = trim(max(images, key=lambda im: im.size[0] * im.size[1]))
+    image, tagged = png_outputs(book)[index]
+    left, top, right, bottom = CROPS.get(name, (0, (0.0, 0.0, 1.0, 1.0)))[1] if tagged else (0.0, 0.0, 1.0, 1.0)
+    w, h = image.size
+    image = trim(image.crop((round(left * w), round(top * h), round(right * w), round(bottom * h))))
     # WIDTH wide; a picture taller than MAX_HEIGHT keeps its middle part
     w, h = image.size
     image = image.resize((WIDTH, max(1, round(h * WIDTH / w))), Image.LANCZOS)
@@ -75,6 +92,15 @@ def thumbnail(images, name):
         top = (image.size[1] - MAX_HEIGHT) // 2
         image = image.crop((0, top, WIDTH, top + MAX_HEIGHT))
     return image
+
+
+def same_picture(stored, made):
+    """Whether a stored thumbnail shows the picture made now (the same size, each pixel within a
+    few grey levels: PNG encoders and resampling may differ in the last bit)."""
+    if stored.size != made.size:
+        return False
+    difference = ImageChops.difference(stored.convert("RGB"), made.convert("RGB"))
+    return max(high for _, high in difference.getextrema()) <= 8
 
 
 def first_heading(book):
@@ -132,11 +158,14 @@ def main(check=False):
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         name = path.stem
         book = nbformat.read(path, as_version=4)
-        picture = thumbnail(png_outputs(book), name)
+        picture = thumbnail(book, name)
         cell = ""
         if picture is not None:
-            if check and not (THUMBS / f"{name}.png").is_file():
+            stored = THUMBS / f"{name}.png"
+            if check and not stored.is_file():
                 stale.append(f"{name}: no thumbnail")
+            elif check and not same_picture(Image.open(stored), picture):
+                stale.append(f"{name}: its thumbnail is not the picture its notebook's figure gives now")
             if not check:
                 picture.save(THUMBS / f"{name}.png", optimize=True)
             cell = f"![{name}](docs/thumbnails/{name}.png)"
