@@ -9,7 +9,7 @@ HELD_OUT := /usr/share/backgrounds/mate/nature
 # the photos of the unit atlas's patches (data/README.md), mate-backgrounds' also the held-out photos
 PHOTO_PACKAGES := mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data
 
-.PHONY: setup data chromium heldout lab demo test bench bench-gpu notebooks solutions readme clean
+.PHONY: setup data chromium heldout lab demo test bench bench-gpu notebooks solutions readme slides book clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,18 @@ lab: setup
 demo: setup
 	$(VENV)/bin/voila --Voila.ip=127.0.0.1 notebooks/demo.ipynb
 
+# Every deck as one self-contained HTML file and a PDF in slides/ (git-ignored), from the outputs
+# stored in the notebooks (nothing is run): for a lecture hall with no kernel. NB=08 (any prefix
+# of the names) for some decks only; the PDFs need Chromium.
+slides: setup chromium
+	$(PY) tools/slides.py $(NB)
+
+# The course site (Jupyter Book 1, tools/book.py) in book/_build/html: the README as its home
+# page, a page per notebook with its stored outputs (nothing is executed), formulas, search,
+# Binder/Colab launch buttons and a link to each deck of slides/ (run `make slides` first).
+book: setup
+	$(PY) tools/book.py
+
 # Unit and widget tests, the notebooks (nbval), and every notebook in JupyterLab in headless
 # Chromium (tests/test_browser.py; screenshots in test-artifacts/browser/).
 test: setup chromium heldout
@@ -94,4 +106,4 @@ readme: $(STAMP)
 	$(PY) tools/notebook_table.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts slides book/_build
