@@ -148,7 +148,8 @@ for bad in [b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "no_such_photo"]:
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## How the panels work
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a bundled photo or **upload** one of your own; the pictures update when you change a
 # control. Try it: upload a photo of something on your desk.
 

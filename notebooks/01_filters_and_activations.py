@@ -309,7 +309,8 @@ check("conv_output_size", conv_output_size)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload an image, then move the **layer** and **channel** sliders.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -322,8 +323,6 @@ ActivationExplorer(model, image="cat", layer="stage3")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Live: the network watching a camera
 #
-# Press **Start camera**, or pick or upload an image: the top-5 classes, every activation map of
-# one layer, and one unit large over the frame beside its entry in the unit atlas.
 # <small>After Yosinski et al. 2015 (the Deep Visualization Toolbox).</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}

@@ -118,6 +118,12 @@ for q in queries:
 print("same kind among the 6:", ", ".join(f"{kind_of(q)} {int((collection.labels[E.nearest_neighbors(features, q, 7, 'cosine')[0][1:]] == collection.labels[q]).sum())}" for q in queries))
 plotting.image_table(table[:3], row_labels=[kind_of(q) for q in queries[:3]], titles=captions[:3], size=1.5, fontsize=14)
 
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Of each query's six neighbours by codes, these share its kind: animal 6, fish 6, tool 5,
+# monument 5, household object 3, renewable energy 2. Where the kind does not match, the
+# neighbour still looks like the query: the baseball's are a volleyball, a blackboard and a cup
+# (household objects) but also two fish and a calf.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Nearest neighbors in feature space: three more kinds
 #
@@ -128,10 +134,7 @@ plotting.image_table(table[:3], row_labels=[kind_of(q) for q in queries[:3]], ti
 plotting.image_table(table[3:], row_labels=[kind_of(q) for q in queries[3:]], titles=captions[3:], size=1.5, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Of each query's six neighbours by codes, these share its kind: animal 6, fish 6, tool 5,
-# monument 5, household object 3, renewable energy 2. Where the kind does not match, the
-# neighbour still looks like the query: the baseball's are a volleyball, a blackboard and a cup
-# (household objects) but also two fish and a calf; the dam's are two more dams and four
+# Here too a neighbour of another kind looks like the query: the dam's are two more dams and four
 # landscapes with water or walls that the suite files as monuments (an aqueduct, the Great
 # Wall). The kinds are the suite's folders, not what the network was trained on.
 
@@ -321,7 +324,8 @@ check("receptive_field", receptive_field)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a query from the collection (slider) or upload a photo, a layer and k: the panel shows
 # the query's neighbours in both spaces.
 

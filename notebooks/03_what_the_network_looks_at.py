@@ -490,8 +490,9 @@ check("integrated_gradients", integrated_gradients)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Sanity check: do the maps depend on the model?
 #
-# Rows: the trained network, then copies with the weights re-drawn at random from the classifier
-# down to the named layer. Above each map: its rank correlation with the trained network's map.
+# A row per method. Columns: the trained network, then copies with the weights re-drawn at random
+# from the classifier down to the named layer. Above each map: its rank correlation with the
+# trained network's map.
 # <small>After Adebayo et al. 2018.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -553,7 +554,8 @@ plotting.image_table(by_method(pictures), row_labels=list(methods), titles=by_me
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload an image, choose a method and a class (the top 5, or type any class name).
 
 # %% [markdown] slideshow={"slide_type": "notes"}

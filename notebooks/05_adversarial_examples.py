@@ -425,6 +425,10 @@ for j, i in enumerate(shown):
 image_table([cells[k:k + 6] for k in (0, 6)], titles=[titles[k:k + 6] for k in (0, 6)],
             col_labels=["photo", "+ perturbation"] * 3, size=2.0, fontsize=13)
 
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The four flower crops change (three to "sea anemone", one to "jellyfish") and the two ladybird
+# crops hold, each a little surer of "ladybug" than before.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Universal attacks: the perturbation is not noise
 #
@@ -442,14 +446,13 @@ show_images([picture, perturbation_image(A.sign_noise(crops, EPS, seed=0))[0]],
 # Read both numbers: this small network is fragile to plain noise too. Noise of 6 grey levels
 # changes 16% of the sure and right answers (27% of all 31 sure ones, right or not). The
 # universal perturbation, one fixed pattern made from other photos, changes 68% of the sure
-# and right answers, about four times as many (77% of all sure ones). Above, the four flower
-# crops change (three to "sea anemone", one to "jellyfish") and the two ladybird crops hold,
-# each a little surer of "ladybug" than before. The pattern is not noise: it has oriented
-# strokes of its own, where the noise beside it has none.
+# and right answers, about four times as many (77% of all sure ones). The pattern is not noise:
+# it has oriented strokes of its own, where the noise beside it has none.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Attack one of the photos or your own: choose the attack, the budget, the steps and, if you
 # like, a target class.
 

@@ -245,7 +245,8 @@ check("make_step", make_step)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Dream on a photo or your own: choose the layer and the tricks' settings, then **Run**.
 
 # %% [markdown] slideshow={"slide_type": "notes"}

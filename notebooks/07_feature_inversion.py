@@ -204,7 +204,8 @@ check("inversion_loss", inversion_loss)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a photo (or upload one), a layer and the TV weight, then **Run**: the preview shows the
 # reconstruction forming from noise.
 

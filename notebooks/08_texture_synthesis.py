@@ -234,7 +234,8 @@ show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick a bundled image or upload your own, choose the network and the deepest layer, and press
 # Run. The preview updates while it runs; Stop keeps the last image.
 

@@ -367,7 +367,8 @@ show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, 
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload a content picture and a style picture, choose the network, the weights, the
 # layers, size and iterations, then Run. The preview updates while it runs.
 

@@ -300,7 +300,8 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Try it
-#
+
+# %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload a picture, choose a style and the strength: each picture and style costs one
 # forward pass, and the strength slider only blends.
 

@@ -315,9 +315,12 @@ def use_panel(panel, sliders=True):
     """
     before = pictures(panel)
     run = panel.locator("button", has_text=re.compile(r"^\s*Run\b", re.I))
+    stop = panel.locator("button", has_text=re.compile(r"^\s*Stop\b", re.I))
     for i in range(run.count()):
-        run.nth(i).click()
+        run.nth(i).click(timeout=PANEL_TIMEOUT_S * 1000)  # waits while an earlier run still holds it
         if wait_for_change(panel, before, PANEL_TIMEOUT_S):
+            if stop.count() and stop.first.is_enabled():
+                stop.first.click()  # as a student would: the kernel is free again for what comes next
             return f"Run button {i}"
     handles = panel.locator(".widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle")
     for i in range(handles.count() if sliders else 0):
