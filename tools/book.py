@@ -234,7 +234,7 @@ def stage_readme(target, repo, book_notebooks):
         alts = figure_alts_in_order(book)
         if not alts:
             return match.group(0)
-        pick = notebook_table.thumbnail_index(book, name)  # the picture the thumbnail is cut from
+        pick = notebook_table.thumbnail_index(notebook_table.png_outputs(book), name)  # the picture the thumbnail is cut from
         alt = html.escape(f"Notebook {name}, a detail of its figure {alts[pick]}")
         return f'<img src="docs/thumbnails/{name}.png" alt="{alt}" class="thumbnail">'
 

@@ -56,10 +56,9 @@ def png_outputs(book):
             for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
 
 
-def thumbnail_index(book, name):
-    """The index, among the notebook's PNG outputs, of the picture its thumbnail is cut from:
-    CROPS' picture of the cell tagged THUMBNAIL, else the largest (None without any)."""
-    pictures = png_outputs(book)
+def thumbnail_index(pictures, name):
+    """The index, among a notebook's PNG outputs (png_outputs), of the picture its thumbnail is
+    cut from: CROPS' picture of the cell tagged THUMBNAIL, else the largest (None without any)."""
     tagged = [i for i, (_, is_tagged) in enumerate(pictures) if is_tagged]
     if tagged:
         number = CROPS.get(name, (0,))[0]
@@ -78,10 +77,11 @@ def trim(image):
 def thumbnail(book, name):
     """A picture WIDTH pixels wide cut from the notebook's PNG outputs (thumbnail_index, CROPS),
     or None without any."""
-    index = thumbnail_index(book, name)
+    pictures = png_outputs(book)  # decoded once
+    index = thumbnail_index(pictures, name)
     if index is None:
         return None
-    image, tagged = png_outputs(book)[index]
+    image, tagged = pictures[index]
     left, top, right, bottom = CROPS.get(name, (0, (0.0, 0.0, 1.0, 1.0)))[1] if tagged else (0.0, 0.0, 1.0, 1.0)
     w, h = image.size
     image = trim(image.crop((round(left * w), round(top * h), round(right * w), round(bottom * h))))
