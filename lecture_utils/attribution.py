@@ -225,7 +225,7 @@ def _baseline_like(image, baseline):
     return baseline
 
 
-def occlusion(model, image, target, window=32, stride=16, baseline=0.5, batch_size=None):
+def occlusion(model, image, target, window=48, stride=24, baseline=0.5, batch_size=None):
     """Occlusion sensitivity (Zeiler and Fergus 2014): slide a grey square over the image and
     record how much the target's probability drops.
 

@@ -107,7 +107,7 @@ def test_a_stopped_build_leaves_no_atlas_and_the_next_one_goes_on_where_it_stopp
 
     monkeypatch.setattr(atlas, "LAYERS", ("stage3",))
     monkeypatch.setattr(atlas, "CROPS_PER_PHOTO", 2)
-    monkeypatch.setattr(atlas, "photos", lambda: sorted(f"data/{p.name}" for p in DATA_DIR.glob("*.jpg")))  # 11
+    monkeypatch.setattr(atlas, "photos", lambda: sorted(f"data/{p.name}" for p in DATA_DIR.glob("*.jpg")))
     made = []
 
     def channel_images(model, layer, units):  # stands in for the optimisation (minutes)
@@ -125,6 +125,7 @@ def test_a_stopped_build_leaves_no_atlas_and_the_next_one_goes_on_where_it_stopp
     atlas.build(model, out, work=work, batch_size=16, progress=False)
     assert made == [list(range(32, 40))]  # only the batch that was missing
     assert atlas.verify(out) == [] and atlas.layers(out) == ["stage3"]
-    assert len(atlas.crops(out)) == 22 and atlas.channel_images("stage3", out).shape == (40, 3, 128, 128)
+    assert len(atlas.crops(out)) == 2 * len(atlas.photos())  # CROPS_PER_PHOTO of each
+    assert atlas.channel_images("stage3", out).shape == (40, 3, 128, 128)
     patches, crops = atlas.top_patches("stage3", 5, out)
     assert len({atlas.crops(out)[p.image][0] for p in patches}) == atlas.TOP

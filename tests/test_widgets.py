@@ -143,6 +143,29 @@ def test_attribution_panel_answers_controls_and_caches(model):
     assert hook_count(model) == 0
 
 
+def test_a_method_added_to_the_registry_reaches_the_attribution_panel(model, monkeypatch):
+    """One entry in attribution.METHODS, nothing in the panel: it is offered, and chosen it draws."""
+    from lecture_utils import attribution
+    from lecture_utils.widgets import AttributionPanel
+
+    def brightness(model, image, target):  # a throwaway method: the image's mean over colours
+        return image.mean(1)
+
+    monkeypatch.setitem(attribution.METHODS, "brightness", brightness)
+    panel = AttributionPanel(model, image="cat", method="brightness")
+    assert "brightness" in panel.method.options and panel.status.text == ""
+    assert pixels(panel.view.value).shape[:2] == tuple(panel.image.shape[2:])
+
+
+def test_the_occlusion_sliders_start_at_the_methods_defaults(model, monkeypatch):
+    from lecture_utils import attribution
+    from lecture_utils.widgets import AttributionPanel
+
+    monkeypatch.setattr(attribution.occlusion, "__defaults__", (40, 20, 0.5, None))  # window, stride, ...
+    panel = AttributionPanel(model, image="cat")
+    assert (panel.window.value, panel.stride.value) == (40, 20)
+
+
 def test_explorer_offers_only_layers_with_maps(tmp_path, monkeypatch):
     from lecture_utils import load_model
     from tests.test_models import plant_checkpoint

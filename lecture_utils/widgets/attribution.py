@@ -5,7 +5,7 @@ import ipywidgets as w
 from .. import _checks, attribution
 from ..activations import predict
 from ..plotting import gradient_image, heatmap_image, overlay
-from .common import ImagePicker, Panel, Status, array_png, image_view, layer_picker
+from .common import ImagePicker, Panel, Status, array_png, defaults, image_view, layer_picker
 
 
 class AttributionPanel(Panel):
@@ -25,9 +25,10 @@ class AttributionPanel(Panel):
         self.other = w.Combobox(options=model.categories, placeholder="or type any class name",
                                 ensure_option=True, description="any class")
         self.layer = layer_picker(model, attribution.LAST_CONV.get(model.name), "CAM layer")
-        self.window = w.IntSlider(value=48, min=8, max=112, step=8, description="window",
+        start = defaults(attribution.occlusion)  # the sliders start where the method does
+        self.window = w.IntSlider(value=start["window"], min=8, max=112, step=8, description="window",
                                   continuous_update=False)
-        self.stride = w.IntSlider(value=24, min=4, max=56, step=4, description="stride",
+        self.stride = w.IntSlider(value=start["stride"], min=4, max=56, step=4, description="stride",
                                   continuous_update=False)
         self.opacity = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
         self.view = image_view()

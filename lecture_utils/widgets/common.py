@@ -8,6 +8,7 @@ the browser, not in the notebook file (nbval and the browser see them differentl
 import contextlib
 import functools
 import html
+import inspect
 
 import ipywidgets as w
 import numpy as np
@@ -149,6 +150,12 @@ class ImagePicker:
         for callback in self._callbacks:
             with self.status.reporting():
                 callback(self.image)
+
+
+def defaults(function):
+    """{keyword: default} of a function's signature: the one place each default is written, which
+    a panel's controls start from."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
 
 
 def layer_picker(model, value=None, description="layer"):

@@ -1,19 +1,12 @@
 """Images made by gradient ascent or descent: class and channel images (notebook 04),
 DeepDream (notebook 06) and feature inversion (notebook 07). Each runs with a `Runner`."""
 
-import inspect
-
 import ipywidgets as w
 
 from .. import optimize as opt, parameterize
 from ..images import center_square
-from .common import ImagePicker, Panel, image_png, image_view, layer_picker, slider
+from .common import ImagePicker, Panel, defaults, image_png, image_view, layer_picker, slider
 from .runner import Runner
-
-
-def _defaults(recipe):
-    """{keyword: default} of a recipe's signature: the one place each default is written."""
-    return {name: p.default for name, p in inspect.signature(recipe).parameters.items() if p.default is not p.empty}
 
 
 class ClassImagePanel(Panel):
@@ -60,7 +53,7 @@ class DeepDreamPanel(Panel):
         self.model = model
         self.picker = ImagePicker(image, size=size)
         self.layer = layer_picker(model, layer)
-        start = _defaults(opt.iterate_deepdream)  # the sliders start where the recipe does
+        start = defaults(opt.iterate_deepdream)  # the sliders start where the recipe does
         self.lr = slider(w.FloatLogSlider, start["lr"], -3, -1, 0.1, "step size", base=10)
         self.jitter = slider(w.IntSlider, start["jitter_px"], 0, 64, 1, "jitter (px)")
         self.octaves = slider(w.IntSlider, start["octaves"], 1, 6, 1, "octaves")
