@@ -20,6 +20,7 @@ $(PY):
 # runs on a current kornia (tests/lucent_peer.py), listed in the test extras with its imports.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
+	$(PY) tools/torch_install.py
 	$(PY) -m pip install -e '.[test]'
 	$(PY) -m pip install --no-deps 'torchattacks>=3.5' 'torch-lucent==0.1.8'
 	touch $(STAMP)
@@ -102,8 +103,10 @@ solutions: $(STAMP)
 	$(PY) tools/notebooks.py solutions $(NB)
 
 # The README's table of notebooks, its Binder links and its pictures (docs/thumbnails/).
+# The README's table, thumbnails and badges, and the repository the notebooks' Colab cells install from.
 readme: $(STAMP)
 	$(PY) tools/notebook_table.py
+	$(PY) tools/notebooks.py relayout
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts slides book/_build
