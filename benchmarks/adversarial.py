@@ -31,7 +31,7 @@ def attack_rows(repeats=7):
     pairs = {
         "FGSM, 8 images": (lambda: A.fgsm(model, images, labels, eps=eps),
                            lambda: torchattacks.FGSM(model, eps=eps)(images, labels)),
-        "PGD-10, 8 images": (lambda: A.pgd(model, images, labels, eps=eps, steps=10, alpha=alpha, random_start=False),
+        "PGD-10, 8 images": (lambda: A.pgd(model, images, labels, eps=eps, steps=10, lr=alpha, random_start=False),
                              lambda: torchattacks.PGD(model, eps=eps, alpha=alpha, steps=10,
                                                       random_start=False)(images, labels)),
     }

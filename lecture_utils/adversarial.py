@@ -146,9 +146,9 @@ def gradient_sign(model, image, labels, target=None):
         return _gradient(net, image, classes, targeted).sign()
 
 
-def pgd(model, image, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", random_start=True,
+def pgd(model, image, labels, eps=2 / 255, steps=10, lr=None, norm="linf", random_start=True,
         target=None, seed=None):
-    """Projected gradient descent (Madry et al. 2018): `steps` gradient steps of size `alpha`, each
+    """Projected gradient descent (Madry et al. 2018): `steps` gradient steps of size `lr`, each
     projected back into the eps-ball around the input and into [0, 1].
 
     Args:
@@ -156,8 +156,8 @@ def pgd(model, image, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", ra
         eps: the budget in pixel units: max |change| for norm "linf", the L2 norm of the change
             per image for "l2" (0.5 is ~1/255 spread evenly over a 224 x 224 image's 150,528 values).
         steps: number of gradient steps (positive int).
-        alpha: step size; None gives 2.5 * eps / steps (Madry et al.'s choice). For "linf" a step
-            moves every pixel by alpha along the gradient's sign; for "l2" it moves alpha along
+        lr: the step size; None gives 2.5 * eps / steps (Madry et al.'s choice). For "linf" a step
+            moves every pixel by lr along the gradient's sign; for "l2" it moves lr along
             the gradient scaled to unit L2 norm.
         norm: "linf" or "l2".
         random_start: start from a uniformly random point of the L-inf ball (for "l2": a random
@@ -168,14 +168,14 @@ def pgd(model, image, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", ra
         Adversarial images (N, 3, H, W) in [0, 1] within the budget of the input.
 
     Example:
-        >>> x_adv = pgd(model, x, y, eps=2/255, steps=10, alpha=0.5/255)
+        >>> x_adv = pgd(model, x, y, eps=2/255, steps=10, lr=0.5/255)
 
     Limit: the loss is the cross-entropy; attacks on defended models often need a margin loss.
     """
     image = _device_of(model, _checks.images(image))
     eps = _check_eps(eps, norm)
     steps = _checks.positive_int(steps, "steps")
-    alpha = 2.5 * eps / steps if alpha is None else _checks.positive_number(alpha, "alpha")
+    lr = 2.5 * eps / steps if lr is None else _checks.positive_number(lr, "lr")
     classes, targeted = _labels_and_goal(model, image, labels, target)
     generator = _checks.seed(seed, device=image.device)
     x = image.clone()
@@ -192,19 +192,19 @@ def pgd(model, image, labels, eps=2 / 255, steps=10, alpha=None, norm="linf", ra
         for _ in range(steps):
             grad = _gradient(net, x, classes, targeted)
             if norm == "linf":
-                x = x + alpha * grad.sign()
+                x = x + lr * grad.sign()
             else:
-                x = x + alpha * grad / (_l2_norms(grad) + 1e-10)
+                x = x + lr * grad / (_l2_norms(grad) + 1e-10)
             x = (image + _project(x - image, eps, norm)).clamp(0, 1)
     return x
 
 
-def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_steps=200):
+def iterate_fooling_image(model, image, target, confidence=0.9, lr=0.2, max_steps=200):
     """The smallest change, found by gradient steps, that makes the model say class `target`;
     yields a `runs.Step` after every step (`fooling_image` returns the final images).
 
     As in the lecture's fooling-image figure: starting from the image, take steps of L2 length
-    `step` along the gradient of the target's log-probability (normalised per image) and stop
+    `lr` along the gradient of the target's log-probability (normalised per image) and stop
     each image as soon as the model gives the target at least `confidence`. Stopping at once
     keeps the change small: no step is taken after the goal is reached.
 
@@ -214,7 +214,8 @@ def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_st
         target: the class to reach: an index or a name from `model.categories` (or one per
             image).
         confidence: the probability of the target to reach, in (0, 1).
-        step: L2 length of one step in pixel units (0.2 over a 224 x 224 image is tiny per pixel).
+        lr: the step size, the L2 length of one step in pixel units (0.2 over a 224 x 224 image
+            is tiny per pixel).
         max_steps: give up after this many steps.
 
     Yields:
@@ -230,7 +231,7 @@ def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_st
     image = _device_of(model, _checks.images(image))
     classes = _checks.class_indices(model, target, len(image), "target").to(image.device)
     confidence = _checks.number(confidence, "confidence", 0, 1, open_low=True, open_high=True)
-    step = _checks.positive_number(step, "step")
+    lr = _checks.positive_number(lr, "lr")
     max_steps = _checks.positive_int(max_steps, "max_steps")
     rows = torch.arange(len(image), device=image.device)
 
@@ -249,7 +250,7 @@ def iterate_fooling_image(model, image, target, confidence=0.9, step=0.2, max_st
                 if last:
                     yield Step(count, total, losses, x.detach()[:1].clone().cpu(), result=x.detach())
                     return
-                move = step * grad / (_l2_norms(grad) + 1e-12)
+                move = lr * grad / (_l2_norms(grad) + 1e-12)
                 x = torch.where(active.view(-1, 1, 1, 1), (x + move).clamp(0, 1), x).detach()
                 yield Step(count, total, losses, x[:1].clone().cpu(), result=x)
 
@@ -487,13 +488,13 @@ def train_patch(model, image, target, *args, **options):
 
 
 def iterate_universal(model, image, labels=None, eps=10 / 255, steps=100, batch_size=4,
-                      alpha=None, seed=None):
+                      lr=None, seed=None):
     """Find one perturbation that changes the model's prediction for many images
     (Moosavi-Dezfooli et al. 2017) by a projected-gradient variant of their algorithm; yields a
     `runs.Step` after every update (`universal_perturbation` returns the final perturbation).
 
     The paper accumulates DeepFool steps image by image; here every step takes a minibatch of
-    `batch_size` images, moves the shared perturbation by `alpha` along the sign of the gradient
+    `batch_size` images, moves the shared perturbation by `lr` along the sign of the gradient
     of a clamped margin loss (for each image, the true class's logit minus the largest other,
     floored at -5 so images already fooled stop pulling), and projects onto the L-inf ball of
     radius eps, as in stochastic-gradient versions of the method (Shafahi et al. 2020).
@@ -508,7 +509,7 @@ def iterate_universal(model, image, labels=None, eps=10 / 255, steps=100, batch_
         eps: the L-inf budget in pixel units, in (0, 1].
         steps: number of minibatch steps (positive int).
         batch_size: images per step.
-        alpha: step size; None gives eps / 10.
+        lr: the step size; None gives eps / 10.
         seed: an int for the same batches on every run (None: torch's global random numbers).
 
     Yields:
@@ -525,7 +526,7 @@ def iterate_universal(model, image, labels=None, eps=10 / 255, steps=100, batch_
     eps = _check_eps(eps)
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
-    alpha = eps / 10 if alpha is None else _checks.positive_number(alpha, "alpha")
+    lr = eps / 10 if lr is None else _checks.positive_number(lr, "lr")
     generator = _checks.seed(seed)
     if labels is not None:
         labels = _checks.class_indices(model, labels, len(image), "labels").to(image.device)
@@ -546,7 +547,7 @@ def iterate_universal(model, image, labels=None, eps=10 / 255, steps=100, batch_
             total += margins.sum().item()
             hits += int((logits.argmax(1) != labels[part]).sum())
         measured = delta  # the success above is that of the perturbation before this step
-        delta = (delta - alpha * grad.sign()).clamp(-eps, eps)
+        delta = (delta - lr * grad.sign()).clamp(-eps, eps)
         return total / batch_size, hits / batch_size, measured
 
     def run():  # a generator: the checks above raise at the call, the work starts at the first step

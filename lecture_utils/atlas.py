@@ -3,14 +3,14 @@ the nine photo patches that excite it most (the Deep Visualization Toolbox's and
 Microscope's two views of a unit, precomputed).
 
 The atlas ships in `data/atlas/` and is read with `layers()`, `channel_images(layer)` (one
-unit's: `channel_image(layer, channel)`) and `top_patches(layer, channel)`. `python -m
+unit's: `unit_image(layer, channel)`) and `unit_patches(layer, channel)`. `python -m
 lecture_utils atlas` rebuilds it (resumable): channel images by `optimize.channel_image` at the
 recipe's defaults but `SIZE` px, and top patches from `CROPS_PER_PHOTO` random crops of each
 photo of `photos()`, each patch the exact receptive field (`embedding.receptive_field`) of the
 unit's strongest position in its crop.
 
     >>> atlas.channel_images("stage4").shape    # (80, 3, 128, 128), unit order
-    >>> patches, images = atlas.top_patches("stage4", 17)
+    >>> patches, images = atlas.unit_patches("stage4", 17)
 """
 
 from functools import lru_cache
@@ -101,7 +101,7 @@ def channel_images(layer, where=None):
     return _channel_images(str(where or folder()), layer).float() / 255
 
 
-def channel_image(layer, channel, where=None):
+def unit_image(layer, channel, where=None):
     """One unit's channel image (`channel` of `layer`): (3, SIZE, SIZE) in [0, 1]. Only this
     unit's tile becomes floats (a live view changes unit often; stage6's are 38 MB in all)."""
     n = _check_layer(layer, where)
@@ -124,7 +124,7 @@ def _layer_patches(where, layer):
     return records, tiles
 
 
-def top_patches(layer, channel, where=None):
+def unit_patches(layer, channel, where=None):
     """The nine photo crops that excite one unit (`channel` of `layer`) most, each from a different photo, strongest
     first.
 

@@ -267,7 +267,7 @@ def texture(model, image, **options):
 
 def iterate_style_transfer(model, content, style, *, size=256, content_weight=1.0, style_weight=20.0,
                            tv_weight=1.0, content_layer=None, style_layers=None, layer_weights=None, blend=None,
-                           init="content", optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, scales=1,
+                           init="content", optimizer="lbfgs", steps=100, lr=None, preserve_colors=False, octaves=1,
                            swag=False, seed=0, style_scale=1.0):
     """Neural style transfer (Gatys, Ecker and Bethge 2016): an image with the content's
     features at `content_layer` and the style's Gram matrices at `style_layers`.
@@ -284,7 +284,7 @@ def iterate_style_transfer(model, content, style, *, size=256, content_weight=1.
         content_layer, style_layers, layer_weights: default `default_layers(model)`, equal weights.
         init: "content" (start from the photo) or "noise" (faint noise of `seed`).
         optimizer: "lbfgs" (Gatys et al.) or "adam"; lr None: 1.0 for L-BFGS, 0.02 for Adam.
-        steps: updates at each scale. scales: coarse to fine: run at size / 2^(scales-1), then
+        steps: updates at each scale. octaves: coarse to fine: run at size / 2^(octaves-1), then
             upsample the result and refine at twice the size, up to `size`.
         preserve_colors: luminance-only transfer (Gatys et al. 2016, "Preserving color"): the
             optimisation sees only luminance (the style's matched to the content's mean and
@@ -302,7 +302,7 @@ def iterate_style_transfer(model, content, style, *, size=256, content_weight=1.
     """
     _checks.images(content, "content image", single=True)
     size = _checks.positive_int(size, "size")
-    scales = _checks.positive_int(scales, "scales")
+    octaves = _checks.positive_int(octaves, "octaves")
     steps = _checks.positive_int(steps, "steps")
     weights = [_checks.number(v, n, low=0) for v, n in ((content_weight, "content_weight"),
                                                         (style_weight, "style_weight"), (tv_weight, "tv_weight"))]
@@ -326,7 +326,7 @@ def iterate_style_transfer(model, content, style, *, size=256, content_weight=1.
     if preserve_colors:
         content_y = _gray(content)
         styles = [_gray(_match_mean_std(luminance(s), luminance(content))) for s in styles]
-    sizes = [max(32, round(size / 2 ** k)) for k in reversed(range(scales))]
+    sizes = [max(32, round(size / 2 ** k)) for k in reversed(range(octaves))]
     settings = dict(content_weight=weights[0], style_weight=weights[1], tv_weight=weights[2], content_layer=content_layer,
                     style_layers=style_layers, layer_weights=layer_weights, blend=blend, swag=swag,
                     style_scale=style_scale)

@@ -54,7 +54,7 @@ def linf(a, b):
     lambda m, x, y, eps: A.fgsm(m, x, y, eps=eps),
     lambda m, x, y, eps: A.fgsm(m, x, None, eps=eps, target=1),
     lambda m, x, y, eps: A.pgd(m, x, y, eps=eps, steps=5),
-    lambda m, x, y, eps: A.pgd(m, x, y, eps=eps, steps=5, alpha=eps, random_start=False, target=2),
+    lambda m, x, y, eps: A.pgd(m, x, y, eps=eps, steps=5, lr=eps, random_start=False, target=2),
 ], ids=["fgsm", "fgsm-targeted", "pgd", "pgd-targeted"])
 @pytest.mark.parametrize("eps", [1 / 255, 8 / 255, 0.3])
 def test_linf_budget_holds_and_values_stay_in_range(attack, eps):
@@ -153,9 +153,9 @@ def test_targeted_fgsm_equals_torchattacks(model, net, photos):
 
 
 def test_pgd_linf_equals_torchattacks_without_random_start(model, net, photos, labels):
-    kwargs = dict(eps=4 / 255, alpha=1 / 255, steps=5)
-    theirs = torchattacks.PGD(net, random_start=False, **kwargs)(photos[:2], labels[:2])
-    ours = A.pgd(model, photos[:2], labels[:2], random_start=False, **kwargs)
+    kwargs = dict(eps=4 / 255, steps=5)
+    theirs = torchattacks.PGD(net, random_start=False, alpha=1 / 255, **kwargs)(photos[:2], labels[:2])
+    ours = A.pgd(model, photos[:2], labels[:2], random_start=False, lr=1 / 255, **kwargs)
     torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
 
 
@@ -173,9 +173,9 @@ class ContiguousGradient(torch.nn.Module):
 
 
 def test_pgd_l2_equals_torchattacks_without_random_start(model, net, photos, labels):
-    kwargs = dict(eps=1.0, alpha=0.25, steps=5)
-    theirs = torchattacks.PGDL2(ContiguousGradient(net).eval(), random_start=False, **kwargs)(photos[:2], labels[:2])
-    ours = A.pgd(model, photos[:2], labels[:2], norm="l2", random_start=False, **kwargs)
+    kwargs = dict(eps=1.0, steps=5)
+    theirs = torchattacks.PGDL2(ContiguousGradient(net).eval(), random_start=False, alpha=0.25, **kwargs)(photos[:2], labels[:2])
+    ours = A.pgd(model, photos[:2], labels[:2], norm="l2", random_start=False, lr=0.25, **kwargs)
     torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
 
 
@@ -415,7 +415,7 @@ def test_top1_in_batches_equals_one_pass_and_sign_noise_has_the_budget():
     (lambda m, x: A.fgsm(m, x, None), "labels are needed"),
     (lambda m, x: A.pgd(m, x, [0], steps=0), "steps"),
     (lambda m, x: A.pgd(m, x, [0], steps=2.5), "steps"),
-    (lambda m, x: A.pgd(m, x, [0], alpha=-1), "alpha"),
+    (lambda m, x: A.pgd(m, x, [0], lr=-1), "lr"),
     (lambda m, x: A.pgd(m, x, [0], norm="l3"), "norm"),
     (lambda m, x: A.fooling_image(m, x, 1, confidence=1.5), "confidence"),
     (lambda m, x: A.train_patch(m, x, 1, size=30), "does not fit"),

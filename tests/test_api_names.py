@@ -14,8 +14,12 @@ ONE_NAME = {  # the name used: the names it replaced
     "batch_size": ("batch",),  # images in one forward pass
     "channel": ("index", "unit"),  # a unit of a layer
     "jitter_px": ("jitter",),  # the largest random shift, in pixels
-    "lr": ("step_size",),  # the step size of an optimisation
+    "lr": ("step_size", "alpha"),  # the step size of a gradient step (an optimiser's, an attack's)
+    "octaves": ("scales",),  # coarse-to-fine levels of a run (DeepDream, style transfer)
+    "opacity": ("alpha",),  # how much of a heatmap covers the picture under it
 }
+# (`step` stays what it is elsewhere: a step's number, a slider's increment; the fooling image's
+# step size is lr since issue 36.)
 # where `images` is a list or collection of pictures (of any sizes), not one tensor
 LISTS_OF_PICTURES = {"embedding.compute_codes", "embedding.mean_top_patch", "images.random_crops", "plotting.tile", "plotting.show_images",
                      "plotting.heatmap_grid", "plotting.show_predictions", "plotting.thumbnail_map"}
@@ -40,7 +44,8 @@ def public_methods():
             if class_name.startswith("_") or not inspect.isclass(cls) or cls.__module__ != found.__name__:
                 continue
             for name, value in vars(cls).items():
-                if inspect.isfunction(value) and (not name.startswith("_") or name == "forward"):
+                if (inspect.isfunction(value) and (not name.startswith("_") or name == "forward")
+                        and value.__module__ == found.__name__):  # not matplotlib's generated Figure.set
                     yield f"{found.__name__.removeprefix('lecture_utils.')}.{class_name}.{name}", value
 
 
@@ -93,3 +98,13 @@ def test_a_tensor_of_images_is_called_image():
     batches = [name for name, function in [*public_functions(), *public_methods()]
                if "images" in inspect.signature(function).parameters and name not in LISTS_OF_PICTURES]
     assert not batches, f"say image for a tensor (N, 3, H, W): {batches}"
+
+
+def test_two_functions_do_not_share_a_name():
+    """A name means one function wherever it is imported from (atlas's stored crops are not
+    embedding's computed top patches; a widget's crop grid is not plotting's patch grid)."""
+    homes = {}
+    for name, function in public_functions():
+        homes.setdefault(name.rsplit(".", 1)[1], set()).add(f"{function.__module__}.{function.__qualname__}")
+    shared = {short: sorted(where) for short, where in homes.items() if len(where) > 1}
+    assert not shared, shared

@@ -37,7 +37,7 @@ def test_every_unit_has_its_image_and_nine_patches_from_nine_photos():
         assert 0 <= float(images.min()) and float(images.max()) <= 1
         assert images.flatten(1).std(1).min() > 0.02  # no blank tile: every unit was drawn
         for unit in (0, images.shape[0] - 1):
-            patches, crops = atlas.top_patches(layer, unit)
+            patches, crops = atlas.unit_patches(layer, unit)
             assert crops.shape == (atlas.TOP, 3, atlas.PATCH_SIZE, atlas.PATCH_SIZE)
             values = [p.value for p in patches]
             assert values == sorted(values, reverse=True)
@@ -72,7 +72,7 @@ def test_a_units_stored_top_crop_is_recomputed_the_strongest_over_a_sample_of_th
         sample = get_activations(model, atlas.crop_images(others), atlas.layers())
     for layer in atlas.layers():
         for unit in rng.sample(range(atlas.manifest()["layers"][layer]), 4):
-            patches, _ = atlas.top_patches(layer, unit)
+            patches, _ = atlas.unit_patches(layer, unit)
             top = patches[0]
             with torch.no_grad():
                 acts = get_activations(model, atlas.crop_images([top.image]), [layer])[layer][0, unit]
@@ -86,7 +86,7 @@ def test_bad_layers_and_channels_get_messages_naming_what_the_atlas_holds():
     with pytest.raises(ValueError, match="no layer 'stage7'; it holds: stage3, stage4, stage5, stage6"):
         atlas.channel_images("stage7")
     with pytest.raises(ValueError, match="channel must be an int from 0 to 39; got 40"):
-        atlas.top_patches("stage3", 40)
+        atlas.unit_patches("stage3", 40)
     with pytest.raises(FileNotFoundError, match="python -m lecture_utils atlas"):
         atlas.layers("/nonexistent/atlas")
 
@@ -127,5 +127,5 @@ def test_a_stopped_build_leaves_no_atlas_and_the_next_one_goes_on_where_it_stopp
     assert atlas.verify(out) == [] and atlas.layers(out) == ["stage3"]
     assert len(atlas.crops(out)) == 2 * len(atlas.photos())  # CROPS_PER_PHOTO of each
     assert atlas.channel_images("stage3", out).shape == (40, 3, 128, 128)
-    patches, crops = atlas.top_patches("stage3", 5, out)
+    patches, crops = atlas.unit_patches("stage3", 5, out)
     assert len({atlas.crops(out)[p.image][0] for p in patches}) == atlas.TOP

@@ -96,7 +96,7 @@ def test_a_run_driven_inside_no_grad_gives_the_same_steps_and_leaks_no_grad_mode
 
 def test_a_fooling_image_that_cannot_be_reached_takes_max_steps_moves_then_one_last_check():
     model, start = tiny_model(), 0.25 + 0.5 * ONE  # away from 0 and 1: no clipping shortens a move
-    steps = list(adversarial.iterate_fooling_image(model, start, 0, confidence=0.999999, step=0.2, max_steps=3))
+    steps = list(adversarial.iterate_fooling_image(model, start, 0, confidence=0.999999, lr=0.2, max_steps=3))
     assert [s.step for s in steps] == [1, 2, 3, 4] and steps[-1].total == 4
     assert steps[-1].losses["reached"] == 0.0
     images = [start] + [s.result for s in steps]

@@ -44,7 +44,7 @@ labels = [name for _, name, _ in predict(model, load_image("cat", 224), k=3)]
 assert labels[0] in ("Egyptian cat", "tiger cat", "tabby"), labels
 assert optimize.class_image(model, "lemon", steps=2, size=64).shape == (1, 3, 64, 64)
 assert atlas.verify() == [], atlas.verify()
-patches, tiles = atlas.top_patches(atlas.layers()[0], 0)
+patches, tiles = atlas.unit_patches(atlas.layers()[0], 0)
 assert len(patches) == len(tiles) == 9, (len(patches), tiles.shape)
 assert fast_style.shipped_styles() == styles, fast_style.shipped_styles()
 net = fast_style.load_style_network(styles[0], device="cpu")

@@ -118,10 +118,10 @@ def test_a_unit_change_reads_only_that_units_channel_image(explorer, monkeypatch
     explorer.channel.value = 21
     assert "channel 21" in explorer.unit_info.value and "nine photo crops" in explorer.atlas_info.value
     assert explorer.status.text == ""
-    assert atlas.channel_image("stage4", 21).shape == (3, 128, 128)
-    assert atlas.channel_image("stage4", 21).equal(expected)
+    assert atlas.unit_image("stage4", 21).shape == (3, 128, 128)
+    assert atlas.unit_image("stage4", 21).equal(expected)
     with pytest.raises(ValueError, match="channel must be an int from 0 to 79; got 80"):
-        atlas.channel_image("stage4", 80)
+        atlas.unit_image("stage4", 80)
 
 
 def test_a_layer_outside_the_atlas_says_which_layers_it_holds(explorer):

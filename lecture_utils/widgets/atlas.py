@@ -18,7 +18,7 @@ PATCHES_SIDE = 216  # px of the 3 x 3 patches
 MAP_SIDE = 216  # px of the unit's map over the image
 
 
-def patch_grid(patches):
+def crops_picture(patches):
     """A unit's nine photo crops (9, 3, s, s) as one picture 3 x 3, (H, W, 3) floats."""
     return tile([image.permute(1, 2, 0).numpy() for image in patches], 3, pad=2, fill=1.0)
 
@@ -71,8 +71,8 @@ class AtlasBrowser(Panel):
 
     def show_channel(self):
         layer, channel = self.layer.value, self.channel.value
-        patches, images = atlas.top_patches(layer, channel)
-        self.patches_view.value = array_png(patch_grid(images), PATCHES_SIDE)
+        patches, images = atlas.unit_patches(layer, channel)
+        self.patches_view.value = array_png(crops_picture(images), PATCHES_SIDE)
         image = center_square(self.picker.image)
         with torch.no_grad():
             amap = get_activations(self.model, image.to(self.model.device), [layer])[layer][0, channel].clamp(min=0).cpu()

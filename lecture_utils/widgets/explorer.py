@@ -16,7 +16,7 @@ from ..images import center_square
 from ..plotting import colorize, overlay, png_bytes, tile
 from .camera import Camera
 from .common import ImagePicker, Panel, array_png, image_png, image_view, map_png
-from .atlas import patch_grid
+from .atlas import crops_picture
 from .grid import TileGrid
 
 TILE = 28  # px of one map in the layer's grid (7x7 maps are repeated 4 times)
@@ -38,7 +38,7 @@ def layer_grid(acts, columns):
 
 def atlas_picture(channel_image, patches):
     """A unit's atlas entry as one picture: its channel image, then its nine patches 3 x 3."""
-    grid = torch.from_numpy(patch_grid(patches))
+    grid = torch.from_numpy(crops_picture(patches))
     grid = torch.nn.functional.interpolate(grid.permute(2, 0, 1)[None], size=ATLAS_SIDE, mode="bilinear",
                                            antialias=True, align_corners=False)[0]
     image = torch.nn.functional.interpolate(channel_image[None], size=ATLAS_SIDE, mode="bilinear",
@@ -161,7 +161,7 @@ class LiveExplorer(Panel):
             self.atlas_info.value = (f"The atlas holds {', '.join(layers)} of {made_for}: "
                                      f"pick one of those layers to see a unit's atlas entry.")
         else:
-            patches, images = atlas.top_patches(layer, channel)
-            self.atlas_view.value = array_png(atlas_picture(atlas.channel_image(layer, channel), images), ATLAS_SIDE)
+            patches, images = atlas.unit_patches(layer, channel)
+            self.atlas_view.value = array_png(atlas_picture(atlas.unit_image(layer, channel), images), ATLAS_SIDE)
             self.atlas_info.value = (f"Atlas: the image made to excite channel {channel} (left) and the nine photo "
                                      f"crops that excite it most, strongest {patches[0].value:.2f} (right)")
