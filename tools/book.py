@@ -52,7 +52,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 NOTEBOOKS = ROOT / "notebooks"
 SLIDES = ROOT / "slides"
-BRANCH = "main"
 MAX_ALT = 300  # characters of alt text at most (cut at a word)
 MIN_CAPTION = 60  # a caption of shorter first sentence goes on to the next
 PANEL_MIME = "application/vnd.jupyter.widget-view+json"
@@ -181,6 +180,8 @@ def stage_notebook(source, target, slides):
     """Copy one notebook with alt text, the slide-deck link, the panel note and the answers'
     dropdowns (see the module's docstring)."""
     book = nbformat.read(source, as_version=4)
+    # the site has its own launch buttons; the Colab cells' links would repeat them
+    book.cells = [c for c in book.cells if notebook_table.COLAB not in c.metadata.get("tags", ())]
     for index, alt in figure_alts(book).items():
         book.cells[index].metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
     for cell in book.cells:
@@ -208,9 +209,10 @@ def stage_notebook(source, target, slides):
 def stage_readme(target, repo, book_notebooks):
     """The README as the home page (see the module's docstring)."""
     text = (ROOT / "README.md").read_text()
-    # Binder badges: a text link instead of mybinder.org's picture
+    # Binder and Colab badges: text links instead of their sites' pictures
     text = re.sub(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\(([^)]+)\)",
                   r"[open on Binder](\1)", text)
+    text = text.replace(f"[![Open in Colab]({notebook_table.COLAB_BADGE})]", "[open on Colab]")
 
     # links to repository files that are not pages of the site: to them on GitHub
     def on_github(match):
@@ -220,7 +222,7 @@ def stage_readme(target, repo, book_notebooks):
         if path in book_notebooks:
             return match.group(0)
         kind = "tree" if (ROOT / path).is_dir() else "blob"
-        return f"[{label}](https://github.com/{repo}/{kind}/{BRANCH}/{path})"
+        return f"[{label}](https://github.com/{repo}/{kind}/{notebook_table.BRANCH}/{path})"
 
     text = re.sub(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)", on_github, text)
 

@@ -34,6 +34,9 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_table  # noqa: E402  (the repository and branch of the badges, for the Colab cells)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = ROOT / "solutions"
@@ -79,9 +82,47 @@ def strip_solutions(source, cell_type="code"):
     return "\n".join(out)
 
 
+# A notebook opened in Colab runs in a bare runtime. So every student notebook gets, after its
+# title and off its slides, two cells tagged COLAB: links to open it on Colab and Binder, and a
+# code cell that does nothing elsewhere and on Colab installs the package from the repository at
+# the branch the link opened the notebook from (make readme writes the repository into the
+# README; `make readme` then `make relayout` carries it here), the Debian packages whose photos
+# the notebook reads (binder/apt.txt's, for the notebooks in PHOTOS), and turns on Colab's
+# manager for ipywidgets and anywidget. LECTURE_UTILS_SOURCE names another pip source (a fork, a
+# local clone: the test's).
+COLAB = notebook_table.COLAB
+PHOTOS = ("01", "02", "03")  # they read GCompris's photos or Fashion-MNIST (lecture_utils.datasets)
+COLAB_INSTALL = """\
+# On Colab only: install this course's package and what this notebook reads; elsewhere, nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    source = os.environ.get("LECTURE_UTILS_SOURCE", "git+https://github.com/{repo}@{branch}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"lecture-utils @ {{source}}"], check=True){apt}
+    from google.colab import output
+    output.enable_custom_widget_manager()  # the panels: ipywidgets and anywidget"""
+COLAB_APT = """
+    apt = "apt-get install -y -q {packages}"
+    subprocess.run(f"{{apt}} || (apt-get update -q && {{apt}})", shell=True, check=True)"""
+
+
+def colab_cells(stem):
+    """The COLAB cells of notebook `stem` (see above)."""
+    repo, branch = notebook_table.readme_repo(), notebook_table.BRANCH
+    links = nbformat.v4.new_markdown_cell(
+        f"Run this notebook online: [on Colab]({notebook_table.colab_link(repo, stem)}) "
+        f"(run the next cell first) or [on Binder]({notebook_table.binder_link(repo, stem)}).")
+    packages = (NOTEBOOKS.parent / "binder" / "apt.txt").read_text().split()
+    apt = COLAB_APT.format(packages=" ".join(packages)) if stem[:2] in PHOTOS else ""
+    install = nbformat.v4.new_code_cell(COLAB_INSTALL.format(repo=repo, branch=branch, apt=apt))
+    for cell, name in ((links, "colab-links"), (install, "colab-install")):
+        cell.id = name  # the same in every build: no diff when nothing changed
+        cell.metadata.update(tags=[COLAB], slideshow={"slide_type": "skip"})
+    return [links, install]
+
+
 def student_version(book, name="notebook"):
-    """A copy of a notebook with every solution stripped (`strip_solutions` on each cell), and
-    the slideshow's settings."""
+    """A copy of a notebook with every solution stripped (`strip_solutions` on each cell), the
+    COLAB cells after its title, and the slideshow's settings."""
     book = nbformat.from_dict(book)  # a deep copy
     book.metadata["rise"] = dict(RISE)
     for index, cell in enumerate(book.cells):
@@ -89,6 +130,7 @@ def student_version(book, name="notebook"):
             cell.source = strip_solutions(cell.source, cell.cell_type)
         except SolutionMarkError as error:
             raise SolutionMarkError(f"{name}, cell {index}: {error}") from None
+    book.cells[1:1] = colab_cells(Path(name).stem)
     return book
 
 
@@ -302,14 +344,19 @@ def relayout(source):
     problems (a code cell that changed, was added or removed: then build)."""
     stored = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     book = student_version(jupytext.read(source), source.name)
-    code = [c for c in book.cells if c.cell_type == "code"]
-    old = [c for c in stored.cells if c.cell_type == "code"]
+    # COLAB's cell does nothing here: it has no outputs to keep, and may change (the repository)
+    def ran_here(cell):
+        return cell.cell_type == "code" and COLAB not in cell.metadata.get("tags", ())
+    code = [c for c in book.cells if ran_here(c)]
+    old = [c for c in stored.cells if ran_here(c)]
     if [c.source.strip("\n") for c in code] != [c.source.strip("\n") for c in old]:
         return [f"{source.stem}: its code cells changed; run make notebooks NB={source.stem[:2]}"]
     for new, ran in zip(code, old):
         new.outputs, new.execution_count = ran.outputs, ran.execution_count
-    if len(book.cells) == len(stored.cells):  # the same cells: keep their ids (a small diff)
-        for new, ran in zip(book.cells, stored.cells):
+    def kept(cells):  # the cells of the source (not COLAB's)
+        return [c for c in cells if COLAB not in c.metadata.get("tags", ())]
+    if len(kept(book.cells)) == len(kept(stored.cells)):  # the same cells: keep their ids (a small diff)
+        for new, ran in zip(kept(book.cells), kept(stored.cells)):
             new.id = ran.id
     book.metadata = {**stored.metadata, "rise": book.metadata["rise"]}
     nbformat.write(book, source.with_suffix(".ipynb"))
