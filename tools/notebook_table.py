@@ -30,7 +30,10 @@ README = ROOT / "README.md"
 THUMBS = ROOT / "docs" / "thumbnails"
 WIDTH, MAX_HEIGHT = 160, 160
 START, END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
-BRANCH = "main"
+BRANCH = "main"  # the branch every Binder and Colab link opens, and Colab's install cell installs
+REPO_LINE = re.compile(r"<!-- BINDER_REPO: (\S+) -->")
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB = "colab"  # the tag of the cells that open and set up a notebook on Colab (tools/notebooks.py)
 
 # A notebook's thumbnail is cut from the figure of its code cell tagged THUMBNAIL (the source
 # says which: `# %% tags=["thumbnail"]`), the picture at CROPS' index among that cell's PNG
@@ -43,7 +46,7 @@ CROPS = {
     "01_filters_and_activations": (0, (0.0, 0.0, 0.5, 1.0)),  # averages of stage2's top patches: edges, blobs
     "02_feature_space": (1, (0.0, 0.05, 0.64, 1.0)),  # t-SNE of the head codes, without legend
     "03_what_the_network_looks_at": (0, (0.0, 0.0, 0.5, 0.32)),  # CAM of "Egyptian cat"
-    "07_feature_inversion": (0, (0.4, 0.0, 1.0, 1.0)),  # stage2, stage4 and head reconstructions
+    "07_feature_inversion": (0, (0.5, 0.0, 1.0, 1.0)),  # the four reconstructions, right of the photo
     "10_fast_style_transfer": (0, (0.0, 0.0, 1.0, 0.45)),  # the palace and its two stylisations
 }
 
@@ -126,6 +129,19 @@ def binder_link(repo, notebook):
     return f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=lab/tree/notebooks/{notebook}.ipynb"
 
 
+def colab_link(repo, notebook):
+    return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/notebooks/{notebook}.ipynb"
+
+
+def readme_repo(readme=None):
+    """The repository the README's line `<!-- BINDER_REPO: owner/name -->` names (make readme
+    writes it from the git remote): the one every badge and the notebooks' Colab cells use."""
+    named = REPO_LINE.search(README.read_text() if readme is None else readme)
+    if named is None:
+        sys.exit(f"README.md needs the line '<!-- BINDER_REPO: owner/name -->'")
+    return named.group(1)
+
+
 def github_repo(url):
     """"owner/name" of a GitHub remote address (https, ssh or scp-like), or None for any other."""
     match = re.fullmatch(r"(?:https?://|ssh://)?(?:[\w.-]+@)?github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?",
@@ -145,12 +161,11 @@ def origin_repo():
 
 def main(check=False):
     readme = README.read_text()
-    named = re.search(r"<!-- BINDER_REPO: (\S+) -->", readme)
-    if named is None or START not in readme or END not in readme:
-        sys.exit(f"README.md needs the lines '<!-- BINDER_REPO: owner/name -->', '{START}' and '{END}'")
-    repo = origin_repo() or named.group(1)
+    if START not in readme or END not in readme:
+        sys.exit(f"README.md needs the lines '{START}' and '{END}'")
+    repo = origin_repo() or readme_repo(readme)
     if not check:
-        readme = readme.replace(named.group(0), f"<!-- BINDER_REPO: {repo} -->")
+        readme = REPO_LINE.sub(f"<!-- BINDER_REPO: {repo} -->", readme)
     known = descriptions(readme)
     THUMBS.mkdir(parents=True, exist_ok=True)
     stale = []
@@ -169,18 +184,23 @@ def main(check=False):
             if not check:
                 picture.save(THUMBS / f"{name}.png", optimize=True)
             cell = f"![{name}](docs/thumbnails/{name}.png)"
-        badge = f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_link(repo, name)})"
+        badge = (f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_link(repo, name)}) "
+                 f"[![Open in Colab]({COLAB_BADGE})]({colab_link(repo, name)})")
         rows.append(f"| {cell} | [`{name}`](notebooks/{name}.ipynb)<br>{badge} | "
                     f"{known.get(name) or first_heading(book)} |")
         if name not in known:
             stale.append(f"{name}: no row in the README")
         print(f"{name}: {'thumbnail' if picture else 'no PNG output, no thumbnail'}")
     if check:
+        if readme.split(START, 1)[1].split(END, 1)[0].strip() != "\n".join(rows):
+            stale.append("the table's rows are not those it would write (names, badges or descriptions)")
         if stale:
             sys.exit("README.md is out of date (run `make readme`):\n" + "\n".join(stale))
         return
     # every Binder link in the README (the launch badge too) points at the one repository named
     readme = re.sub(r"https://mybinder\.org/v2/gh/[^/\s]+/[^/\s]+/", f"https://mybinder.org/v2/gh/{repo}/", readme)
+    readme = re.sub(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/",
+                    f"https://colab.research.google.com/github/{repo}/", readme)
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     README.write_text(head + START + "\n" + "\n".join(rows) + "\n" + END + tail)
