@@ -62,9 +62,12 @@ lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 # Every notebook's panel in a tab of its own, no code: Voilà serves notebooks/demo.ipynb at
-# http://localhost:8866 (each tab's panel is built when the tab is first opened).
+# http://localhost:8866 (each tab's panel is built when the tab is first opened), with the
+# settings of notebooks/voila.json (read from the folder Voilà starts in): one kernel kept
+# preheated for the next visitor, and a visitor's kernel shut down after 10 idle minutes once
+# the page is closed.
 demo: setup
-	$(VENV)/bin/voila --Voila.ip=127.0.0.1 notebooks/demo.ipynb
+	cd notebooks && $(abspath $(VENV))/bin/voila --Voila.ip=127.0.0.1 demo.ipynb
 
 # Every deck as one self-contained HTML file and a PDF in slides/ (git-ignored), from the outputs
 # stored in the notebooks (nothing is run): for a lecture hall with no kernel. NB=08 (any prefix
