@@ -118,15 +118,27 @@ def png_bytes(array, height=None):
     return buffer.getvalue()
 
 
-def _axes_grid(n, ncols, size=2.0, title=None, aspect=1.0, fontsize=None):
-    """`aspect`: a panel's height over its width (the images' own, to leave no blank rows)."""
-    ncols = min(n, ncols)
-    nrows = math.ceil(n / ncols)
+def _axes_grid(n, ncols, size=2.0, title=None, aspect=1.0, fontsize=None, first_span=1):
+    """`aspect`: a panel's height over its width (the images' own, to leave no blank rows).
+    `first_span` k > 1: the first panel fills a k x k block at the top left, the others fill the
+    remaining places row by row (ncols counts the block's columns too)."""
+    if first_span > 1:
+        ncols = max(ncols, first_span + 1)
+        nrows = first_span + max(0, math.ceil((n - 1 - first_span * (ncols - first_span)) / ncols))
+    else:
+        ncols = min(n, ncols)
+        nrows = math.ceil(n / ncols)
     extra = 0.4 if title else 0
     if fontsize:  # room for one line of panel titles per row
         extra += nrows * fontsize / 50
     fig = Figure(figsize=(size * ncols, size * aspect * nrows + extra), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    if first_span > 1:
+        grid = fig.add_gridspec(nrows, ncols)
+        axes = np.array([fig.add_subplot(grid[:first_span, :first_span])]
+                        + [fig.add_subplot(grid[r, c]) for r in range(nrows) for c in range(ncols)
+                           if r >= first_span or c >= first_span])
+    else:
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes:
         ax.set_axis_off()
     if title:
@@ -141,15 +153,17 @@ def _aspect(image):
     return h / w
 
 
-def show_images(images, titles=None, ncols=4, size=2.5, title=None, fontsize=None, aspect=1.0):
+def show_images(images, titles=None, ncols=4, size=2.5, title=None, fontsize=None, aspect=1.0, first_span=1):
     """A figure with one image (tensor (1, 3, H, W) or (H, W, 3) array) per panel.
 
     size: a panel's width in inches; aspect: a panel's height over its width ("image": the first
     image's own, so that rows of wide images leave no blank bands); fontsize: of the titles
-    (None: 9 points, small; 12 or more reads on a projector).
+    (None: 9 points, small; 12 or more reads on a projector). first_span: k > 1 draws the first
+    image large, over a k x k block of panels at the top left (a photo beside smaller results,
+    in a landscape figure); the others fill the places to its right, then the rows below.
     """
     aspect = _aspect(images[0]) if aspect == "image" else aspect
-    fig, axes = _axes_grid(len(images), ncols, size, title, aspect, fontsize)
+    fig, axes = _axes_grid(len(images), ncols, size, title, aspect, fontsize, first_span)
     for i, image in enumerate(images):
         axes[i].imshow(_rgb_array(image))
         if titles:
@@ -157,13 +171,20 @@ def show_images(images, titles=None, ncols=4, size=2.5, title=None, fontsize=Non
     return fig
 
 
-def image_table(rows, row_labels=None, col_labels=None, titles=None, size=2.4, fontsize=13):
+def image_table(rows, row_labels=None, col_labels=None, titles=None, size=2.4, fontsize=13, large_first=False):
     """A table of pictures: `rows` is a list of rows, each a list of images (tensors or arrays).
 
     Row labels go on the left, column labels above the first row, and `titles` (a list of rows
     of str, or None) above each picture (under the column label in the first row). size: a
     column's width in inches; a row is as high as its first picture needs.
+
+    large_first: each row becomes a block instead, its first picture large (as wide as the row's
+    others together) above the others side by side, and the blocks stand side by side: a
+    landscape figure for a few rows of three (a query over its two answers). A row label then
+    heads its block, and column label c heads picture c of every block.
     """
+    if large_first:
+        return _image_blocks(rows, row_labels, col_labels, titles, size, fontsize)
     nrows, ncols = len(rows), max(len(r) for r in rows)
     aspect = _aspect(rows[0][0])
     lines = (1 if col_labels else 0) + (max(t.count("\n") + 1 for r in titles for t in r) if titles else 0)
@@ -189,7 +210,37 @@ def image_table(rows, row_labels=None, col_labels=None, titles=None, size=2.4, f
     return fig
 
 
-def heatmap_grid(maps, images=None, titles=None, ncols=3, size=3.2, cmap="inferno", alpha=0.55,
+def _image_blocks(rows, row_labels, col_labels, titles, size, fontsize, gap=0.25):
+    """image_table(large_first=True): per row a block, its first picture above the others."""
+    k = max(len(r) for r in rows) - 1
+    aspect = _aspect(rows[0][0])
+
+    def heading(r, c):
+        lines = [row_labels[r]] if c == 0 and row_labels else []
+        lines += [col_labels[c]] if col_labels and col_labels[c] else []
+        return "\n".join(lines + ([titles[r][c]] if titles and titles[r][c] else []))
+
+    def count(text):
+        return text.count("\n") + 1 if text else 0
+
+    lines = (max(count(heading(r, 0)) for r in range(len(rows)))
+             + max(count(heading(r, c)) for r, row in enumerate(rows) for c in range(1, len(row))))
+    fig = Figure(figsize=(len(rows) * k * size + (len(rows) - 1) * gap,
+                          (k + 1) * size * aspect + lines * fontsize / 60 + 0.2), layout="constrained")
+    ratios = ([size] * k + [gap]) * len(rows)
+    grid = fig.add_gridspec(2, len(ratios) - 1, width_ratios=ratios[:-1], height_ratios=[k, 1])
+    for r, row in enumerate(rows):
+        left = r * (k + 1)
+        axes = [fig.add_subplot(grid[0, left:left + k])] + [fig.add_subplot(grid[1, left + j]) for j in range(k)]
+        for c, (ax, picture) in enumerate(zip(axes, row)):
+            ax.imshow(_rgb_array(picture))
+            ax.set_axis_off()
+            if heading(r, c):
+                ax.set_title(heading(r, c), fontsize=fontsize)
+    return fig
+
+
+def heatmap_grid(maps, images=None, titles=None, ncols=3, size=3.2, cmap="inferno", opacity=0.55,
                  shared=False, centered=False, percentile=100.0, label=None, photo=None, fontsize=13):
     """Per-pixel maps, each with a colour bar that gives its values; over the images if given.
 
@@ -233,7 +284,7 @@ def heatmap_grid(maps, images=None, titles=None, ncols=3, size=3.2, cmap="infern
             rgb = _rgb_array(images[i])
             ax.imshow(rgb)
             extent = (-0.5, rgb.shape[1] - 0.5, rgb.shape[0] - 0.5, -0.5)
-            image = ax.imshow(heat.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, alpha=alpha, extent=extent,
+            image = ax.imshow(heat.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, alpha=opacity, extent=extent,
                               interpolation="bilinear")
         else:
             image = ax.imshow(heat.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
@@ -292,11 +343,13 @@ def filter_grid(weight, ncols=8, size=0.6, title=None):
 
 
 def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis", title=None,
-                    image=None, fontsize=None, scale="own"):
+                    image=None, fontsize=None, scale="own", image_span=1):
     """Channel maps of one image's activation (1, C, h, w) or (C, h, w), each scaled on its own.
 
     `channels` picks which to show (default: the first 2 * ncols). Each panel is titled with
-    its channel index. `image`: the input, drawn first (titled "input") to compare with.
+    its channel index. `image`: the input, drawn first (titled "input") to compare with;
+    `image_span` k > 1 draws it large, over a k x k block of panels at the top left, and the maps
+    fill the places to its right, then the rows below (ncols counts the block's columns too).
     Panels have the maps' own aspect; fontsize: of the titles (None: 7 points).
     `scale`: each map's colour range: "own" (its minimum to its maximum), "zero" (0 to m, m its
     largest |value|; for maps after a ReLU: the lowest colour is exactly zero) or "symmetric"
@@ -309,10 +362,11 @@ def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis"
     channels = list(range(min(len(activation), 2 * ncols))) if channels is None else list(channels)
     panels = ([None] if image is not None else []) + channels
     aspect = activation.shape[1] / activation.shape[2]
-    fig, axes = _axes_grid(len(panels), ncols, size, title, aspect, fontsize)
+    span = image_span if image is not None else 1
+    fig, axes = _axes_grid(len(panels), ncols, size, title, aspect, fontsize, first_span=span)
     for ax, c in zip(axes, panels):
         if c is None:
-            ax.imshow(_rgb_array(image), aspect="auto")
+            ax.imshow(_rgb_array(image), aspect="auto" if span == 1 else "equal")
             ax.set_title("input", fontsize=fontsize or 7, pad=2)
             continue
         values = activation[c].numpy()
@@ -323,14 +377,14 @@ def activation_grid(activation, channels=None, ncols=8, size=1.2, cmap="viridis"
     return fig
 
 
-def overlay(image, heatmap, alpha=0.5, cmap="jet"):
+def overlay(image, heatmap, opacity=0.5, cmap="jet"):
     """An image with a heatmap (h, w), resized to the image, blended on top: (H, W, 3) in [0, 1]."""
     rgb = _rgb_array(image)
     heat = torch.as_tensor(heatmap).detach().float().cpu()
     heat = torch.nn.functional.interpolate(heat[None, None], size=rgb.shape[:2], mode="bilinear",
                                            align_corners=False)[0, 0]
     colored = colorize(heat, cmap).astype(np.float32) / 255.0
-    return (1.0 - alpha) * rgb + alpha * colored
+    return (1.0 - opacity) * rgb + opacity * colored
 
 
 def _bars(ax, predictions, fontsize=8):
@@ -597,4 +651,57 @@ def attack_curves(eps_values, success, confidence, title=None, size=(9.0, 3.4), 
     ax_success.legend(fontsize=fontsize - 2)
     if title:
         fig.suptitle(title, fontsize=fontsize + 1)
+    return fig
+
+
+def large_beside_small(small, large, small_titles=None, large_titles=None, size=1.8, large_height=None,
+                       fontsize=14):
+    """Small pictures in a grid on the left, one or more large ones side by side on the right.
+
+    For a result beside its inputs (style transfer: the content photo and the style image
+    stacked small, the result large), a landscape figure that fills a slide.
+
+    Args:
+        small: the small pictures, a list of rows (each a list of images, or one image: a row of
+            one); None in a row leaves its place empty.
+        large: one image or a list of them, side by side, each `large_height` inches high.
+        small_titles, large_titles: str above each picture, shaped like `small` and `large`.
+        size: a small row's picture height in inches; a small column is as wide as its widest
+            picture at that height.
+        large_height: the large pictures' height in inches (None: the small rows' together).
+        fontsize: of every title.
+    """
+    small = [list(row) if isinstance(row, (list, tuple)) else [row] for row in small]
+    large = list(large) if isinstance(large, (list, tuple)) else [large]
+    if small_titles is not None:
+        small_titles = [list(r) if isinstance(r, (list, tuple)) else [r] for r in small_titles]
+    if large_titles is not None and isinstance(large_titles, str):
+        large_titles = [large_titles]
+    nrows, ncols = len(small), max(len(row) for row in small)
+    title = fontsize / 72 * 1.5  # inches: one line of title and its gap
+    small_lines = max((t.count("\n") + 1 for row in small_titles or [] for t in row if t), default=0)
+    large_lines = max((t.count("\n") + 1 for t in large_titles or [] if t), default=0)
+    large_height = large_height or nrows * size + (nrows - 1) * small_lines * title
+    col_widths = [size * max(1 / _aspect(row[c]) for row in small if c < len(row) and row[c] is not None)
+                  for c in range(ncols)]
+    large_widths = [large_height / _aspect(image) for image in large]
+    height = max(nrows * (size + small_lines * title), large_height + large_lines * title) + 0.1
+    fig = Figure(figsize=(sum(col_widths) + sum(large_widths) + 0.15 * (ncols + len(large)), height),
+                 layout="constrained")
+    grid = fig.add_gridspec(nrows, ncols + len(large), width_ratios=col_widths + large_widths)
+    for r, row in enumerate(small):
+        for c, image in enumerate(row):
+            if image is None:
+                continue
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(_rgb_array(image))
+            ax.set_axis_off()
+            if small_titles and small_titles[r][c]:
+                ax.set_title(small_titles[r][c], fontsize=fontsize)
+    for j, image in enumerate(large):
+        ax = fig.add_subplot(grid[:, ncols + j])
+        ax.imshow(_rgb_array(image))
+        ax.set_axis_off()
+        if large_titles and large_titles[j]:
+            ax.set_title(large_titles[j], fontsize=fontsize)
     return fig

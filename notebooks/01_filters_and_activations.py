@@ -154,17 +154,17 @@ for name, a in acts.items():
 # zero, yellow the map's largest value.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# A layer has too many channels to show them all. We show, after the input, the 11 whose map
-# varies most over the photo (the largest standard deviation over positions), leaving out the
-# outermost ring of positions, where the zero padding alone makes some channels fire. Each map
-# is scaled on its own: dark blue is zero, yellow the map's largest value.
+# A layer has too many channels to show them all. We show, beside the input (drawn large), the
+# 11 whose map varies most over the photo (the largest standard deviation over positions),
+# leaving out the outermost ring of positions, where the zero padding alone makes some channels
+# fire. Each map is scaled on its own: dark blue is zero, yellow the map's largest value.
 
 # %% slideshow={"slide_type": "-"}
 def most_varied(a, k=11):
     return a[0, :, 1:-1, 1:-1].flatten(1).std(dim=1).topk(k).indices.tolist()
 
 def grid(a, title, **style):
-    return plotting.activation_grid(a, channels=most_varied(a), ncols=6, size=2.4, image=image,
+    return plotting.activation_grid(a, channels=most_varied(a), ncols=5, size=2.4, image=image, image_span=2,
                                     fontsize=16, title=f"{title}: {a.shape[2]} x {a.shape[3]}", **style)
 
 grid(acts["stem"], "stem, shallow", scale="zero")

@@ -195,18 +195,19 @@ for change in variants:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## A flip, a shift, a colour change: where the pixels miss
 #
-# For each kind of change, the first copy whose pixel neighbour is another photo: the copy, its
-# nearest image by pixels, and its nearest by codes.
+# For each kind of change, the first copy whose pixel neighbour is another photo: the copy
+# (large), and under it its nearest image by pixels and its nearest by codes.
 
 # %% slideshow={"slide_type": "-"}
 misses = [q for q in range(len(names), len(gallery)) if photo[nearest["pixels"][q]] != photo[q]]
 fooled = [next(q for q in misses if kind[q] == change) for change in variants if any(kind[q] == change for q in misses)]
 shown, titles = [], []
 for q in fooled:
-    for label, j in (("query", q), ("pixels' nearest", nearest["pixels"][q]), ("codes' nearest", nearest["codes"][q])):
-        shown.append(gallery[j:j + 1])
-        titles.append(f"{label}:\n{names[photo[j]]} ({kind[j]})")
-plotting.show_images(shown, titles, ncols=3, size=2.8, fontsize=13)
+    row = (q, nearest["pixels"][q], nearest["codes"][q])
+    shown.append([gallery[j:j + 1] for j in row])
+    titles.append([f"{names[photo[j]]} ({kind[j]})" for j in row])
+plotting.image_table(shown, col_labels=["", "by pixels", "by codes"], titles=titles, size=1.9, fontsize=16,
+                     large_first=True)
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Three of the seven shifted photos have another photo as their nearest
@@ -241,7 +242,7 @@ for name, points in (("pixels", points_pixels), ("head codes", points_codes)):
     print(f"5-NN accuracy in the 2-D map of the {name}: {E.knn_accuracy(points, collection.labels, 5, 'euclidean'):.0%}")
 for points, name in ((points_pixels, "pixels"), (points_codes, "head codes")):
     display(plotting.thumbnail_map(points, collection.images, collection.labels, collection.classes,
-                                   thumb=34, size=7, fontsize=13, title=f"t-SNE of the {name}"))
+                                   thumb=34, size=7, fontsize=15, title=f"t-SNE of the {name}"))
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # In the map of the head codes each kind is an island or a region of its own: the fish, the

@@ -30,27 +30,23 @@ print("target:", top[1], f"{top[2]:.0%}")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Saliency: the gradient of the class score
 #
-# Top right: the cat photo's saliency map, |d score / d pixel|, the largest over RGB. Bottom:
-# SmoothGrad, the mean map of 16 noisy copies, at two noise levels.
-# <small>After Simonyan, Vedaldi and Zisserman 2013; SmoothGrad: Smilkov et al. 2017.</small>
+# Right: the cat photo's saliency map, |d score / d pixel|, the largest over RGB. Printed: how
+# well it agrees with the map at the photo plus faint noise.
+# <small>After Simonyan, Vedaldi and Zisserman 2013.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # How much would the class score change if one pixel changed a little? That is the gradient
 # d score / d pixel; the saliency map is its absolute value, the largest of the three colour
 # channels.
 #
-# On this cat the plain saliency map (top right below) is noise: bright and dark pixels side by
+# On this cat the plain saliency map (right, below) is noise: bright and dark pixels side by
 # side all over the photo, the eyes no brighter than the background. The gradient is the slope
 # of the score at exactly this one image, and in a deep network of ReLUs the gradient itself
 # changes wildly as the *input* moves: images that differ by far less than the eye can see have
-# very different gradients ("shattered gradients", Balduzzi et al. 2017). The first lines printed
+# very different gradients ("shattered gradients", Balduzzi et al. 2017). The lines printed
 # below measure it: add noise of standard deviation 0.003 (less than one grey level of 255) or
 # 0.01 to the photo, and the saliency map there ranks the pixels very differently from this one
 # (rank correlation 1 would be the same ranking). One gradient is one draw of that jitter.
-# **SmoothGrad** averages the saliency maps of nearby inputs, copies of the image with Gaussian
-# noise added (standard deviation sigma, in pixel units): the jitter averages out and what the
-# nearby gradients share remains. The right sigma is large: at 0.1 the map brightens the nose and
-# a line running down from the ear at the top right, at 0.25 the eyes stand out.
 
 # %% slideshow={"slide_type": "-"}
 sal = A.saliency(model, cat, target)
@@ -58,10 +54,27 @@ for eps in (0.003, 0.01):  # SmoothGrad with 1 copy: the saliency map at one nea
     near = A.smoothgrad(model, cat, target, samples=1, sigma=eps, seed=1)
     print(f"saliency at the photo + noise of std {eps} ({eps * 255:.1f} grey levels): "
           f"rank correlation with the photo's own map {round(A.rank_correlation(near[0], sal[0]), 1):.1f}")
+plotting.heatmap_grid([sal[0]], photo=cat, ncols=2, size=5.2, percentile=99.5, titles=["saliency"], fontsize=16,
+                      label="|d score / d pixel|, largest over RGB")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## SmoothGrad: the mean map of noisy copies
+#
+# The saliency maps of 16 copies of the cat photo with Gaussian noise added, averaged: at two
+# noise levels (sigma, in pixel units).
+# <small>After Smilkov et al. 2017.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# **SmoothGrad** averages the saliency maps of nearby inputs, copies of the image with Gaussian
+# noise added (standard deviation sigma, in pixel units): the jitter averages out and what the
+# nearby gradients share remains. The right sigma is large: at 0.1 the map brightens the nose and
+# a line running down from the ear at the top right, at 0.25 the eyes stand out.
+
+# %% slideshow={"slide_type": "-"}
 noise = {sigma: A.smoothgrad(model, cat, target, samples=16, sigma=sigma, seed=0)
          for sigma in (0.1, 0.25)}
-plotting.heatmap_grid([sal[0]] + [m[0] for m in noise.values()], photo=cat, ncols=2, size=4.2, percentile=99.5,
-                      titles=["saliency"] + [f"SmoothGrad, sigma {sigma} (16 copies)" for sigma in noise],
+plotting.heatmap_grid([m[0] for m in noise.values()], ncols=2, size=5.2, percentile=99.5, fontsize=16,
+                      titles=[f"SmoothGrad, sigma {sigma} (16 copies)" for sigma in noise],
                       label="|d score / d pixel|, largest over RGB")
 
 # %% [markdown] slideshow={"slide_type": "skip"}
@@ -200,7 +213,7 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Activation maps using patches: occlusion
 #
-# Grey squares of three sizes hide parts of the espresso photo. Each pixel: the mean drop in
+# Grey squares of 24 px hide parts of the espresso photo. Each pixel: the mean drop in
 # p(espresso) over the squares that cover it. Red: a drop; blue: a rise.
 # <small>After Zeiler and Fergus 2014.</small>
 
@@ -208,11 +221,10 @@ plotting.show_images(panels, titles, ncols=2, size=4.2, fontsize=14)
 # The most direct test needs no gradients: cover a square with grey and see how much the class's
 # probability drops (the network gives this photo 91% espresso). Each pixel shows the mean drop
 # of the windows that cover it. Red: hiding this part lowers the probability of espresso; blue:
-# hiding it raises it; white: no change. Each panel has its own colour scale: its colour bar gives
+# hiding it raises it; white: no change. Each map has its own colour scale: its colour bar gives
 # the values. The window size sets the scale of the answer: below, the 24 px windows find the
-# surface of the coffee (the map reaches 0.22), the 96 px windows the cup and much around it,
-# most strongly over the top of the cup (0.19). The 48 px windows find less (0.13 at most, on the
-# top of the rim, and little on the coffee); why is shown after the exercise.
+# surface of the coffee (the map reaches 0.22). The printout gives the maxima of the maps for
+# all three window sizes (the next slide shows the other two).
 
 # %% slideshow={"slide_type": "-"}
 espresso = load_image("espresso", size=(160, 240))
@@ -220,9 +232,27 @@ occ = {w: A.occlusion(model, espresso, 967, window=w, stride=w // 2) for w in (2
 in_grey = espresso.mean(1, keepdim=True).expand(-1, 3, -1, -1)  # the photo in grey, under the colours
 print(f"p(espresso) = {float(predict(model, espresso, k=1)[0][2]):.2f};",
       ", ".join(f"window {w}: map up to {float(o.max()):.2f}" for w, o in occ.items()))
-plotting.heatmap_grid([o[0] for o in occ.values()], images=in_grey, photo=espresso, ncols=2, size=4.0,
-                      titles=[f"window {w}, stride {w // 2}" for w in occ], cmap="RdBu_r", alpha=0.6,
-                      centered=True, label="drop in the probability of espresso")
+def occlusion_maps(windows, photo=None):
+    return plotting.heatmap_grid([occ[w][0] for w in windows], images=in_grey, photo=photo, ncols=2, size=5.2,
+                                 titles=[f"window {w}, stride {w // 2}" for w in windows], cmap="RdBu_r", opacity=0.6,
+                                 centered=True, label="drop in the probability of espresso", fontsize=16)
+
+occlusion_maps([24], photo=espresso)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Occlusion with larger squares
+#
+# The same with grey squares of 48 and 96 px over the espresso photo: red, a drop in
+# p(espresso); blue, a rise. Each map has its own colour scale.
+# <small>After Zeiler and Fergus 2014.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The 96 px windows find the cup and much around it, most strongly over the top of the cup
+# (0.19). The 48 px windows find less (0.13 at most, on the top of the rim, and little on the
+# coffee); why is shown after the exercise.
+
+# %% slideshow={"slide_type": "-"}
+occlusion_maps([48, 96])
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: occlusion with one window
@@ -277,7 +307,7 @@ for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Image crops: guided backprop of one inner unit
 #
-# Four `stage4` channels on Fashion-MNIST: the middle 64 px of the 8 windows that excite each most,
+# Two `stage4` channels on Fashion-MNIST: the middle 64 px of the 8 windows that excite each most,
 # and under them the guided backprop of that unit (mid-grey is zero).
 # <small>After Springenberg et al. 2015.</small>
 
@@ -285,7 +315,8 @@ for row, col, size, where in ((36, 108, 24, "24 px, on the grid"), (24, 96, 48, 
 # Springenberg et al. also ran guided backprop from a single unit of an inner layer instead of
 # a class score, on the image patches that excite that unit most: the patch shows *where* the
 # unit fired, the guided backprop shows *which pixels of the patch* made it fire. Here are
-# maximally activating patches (notebook 02) of four `stage4` channels, in Fashion-MNIST's clothes.
+# maximally activating patches (notebook 02) of four `stage4` channels, in Fashion-MNIST's clothes
+# (two on this slide, two on the next).
 # For each channel: a row of the 8 patches that excite it most, and under it the guided backprop
 # of the same unit on the same photo, cut to the same window. A unit of `stage4` sees 147 x 147
 # pixels in principle, but most of its guided backprop falls in the middle 64 x 64 (units see
@@ -316,15 +347,31 @@ for channel, (patches, _) in E.top_patches(model, collection, codes, "stage4", c
     rows.append(("guided\nbackprop", torch.stack([torch.as_tensor(d).permute(2, 0, 1) for d in drawn])))
 print(f"share of |guided backprop| inside the middle 64 x 64: {min(inside):.0%} to {max(inside):.0%} "
       f"over the {len(inside)} patches")
-plotting.patch_grid(rows, display=96, fontsize=13, title=f"stage4: the middle 64 px of each {rf.size[0]} px receptive field")
+def crop_rows(first, last):  # the rows of channels first..last - 1 (two rows each)
+    return plotting.patch_grid(rows[2 * first:2 * last], display=110, fontsize=15,
+                               title=f"stage4: the middle 64 px of each {rf.size[0]} px receptive field")
+
+crop_rows(0, 2)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # On Fashion-MNIST each of these channels has a pattern of its own, and its guided backprop
 # draws that pattern in every patch, whatever garment it comes from: channel 18 a bright edge
-# curving down to the right (a handle, a shoulder), channel 24 a small spot (a button, a hole),
-# channel 25 the corner where the top edge of a light shape bends down, channel 39 the lower end
-# of an upright light bar (a trouser leg, a strap), drawn as a U. The fine checkerboard in the
-# drawings is again the stride-2 convolutions on the way back.
+# curving down to the right (a handle, a shoulder), channel 24 a small spot (a button, a hole).
+# The fine checkerboard in the drawings is again the stride-2 convolutions on the way back.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Image crops: guided backprop, two more channels
+#
+# Two more `stage4` channels: the middle 64 px of the 8 windows that excite each most, and under
+# them the unit's guided backprop (mid-grey is zero).
+# <small>After Springenberg et al. 2015.</small>
+
+# %% slideshow={"slide_type": "-"}
+crop_rows(2, 4)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Channel 25 draws the corner where the top edge of a light shape bends down, channel 39 the
+# lower end of an upright light bar (a trouser leg, a strap), drawn as a U.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Class activation maps: CAM and Grad-CAM
@@ -350,7 +397,7 @@ for name, method in (("CAM", A.cam), ("Grad-CAM", A.grad_cam), ("Grad-CAM at sta
         titles.append(f"{name}: {model.categories[c]}")
 ratio = torch.cat([(maps[i] / maps[i + 2])[maps[i + 2] > 1e-4] for i in (0, 1)])
 print(f"CAM / Grad-CAM, wherever Grad-CAM > 0.0001: {float(ratio.min()):.1f} to {float(ratio.max()):.1f}")
-plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", alpha=0.5, fontsize=16)
+plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap="jet", opacity=0.5, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Each colour bar gives the map's own values. CAM's and Grad-CAM's maps differ only by a
@@ -363,17 +410,21 @@ plotting.heatmap_grid(maps, images=pair, titles=titles, ncols=2, size=4.4, cmap=
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Guided Grad-CAM
 #
-# Guided backprop's drawing multiplied by Grad-CAM's map, for each of the two classes.
+# Top: the photo, and guided backprop for "espresso". Bottom: guided backprop's drawing
+# multiplied by Grad-CAM's map, for each of the two classes.
 # <small>After Selvaraju et al. 2017.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# **Guided Grad-CAM** multiplies guided backprop's drawing by Grad-CAM's region, so the drawing
-# keeps to the class's own object (the cat's eyes and nose; the cup, saucer and spoon):
+# Guided backprop for "espresso" (top right) draws the cat's eyes and nose as well as the cup:
+# its drawing hardly depends on the class. **Guided Grad-CAM** multiplies it by Grad-CAM's
+# region, so the drawing keeps to the class's own object (the cat's eyes and nose; the cup,
+# saucer and spoon):
 
 # %% slideshow={"slide_type": "-"}
+guided = plotting.gradient_image(A.guided_backprop(model, pair, 967))
 ggc = [plotting.gradient_image(A.guided_grad_cam(model, pair, c)) for c in (285, 967)]
-plotting.show_images(ggc, ["guided Grad-CAM: Egyptian cat", "guided Grad-CAM: espresso"], ncols=2, size=4.6,
-                     fontsize=14, aspect="image")
+plotting.show_images([pair, guided] + ggc, ["photo", "guided backprop: espresso", "guided Grad-CAM: Egyptian cat",
+                                            "guided Grad-CAM: espresso"], ncols=2, size=5.8, fontsize=17, aspect="image")
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: Grad-CAM's weights and map

@@ -59,15 +59,14 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
       f"of the gradient, {float(high_frequency_share(photo)[0]):.0%} of a photo")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# So each step of plain ascent adds mostly fine texture (the first column of the figure below
-# shows where 48 such steps lead).
+# So each step of plain ascent adds mostly fine texture (the first picture of each of the next
+# two slides shows where 48 such steps lead).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## One objective, four parameterisations
+# ## One objective, four parameterisations: a class
 #
-# The dumbbell class (top) and `stage4` channel 61 (bottom) after 48 Adam steps; only what the
-# optimiser changes differs. Above each: the score, exact and over random views, and the
-# high-frequency share.
+# The dumbbell class after 48 Adam steps; only what the optimiser changes differs. Above each:
+# the probability on the exact image and over random views, and the high-frequency share.
 # <small>After Olah, Mordvintsev and Schubert 2017; MACO: Fel et al. 2023.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -81,10 +80,11 @@ print(f"power above half the Nyquist frequency: {float(high_frequency_share(grey
 # average of natural photos (measured on this course's photos) and lets the optimiser change only
 # the phases, where shapes and edges are placed.
 #
-# Below, the same objective, the same random views (pad, jitter, zoom, rotation: Lucid's set),
-# Adam, 48 steps and 128 px; only the parameterisation changes. Each panel gives the score on the
-# exact image and averaged over 20 random views (shifted by up to 16 px, zoomed by 0.9–1.1,
-# rotated by up to 5°), and the share of the image's power at high frequencies.
+# Below, and on the next slide for a channel, the same objective, the same random views (pad,
+# jitter, zoom, rotation: Lucid's set), Adam, 48 steps and 128 px; only the parameterisation
+# changes. Each panel gives the score on the exact image and averaged over 20 random views
+# (shifted by up to 16 px, zoomed by 0.9–1.1, rotated by up to 5°), and the share of the image's
+# power at high frequencies.
 
 # %% slideshow={"slide_type": "-"}
 PARAMS = {"pixels": "pixels", "fourier": "Fourier, 1/f", "fourier_decorrelated": "Fourier + colour",
@@ -99,25 +99,39 @@ for name in PARAMS:
         image = opt.finish(run).image
         exact = opt.view_score(model, image, objective, views=1, shift=0, scale=(1, 1), degrees=0)
         ablation[row].append(image)
-        notes[row].append(f"{PARAMS[name]}\n{unit} {exact:.2f} exact, "
-                          f"{opt.view_score(model, image, objective):.2f} views\n"
+        notes[row].append(f"{PARAMS[name]}\n{unit} {exact:.2f}, "
+                          f"views {opt.view_score(model, image, objective):.2f}\n"
                           f"high freq. {float(high_frequency_share(image)[0]):.0%}")
-plotting.image_table(ablation, row_labels=["dumbbell", "stage4 #61"], titles=notes, size=3.2, fontsize=12)
+plotting.image_table([ablation[0]], titles=[notes[0]], size=2.9, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# In pixel space both pictures are fields of coloured grain, the channel's with most of its
-# power at high frequencies (for the dumbbell, the class recipe's L2 penalty and blur hold the
-# grain back, but it still has the most fine power of the four). In Fourier space the same
-# optimiser draws larger patches in saturated red, green, blue and magenta. With decorrelated
-# colour as well the colours come closer to a photo's and the dumbbell's fine power is the lowest
-# of the four (the channel's is lower with MACO). MACO keeps the energy per frequency of a photo whatever the optimiser does: its pictures
-# are soft, pale and low in contrast, and after 48 steps at this step size its dumbbell is not
-# yet a dumbbell for the network and its channel is the least excited. The scores do
-# not follow the look of the pictures: over random views the dumbbell holds up best in Fourier
-# space without decorrelated colour (0.95) and, of the three that reach p 1.00 on the exact
-# image, worst with it (0.58), and the channel is most excited in pixel
-# space. What the change of variables buys, on this network, is a picture with less fine noise;
-# it does not buy a higher score.
+# In pixel space the dumbbell is a field of coloured grain: the class recipe's L2 penalty and
+# blur hold the grain back, but it still has the most fine power of the four. In Fourier space
+# the same optimiser draws larger patches in saturated red, green, blue and magenta. With
+# decorrelated colour as well the colours come closer to a photo's and the fine power is the
+# lowest of the four. MACO keeps the energy per frequency of a photo whatever the optimiser
+# does: its picture is soft, pale and low in contrast, and after 48 steps at this step size it
+# is not yet a dumbbell for the network. The scores do not follow the look of the pictures: over
+# random views the dumbbell holds up best in Fourier space without decorrelated colour (0.95)
+# and, of the three that reach p 1.00 on the exact image, worst with it (0.58).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## One objective, four parameterisations: a channel
+#
+# `stage4` channel 61 with the same four parameterisations, steps and views. Above each: its mean
+# activation on the exact image and over random views, and the high-frequency share.
+# <small>After Olah, Mordvintsev and Schubert 2017; MACO: Fel et al. 2023.</small>
+
+# %% slideshow={"slide_type": "-"}
+plotting.image_table([ablation[1]], titles=[notes[1]], size=2.9, fontsize=16)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# In pixel space the channel's picture, too, is a field of coloured grain, with most of its power
+# at high frequencies. In Fourier space the optimiser again draws larger patches in saturated
+# colours; with decorrelated colour the colours come closer to a photo's, and MACO's picture,
+# soft, pale and low in contrast, has the least fine power of the four. The channel is the most
+# excited in pixel space and the least with MACO. What the change of variables buys, on this
+# network, is a picture with less fine noise; it does not buy a higher score.
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise: one update step of a class image
@@ -239,7 +253,7 @@ print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):
 # ## Channel images: what a unit of a layer likes
 #
 # The same recipe, maximising one channel's mean activation: four channels each of `stage2`
-# (shallow), `stage4` (middle) and `stage6` (deep).
+# (shallow), `stage4` (middle) and `stage6` (deep), two columns per layer.
 # <small>After Olah, Mordvintsev and Schubert 2017.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -249,10 +263,11 @@ print("the husky image, as it is:", ", ".join(f"{model.categories[i]} {float(p):
 
 # %% slideshow={"slide_type": "-"}
 layers = {"stage2": [0, 5, 11, 20], "stage4": [3, 17, 42, 61], "stage6": [10, 40, 77, 150]}
-grid = [list(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL).split(1))
-        for layer, channels in layers.items()]
-plotting.image_table(grid, row_labels=list(layers), titles=[[f"#{c}" for c in cs] for cs in layers.values()],
-                     size=2.6, fontsize=13)
+grid = {layer: list(opt.channel_image(model, layer, channels, steps=STEPS, size=SMALL).split(1))
+        for layer, channels in layers.items()}
+shown = [(layer, k) for half in (0, 2) for layer in layers for k in (half, half + 1)]  # a 2 x 2 block per layer
+plotting.show_images([grid[layer][k] for layer, k in shown], titles=[f"{layer} #{layers[layer][k]}" for layer, k in shown],
+                     ncols=6, size=2.0, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The shallow channels like fine oriented strokes or stripes repeated everywhere, some in one
@@ -325,7 +340,7 @@ plotting.show_images(list(atlas.channel_images("stage4")), ncols=16, size=0.7)
 
 # %% slideshow={"slide_type": "-"}
 EXAMPLES = [("stage4", 61), ("stage5", 20), ("stage6", 37), ("stage6", 167)]
-rows = [[atlas.channel_images(layer)[unit], *atlas.top_patches(layer, unit)[1]] for layer, unit in EXAMPLES]
+rows = [[atlas.channel_images(layer)[unit], *atlas.unit_patches(layer, unit)[1]] for layer, unit in EXAMPLES]
 plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXAMPLES],
                      col_labels=["channel image"] + [f"crop {i + 1}" for i in range(9)], size=1.15, fontsize=13)
 
@@ -351,7 +366,7 @@ plotting.image_table(rows, row_labels=[f"{layer} #{unit}" for layer, unit in EXA
 # (pixels, the Fourier spectrum, or the spectrum in decorrelated colours), switch the random
 # views off or on, set the step size, size and iterations, and press **Run**. The preview
 # updates while it runs; **Stop** keeps the image reached so far. Things to try: pixels with no
-# random views (compare the result with the pixel column of the ablation above), a deep
+# random views (compare the result with the pixel images of the ablation above), a deep
 # layer's channel, a step size of 0.3.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}

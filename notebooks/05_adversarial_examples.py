@@ -277,7 +277,7 @@ check("make_fooling_image", make_fooling_image)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Adversarial sticker
 #
-# A 70 x 70 patch (top left), trained to make the model say "toaster", pasted at random places
+# A 70 x 70 patch (left), trained to make the model say "toaster", pasted at random places
 # and angles on crops of five photos its training never saw. Above each: the model's answer.
 # <small>After Brown et al. 2017.</small>
 
@@ -320,10 +320,10 @@ with torch.no_grad():
 hits = (answers(stickered) == TOASTER).float().mean().item()
 by_chance = (answers(grey) == TOASTER).float().mean().item()
 print(f"held-out crops called 'toaster': with the patch {hits:.0%}, with a grey square at the same places {by_chance:.0%}")
-shown = [patch] + [stickered[i][None].clone() for i in range(0, 40, 6)]
-titles = ["the patch"] + [predict(model, stickered[i][None], k=1)[0][1] for i in range(0, 40, 6)]
+shown = [patch] + [stickered[i][None].clone() for i in range(0, 40, 7)]
+titles = ["the patch"] + [predict(model, stickered[i][None], k=1)[0][1] for i in range(0, 40, 7)]
 del stickered, grey, held_out  # keep only the pictures shown
-show_images(shown, titles, ncols=4, size=2.4, fontsize=14)
+show_images(shown, titles, ncols=5, size=2.3, fontsize=14, first_span=2)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The lecture also shows a patch against an object detector (Lee and Kolter 2019, "On physical

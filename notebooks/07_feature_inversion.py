@@ -57,8 +57,8 @@ photo = center_square(load_image("espresso"), SIZE)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Feature Inversion: reconstructing from different layers
 #
-# The photo, then one reconstruction per layer, shallow to deep (160 px, 1300 steps, TV weight
-# 0.5). Above each: the relative feature error ‖Φ(x) − Φ₀‖ / ‖Φ₀‖ at that layer.
+# The photo (left), then one reconstruction per layer, shallow to deep (160 px, 1300 steps, TV
+# weight 0.5). Above each: the relative feature error ‖Φ(x) − Φ₀‖ / ‖Φ₀‖ at that layer.
 # <small>After Mahendran and Vedaldi 2015; the lecture's figure (VGG-16) is from Johnson, Alahi and Fei-Fei 2016.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -74,8 +74,8 @@ for layer in layers:
     inverted[layer] = opt.invert(model, photo, layer, tv_weight=TV, steps=STEPS)
     errors[layer] = opt.relative_error(model, inverted[layer], layer, photo)
 plotting.show_images([photo, *inverted.values()],
-                     titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=5, size=2.8,
-                     fontsize=14)
+                     titles=["photo"] + [f"{l} (error {errors[l]:.2f})" for l in layers], ncols=4, size=2.8,
+                     fontsize=16, first_span=2)
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "notes"}
 for layer in layers:

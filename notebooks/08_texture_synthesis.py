@@ -106,8 +106,8 @@ check("gram_matrix", gram_matrix)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Neural Texture Synthesis: shallow to deeper layers
 #
-# The dahlia's petals, then synthesis from the shallowest layer alone, adding one deeper layer
-# at a time (192 px, 100 L-BFGS steps from noise). Above each: how far the run brought the
+# The dahlia's petals (left), then synthesis from the shallowest layer alone, adding one deeper
+# layer at a time (192 px, 100 L-BFGS steps from noise). Above each: how far the run brought the
 # Gram distance down.
 # <small>After Gatys, Ecker and Bethge 2015.</small>
 
@@ -127,13 +127,13 @@ def layer_set_row(texture_image):
     for layers in sets:
         run = list(st.iterate_texture(model, texture_image, layers=layers, size=SIZE, steps=STEPS))
         start, end = -run[0].losses["objective"], -run[-1].losses["objective"]
-        titles.append(f"up to {layers[-1]}: {1 - end / start:.1%} lower\n{start:.3f} -> {end:.4f}")
+        titles.append(f"up to {layers[-1]}: −{1 - end / start:.1%}\n{start:.3f} -> {end:.4f}")
         results.append(run[-1].image)
     return [resize_longer_side(texture_image, SIZE)] + results, titles
 
 
 petal_row, titles = layer_set_row(petals)
-show_images(petal_row, titles, ncols=3, size=3.2, fontsize=16)
+show_images(petal_row, titles, ncols=5, size=2.5, fontsize=14, first_span=2)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The first layer alone (`stem`, stride 2, a 3 x 3 window) gets the petals' pale and deep
@@ -145,11 +145,11 @@ show_images(petal_row, titles, ncols=3, size=3.2, fontsize=16)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The same on a brick wall
 #
-# The grey brick wall of the lecture's figure, with the same layer sets.
+# The grey brick wall of the lecture's figure (left), with the same layer sets.
 # <small>After Gatys, Ecker and Bethge 2015.</small>
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
-show_images(*layer_set_row(bricks), ncols=3, size=3.2, fontsize=16)
+show_images(*layer_set_row(bricks), ncols=5, size=2.5, fontsize=14, first_span=2)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # From `stage2` on the result is made of brick-like pieces: short light mortar lines between
@@ -210,7 +210,7 @@ candidates = {
     "VGG-19, random weights": st.texture(vgg, church, size=SIZE, steps=50),
 }
 show_images([resize_longer_side(church, SIZE)] + list(candidates.values()),
-            ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=3, size=3.2, fontsize=15, aspect=1.25)
+            ["Van Gogh, The Church at Auvers"] + list(candidates), ncols=4, size=2.8, fontsize=15, first_span=2)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Without a prior the bundled network has the painting's blue and ochre, but covered in

@@ -15,7 +15,7 @@ from lecture_utils import style as st
 from lecture_utils.images import resize_longer_side
 from lecture_utils.models import is_cached
 from lecture_utils.optimize import finish
-from lecture_utils.plotting import image_table, show_images
+from lecture_utils.plotting import image_table, large_beside_small, show_images
 
 model = load_model(device="cpu")        # the bundled EfficientNet-Lite0
 palace, cafe, church = load_image("palace"), load_image("cafe_terrace"), load_image("church_auvers")
@@ -51,8 +51,8 @@ print("content layer and style layers:", st.default_layers(model))
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Neural style transfer: a first result
 #
-# The Summer Palace in the style of Van Gogh's *Café Terrace at Night* (256 px, 40 L-BFGS steps
-# from the photo). Printed: each loss term at the first step and at the last.
+# The Summer Palace (left, top) in the style of Van Gogh's *Café Terrace at Night* (left, bottom):
+# 256 px, 40 L-BFGS steps from the photo. Printed: each loss term at the first step and the last.
 # <small>After Gatys, Ecker and Bethge 2016.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -68,8 +68,8 @@ for when, step in (("step 1 (the photo)", run[0]), (f"step {run[-1].step}", run[
     print(f"{when:>19}: content {step.losses[f'content[{content_layer}]']:.2f}; style per layer {per_layer}; "
           f"TV {step.losses['tv2']:.3f}")
 result = run[-1]
-show_images([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE), result.image], ["content", "style", "result"],
-            ncols=3, size=3.6, fontsize=13, aspect="image")
+large_beside_small([resize_longer_side(palace, SIZE), resize_longer_side(cafe, SIZE)], result.image, ["content", "style"],
+                   "result", size=2.0, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # At the first step the image is the photo, so the content loss is 0, while every style
@@ -166,8 +166,8 @@ check("style_loss", style_loss)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Keeping the content's colours; starting from noise
 #
-# The painting's colours (style weight 20, above); luminance-only transfer, which keeps the
-# photo's colours; a run started from noise. Printed: the chroma errors, and the noise run's
+# Right: luminance-only transfer keeps the photo's colours. Left: the painting's colours (style
+# weight 20, as before) and a run started from noise. Printed: chroma errors; the noise run's
 # losses at its first and last step.
 # <small>After Gatys et al. 2016, "Preserving color in neural artistic style transfer".</small>
 
@@ -190,8 +190,8 @@ noise = noise_run[-1].image
 print("chroma error, colours kept:", round(st.chroma_error(kept, palace), 3), " not kept:", round(st.chroma_error(default, palace), 3))
 for step in (noise_run[0], noise_run[-1]):
     print(f"from noise, step {step.step:>2}: content loss {content_and_style(step)[0]:.2f}, style loss {content_and_style(step)[1]:.2f}")
-show_images([default, kept, noise], ["colours of the style", "colours of the content", "started from noise"],
-            ncols=3, size=3.6, fontsize=14, aspect="image")
+large_beside_small([default, noise], kept, ["colours of the style", "started from noise"], "colours of the content",
+                   size=2.0, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Luminance-only transfer keeps the photo's colours (its chroma error, printed above, is a
@@ -202,7 +202,7 @@ show_images([default, kept, noise], ["colours of the style", "colours of the con
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Blending two styles
 #
-# Two styles, each alone and then their Gram matrices averaged half and half.
+# Left: each style and its result alone. Right: their Gram matrices averaged half and half.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # *Several styles*: a weighted mean of their Gram matrices is the target.
@@ -210,10 +210,9 @@ show_images([default, kept, noise], ["colours of the style", "colours of the con
 # %% slideshow={"slide_type": "-"}
 church_alone = st.style_transfer(model, palace, church, **quick)
 blend = st.style_transfer(model, palace, [cafe, church], blend=[0.5, 0.5], **quick)
-image_table([[resize_longer_side(cafe, SIZE), resize_longer_side(church, SIZE)], [default, church_alone, blend]],
-            row_labels=["style", "result"], titles=[["Café Terrace", "The Church at Auvers"],
-                                                    ["café alone", "church alone", "café + church, 50/50"]],
-            size=2.9, fontsize=16)
+large_beside_small([[resize_longer_side(cafe, SIZE), default], [resize_longer_side(church, SIZE), church_alone]], blend,
+                   [["Café Terrace", "café alone"], ["Church at Auvers", "church alone"]], "café + church, 50/50",
+                   size=2.0, fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The café alone brings its violet and yellow, in the sky and on the palace; the church alone
@@ -259,7 +258,7 @@ import time
 
 
 start = time.perf_counter()
-coarse_run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40, scales=2))
+coarse_run = list(st.iterate_style_transfer(model, palace, cafe, size=SIZE, steps=40, octaves=2))
 coarse, coarse_loss, coarse_seconds = coarse_run[-1].image, -coarse_run[-1].losses["objective"], time.perf_counter() - start
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
@@ -316,8 +315,8 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which network? VGG-19, a residual network with SWAG, random VGG-19
 #
-# The same settings (256 px, 40 Adam steps) on VGG-19 with random weights and on the bundled
-# EfficientNet-Lite0, without and with SWAG.
+# The same settings (256 px, 40 Adam steps). Right: the bundled EfficientNet-Lite0. Left: VGG-19
+# with random weights, and EfficientNet-Lite0 with SWAG.
 # <small>After Wang, Li and Vasconcelos 2021.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -329,9 +328,10 @@ image_table([marked, crops], row_labels=["result", "region enlarged"], titles=[[
 # entropy. They also report that a VGG with **random** weights still stylises: in their view
 # the architecture matters more for style transfer than the learned weights.
 #
-# Below, the same settings (256 px, 40 Adam steps) on: VGG-19 with ImageNet weights (only if
-# they were fetched with `python -m lecture_utils fetch vgg19`), VGG-19 with random weights,
-# and the bundled network with and without SWAG.
+# On the slide, the same settings (256 px, 40 Adam steps): large, the bundled network without
+# SWAG; on the left, VGG-19 with ImageNet weights (only if they were fetched with
+# `python -m lecture_utils fetch vgg19`), VGG-19 with random weights, and the bundled network
+# with SWAG.
 
 # %% slideshow={"slide_type": "skip"}
 networks = {}
@@ -345,7 +345,10 @@ for name, (net, swag) in networks.items():
     side_by_side[name] = st.style_transfer(net, palace, cafe, size=SIZE, steps=40, optimizer="adam", swag=swag)
 
 # %% slideshow={"slide_type": "-"}
-show_images(list(side_by_side.values()), list(side_by_side), ncols=2, size=3.6, fontsize=13, aspect="image")
+others = [name for name in side_by_side if name != "EfficientNet-Lite0"]
+large_beside_small([side_by_side[name] for name in others], side_by_side["EfficientNet-Lite0"],
+                   [name.replace(" (", "\n(").replace(" + ", "\n+ ") for name in others], "EfficientNet-Lite0",
+                   size=4.0 / len(others), fontsize=14)
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # **Question.** Why can a VGG-19 with random weights transfer a painting's colours at all?

@@ -25,7 +25,7 @@ import time
 from lecture_utils import load_image, load_model
 from lecture_utils import fast_style as fs
 from lecture_utils.images import resize_longer_side
-from lecture_utils.plotting import image_table, show_images
+from lecture_utils.plotting import image_table, large_beside_small, show_images
 
 model = load_model(device="cpu")        # the loss network: the bundled EfficientNet-Lite0
 styles = fs.shipped_styles()
@@ -177,15 +177,15 @@ print(f"512 x 512 px: {time.perf_counter() - start:.2f} s for one forward pass")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Four photos, two styles
 #
-# Every picture at 256 px. Printed: how many L-BFGS steps one forward pass is worth on each
-# photo the networks never saw, and the network's loss in brackets.
+# Photos the networks never saw, at 256 px. Above each network's picture: how many L-BFGS steps
+# its one forward pass is worth, and its loss.
 # <small>After Johnson, Alahi and Fei-Fei 2016.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Johnson et al. report that one forward pass of their networks reaches the loss of 50 to 100
-# L-BFGS steps. Printed for ours: the number of steps one forward pass is worth on each photo
+# L-BFGS steps. Above each of ours: the number of steps one forward pass is worth on a photo
 # they never saw (15 steps are enough to find it; the palace's café run is the one above), and
-# the network's loss in brackets. Below: every picture at 256 px.
+# the network's loss.
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
 runs = {}
@@ -201,12 +201,12 @@ def worth_text(run):
     return str(run["steps_matched"]) if run["steps_matched"] <= len(run["gatys"]) else f">{len(run['gatys'])}"
 
 
-print(" " * 14 + "".join(f"{photo:>16}" for photo in photos))
-for style in networks:
-    print(f"{style:14}" + "".join(f"{worth_text(runs[p, style]):>9} ({runs[p, style]['fast_loss']:4.1f})" for p in photos))
-show_images(list(photos.values()) + [runs[p, s]["fast"] for s in networks for p in photos],
-            list(photos) + [f"{s}: {worth_text(runs[p, s])} steps" for s in networks for p in photos],
-            ncols=4, size=2.7, fontsize=16)
+short = {"cafe_terrace": "café", "church_auvers": "church"}
+image_table([list(photos.values())] + [[runs[p, s]["fast"] for p in photos] for s in networks],
+            row_labels=["photo"] + [short.get(s, s) for s in networks],
+            titles=[[p.replace("_", " ") for p in photos]]
+            + [[f"{worth_text(runs[p, s])} steps, loss {runs[p, s]['fast_loss']:.1f}" for p in photos] for s in networks],
+            size=2.7, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # One forward pass is worth far fewer steps than Johnson et al.'s 50 to 100: most on the palace
@@ -234,8 +234,8 @@ show_images(blends, [f"strength {s}" for s in (0.0, 0.33, 0.67, 1.0)], ncols=4, 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What limits these networks
 #
-# The café network trained further on one photo, the daisy, with the same loss (300 Adam
-# steps), beside the shipped network and Gatys' 50 steps; each with its loss.
+# Left: the daisy and the shipped café network's picture. Right: that network trained further
+# on this photo alone with the same loss (300 Adam steps), and Gatys' 50 steps. Each with its loss.
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Below, the café network is trained further on **one photo**, the daisy (its highest loss of
@@ -261,10 +261,10 @@ tuned_loss = fs.batch_loss(model, tuned_image, daisy, grams, settings)[0].item()
 print("trained on this photo alone, loss <= Gatys' after 50 steps:", tuned_loss <= run["gatys_losses"][-1])
 
 # %% tags=["nbval-ignore-output"] slideshow={"slide_type": "-"}
-image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
-            titles=[["photo", f"shipped network, loss {run['fast_loss']:.1f}"],
-                    [f"trained on this photo, loss {tuned_loss:.1f}", f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"]],
-            size=4.2, fontsize=16)
+large_beside_small([daisy, run["fast"]], [tuned_image, run["gatys"][-1]],
+                   ["photo", f"shipped network\nloss {run['fast_loss']:.1f}"],
+                   [f"trained on this photo, loss {tuned_loss:.1f}", f"Gatys, 50 steps, loss {run['gatys_losses'][-1]:.1f}"],
+                   size=1.8, large_height=3.2, fontsize=16)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # What to look for: the shipped network covers the daisy's dark background in blue and green
@@ -273,7 +273,7 @@ image_table([[daisy, run["fast"]], [tuned_image, run["gatys"][-1]]],
 # picture has bright vertical streaks over the background and the flower, a dark patch at the
 # left and a magenta blot in the centre; Gatys' picture has only faint vertical banding in the
 # background, and a whole flower. **So this loss tolerates streaks: here a picture full of them
-# (bottom left) scores no worse than Gatys' (bottom right), and minimising the loss on this
+# (large, left) scores no worse than Gatys' (large, right), and minimising the loss on this
 # photo did not remove them.** The shipped network's loss on the daisy, a photo it never saw, is
 # far higher than both (the titles above). Johnson et al. used VGG-16 as the loss
 # network; its weights must be fetched (`python -m lecture_utils fetch vgg16`) and were not

@@ -105,6 +105,35 @@ def test_activation_grid_colour_ranges():
         plotting.activation_grid(maps, scale="global")
 
 
+def test_the_first_picture_drawn_large_over_a_block_of_panels():
+    """show_images(first_span=2): the first image over a 2 x 2 block at the top left, the others
+    in the places left (a landscape figure for a slide); every image drawn once."""
+    from lecture_utils import plotting
+
+    images = [torch.rand(1, 3, 8, 8) for _ in range(5)]
+    fig = plotting.show_images(images, [str(i) for i in range(5)], ncols=4, first_span=2)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == ["0", "1", "2", "3", "4"]
+    spec = drawn[0].get_subplotspec()
+    assert (spec.rowspan, spec.colspan) == (range(0, 2), range(0, 2))
+    assert all(len(ax.get_subplotspec().rowspan) == 1 for ax in drawn[1:])
+    width, height = fig.get_size_inches()
+    assert width > 1.5 * height
+
+
+def test_an_image_table_of_blocks_has_each_rows_first_picture_large():
+    from lecture_utils import plotting
+
+    rows = [[torch.rand(1, 3, 8, 8) for _ in range(3)] for _ in range(3)]
+    fig = plotting.image_table(rows, titles=[["query", "a", "b"]] * 3, large_first=True, size=1.5)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 9
+    firsts = drawn[::3]
+    assert all(len(ax.get_subplotspec().colspan) == 2 for ax in firsts)  # as wide as the two below it
+    width, height = fig.get_size_inches()
+    assert width > 1.5 * height
+
+
 def test_hooks_answer_only_to_the_forward_passes_of_the_thread_that_set_them(model):
     # A panel's run in a background thread and another panel's click share one network.
     import threading

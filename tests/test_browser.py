@@ -24,6 +24,7 @@ Needs Chromium (Debian's `chromium` package; `make test` installs it when run as
 Playwright's Python client pointed at it. Without Chromium the tests are skipped, saying why.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -170,6 +171,19 @@ class Lab:
             except psutil.NoSuchProcess:
                 continue
         raise AssertionError(f"no kernel process with id {kernel_id} under the server")
+
+    def kernel_pids(self):
+        """The process ids of the server's kernels."""
+        import psutil
+
+        found = set()
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if any("ipykernel" in part for part in child.cmdline()):
+                    found.add(child.pid)
+            except psutil.NoSuchProcess:
+                continue
+        return found
 
     def close(self):
         if self.process.poll() is None:
@@ -409,7 +423,10 @@ IMAGE_SOURCE = """index => { const slide = document.querySelector('.reveal .slid
 FIGURE_SHARE = 0.45  # of the slide, on at least FIGURE_SLIDES of the slides that show a figure
 FIGURE_SLIDES = 0.9
 TEXT_PX = 16  # a figure's smallest text, drawn on the slide
-WORDS, PRINTED = 40, 3  # as tools/notebooks.py holds them in the sources
+_spec = importlib.util.spec_from_file_location("notebook_tools", Path(__file__).resolve().parents[1] / "tools" / "notebooks.py")
+notebook_tools = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(notebook_tools)
+WORDS, PRINTED = notebook_tools.WORDS, notebook_tools.PRINTED  # the rules the sources are checked by
 
 
 def text_px(source):
@@ -439,7 +456,9 @@ def slide_measure(page):
 
 def deck_problems(measures):
     """What breaks the slide rules, one line each, from the slide measures of one deck: a slide
-    without a title, with more than WORDS words or PRINTED printed lines."""
+    without a title, with more than WORDS words or PRINTED printed lines, a figure whose text
+    is drawn smaller than TEXT_PX, and fewer than FIGURE_SLIDES of the figure slides (a figure,
+    no panel) whose largest figure covers FIGURE_SHARE of the slide."""
     problems = []
     for name, m in measures.items():
         if not m["title"]:
@@ -448,14 +467,11 @@ def deck_problems(measures):
             problems.append(f"slide {name}: {m['words']} words of prose (at most {WORDS})")
         if m["lines"] > PRINTED:
             problems.append(f"slide {name}: {m['lines']} printed lines (at most {PRINTED})")
-    return problems
+    return problems + figure_problems(measures)
 
 
-def figure_shortfalls(measures):
-    """Where the deck's figures fall short of a projector, one line each: figures whose text is
-    drawn smaller than TEXT_PX, and the figure slides (a figure, no panel) whose largest figure
-    covers less than FIGURE_SHARE of the slide when fewer than FIGURE_SLIDES of them do. Printed
-    and saved, not yet asserted: many figures are still drawn for the notebook page."""
+def figure_problems(measures):
+    """The figure rules of deck_problems."""
     lines = []
     for name, m in measures.items():
         small = [f["text_px"] for f in m["figures"] if f["text_px"] is not None and f["text_px"] < TEXT_PX]
@@ -568,7 +584,6 @@ def test_notebook_in_jupyterlab(notebook, browser, lab):
         slides, overflowing, deck_control, outside, formulas, measures = present_deck(context, lab, path, name)
         print(f"{name}: {slides} slides; the panel's slide answered to {deck_control}")
         (SLIDES / f"{name}-measures.json").write_text(json.dumps(measures, indent=1))
-        print(f"{name}: where the figures fall short of a projector:", *figure_shortfalls(measures), sep="\n  ")
         problems = deck_problems(measures)
         assert not problems, f"{name}: slides a lecturer cannot project:\n" + "\n".join(problems)
         assert 8 <= slides <= 25, f"{name}: the deck has {slides} slides (8 to 25 fit a lecture topic)"
@@ -638,6 +653,48 @@ def test_demo_page_in_voila(browser, tmp_path):
     except Exception:
         page.screenshot(path=str(DEMO_ARTIFACTS / "failed.png"))
         raise
+    finally:
+        context.close()
+        demo.close()
+
+
+CULL_S = 10  # the idle time after which the test's Voilà shuts a kernel down (make demo's: 10 minutes)
+
+
+def wait_until(condition, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout_s} s")
+        time.sleep(0.5)
+
+
+def test_the_demo_page_preheats_a_kernel_and_lets_go_of_a_closed_pages_one(browser, tmp_path):
+    """notebooks/voila.json as `make demo` reads it (from the folder Voilà starts in), the idle
+    time cut from 10 minutes to CULL_S seconds: a kernel waits preheated before anyone comes;
+    the page opens on it; once the page is closed that kernel is shut down, and a preheated one
+    waits for the next visitor."""
+    settings = json.loads((ROOT / "notebooks" / "voila.json").read_text())
+    assert settings["MappingKernelManager"]["cull_idle_timeout"] == 600  # what the README says
+    settings["MappingKernelManager"].update(cull_idle_timeout=CULL_S, cull_interval=1)
+    (tmp_path / "voila.json").write_text(json.dumps(settings))
+    demo = Lab(tmp_path, voila=DEMO)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        wait_until(lambda: len(demo.kernel_pids()) == 1, FIRST_TAB_TIMEOUT_S, "no preheated kernel")
+        [preheated] = demo.kernel_pids()
+        page = context.new_page()
+        page.goto(demo.url)
+        page.wait_for_selector(SHOWN_TAB, timeout=FIRST_TAB_TIMEOUT_S * 1000)
+        wait_for_pictures(page.locator(SHOWN_TAB), FIRST_TAB_TIMEOUT_S)
+        assert preheated in demo.kernel_pids()
+        # the pool fills again for the next visitor
+        wait_until(lambda: len(demo.kernel_pids()) == 2, FIRST_TAB_TIMEOUT_S, "no second kernel preheated")
+        context.close()
+        started = time.monotonic()
+        wait_until(lambda: preheated not in demo.kernel_pids(), CULL_S + 30, "the closed page's kernel not shut down")
+        print(f"demo page: the closed page's kernel shut down {time.monotonic() - started:.0f} s after the page closed")
+        assert len(demo.kernel_pids()) == 1, "no kernel left preheated for the next visitor"
     finally:
         context.close()
         demo.close()

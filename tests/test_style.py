@@ -144,7 +144,7 @@ def test_targets_are_computed_once_and_reused(model, images):
 
 def test_coarse_to_fine_runs_each_scale_and_ends_at_the_size(model, images):
     steps = list(st.iterate_style_transfer(model, images["palace"], images["cafe_terrace"], size=SIZE, steps=3,
-                                   scales=2, optimizer="adam"))
+                                   octaves=2, optimizer="adam"))
     assert [s.octave for s in steps] == [0] * 3 + [1] * 3 and steps[-1].step == steps[-1].total == 6
     assert steps[0].image.shape[-1] == SIZE // 2 and max(steps[-1].image.shape[-2:]) == SIZE
 
@@ -257,7 +257,7 @@ def test_imagenet_vgg19_without_cached_weights_names_the_fetch_command(tmp_path,
     (dict(init="zeros"), "unknown init 'zeros'; accepted: content, noise"),
     (dict(optimizer="sgd"), "unknown optimizer 'sgd'; accepted: lbfgs, adam"),
     (dict(size=0), "size"),
-    (dict(scales=0), "scales"),
+    (dict(octaves=0), "octaves"),
 ])
 def test_bad_settings_raise_before_any_step(model, images, kwargs, message):
     with ForwardCounter(model) as counter, pytest.raises(ValueError, match=message):
@@ -293,3 +293,14 @@ def test_no_hook_is_left_when_a_run_fails(model, images, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         list(steps)
     assert hook_count(model) == 0
+
+
+def test_large_beside_small_is_landscape_with_three_images(images):
+    from lecture_utils.plotting import large_beside_small
+    content, style = resize_longer_side(images["palace"], SIZE), resize_longer_side(images["cafe_terrace"], SIZE)
+    fig = large_beside_small([content, style], content, ["content", "style"], "result", size=2.0, fontsize=14)
+    width, height = fig.get_size_inches()
+    assert 1.6 <= width / height <= 3.2
+    assert sum(len(ax.images) for ax in fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["content", "style", "result"]
+    assert fig.axes[2].get_position().height > 1.5 * fig.axes[0].get_position().height  # the result is large
