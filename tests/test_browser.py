@@ -662,11 +662,12 @@ CULL_S = 10  # the idle time after which the test's Voilà shuts a kernel down (
 
 
 def wait_until(condition, timeout_s, what):
+    """Poll `condition` until it holds; fail saying `what` did not happen within timeout_s."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout_s} s")
-        time.sleep(0.5)
+            raise AssertionError(f"not within {timeout_s} s: {what}")
+        time.sleep(0.25)
 
 
 def test_the_demo_page_preheats_a_kernel_and_lets_go_of_a_closed_pages_one(browser, tmp_path):
@@ -681,7 +682,7 @@ def test_the_demo_page_preheats_a_kernel_and_lets_go_of_a_closed_pages_one(brows
     demo = Lab(tmp_path, voila=DEMO)
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
-        wait_until(lambda: len(demo.kernel_pids()) == 1, FIRST_TAB_TIMEOUT_S, "no preheated kernel")
+        wait_until(lambda: len(demo.kernel_pids()) == 1, FIRST_TAB_TIMEOUT_S, "a preheated kernel")
         [preheated] = demo.kernel_pids()
         page = context.new_page()
         page.goto(demo.url)
@@ -689,10 +690,10 @@ def test_the_demo_page_preheats_a_kernel_and_lets_go_of_a_closed_pages_one(brows
         wait_for_pictures(page.locator(SHOWN_TAB), FIRST_TAB_TIMEOUT_S)
         assert preheated in demo.kernel_pids()
         # the pool fills again for the next visitor
-        wait_until(lambda: len(demo.kernel_pids()) == 2, FIRST_TAB_TIMEOUT_S, "no second kernel preheated")
+        wait_until(lambda: len(demo.kernel_pids()) == 2, FIRST_TAB_TIMEOUT_S, "a second kernel preheated")
         context.close()
         started = time.monotonic()
-        wait_until(lambda: preheated not in demo.kernel_pids(), CULL_S + 30, "the closed page's kernel not shut down")
+        wait_until(lambda: preheated not in demo.kernel_pids(), CULL_S + 30, "the closed page's kernel shut down")
         print(f"demo page: the closed page's kernel shut down {time.monotonic() - started:.0f} s after the page closed")
         assert len(demo.kernel_pids()) == 1, "no kernel left preheated for the next visitor"
     finally:

@@ -13,14 +13,12 @@ How fast the page shows frames, and how late, is measured by `make bench BENCH=l
 Screenshots go to test-artifacts/camera/.
 """
 
-import time
-
 import nbformat
 import numpy as np
 import pytest
 
 from lecture_utils import load_image
-from tests.test_browser import ROOT, Lab, chromium_path, wait_for_pictures
+from tests.test_browser import ROOT, Lab, chromium_path, wait_for_pictures, wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python client is missing")
 
@@ -118,14 +116,6 @@ def frames_shown(page):
 
 def top_class(page):
     return page.locator(".lu-bars .lu-bar").first.inner_text().split("\n")[0].strip()
-
-
-def wait_until(condition, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s} s: {what}")
-        time.sleep(0.25)
 
 
 def test_camera_frames_drive_the_explorer_and_a_click_shows_the_units_atlas_entry(camera_browser, page_server):

@@ -62,7 +62,7 @@ def test_every_notebook_has_the_colab_cells_after_its_title():
         tagged = [i for i, c in enumerate(book.cells) if notebook_tools.COLAB in c.metadata.get("tags", ())]
         assert tagged == [1, 2], f"{path.name}: the Colab cells are cells {tagged}, not the two after the title"
         links, install = book.cells[1].source, book.cells[2].source
-        assert f"colab.research.google.com/github/" in links and f"/notebooks/{path.name}" in links, links
+        assert "colab.research.google.com/github/" in links and f"/notebooks/{path.name}" in links, links
         assert "mybinder.org" in links, links
         assert install.startswith("# On Colab only") and 'if "google.colab" in sys.modules:' in install
         assert not book.cells[2].get("outputs"), f"{path.name}: the Colab cell printed something outside Colab"

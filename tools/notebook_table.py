@@ -138,7 +138,7 @@ def readme_repo(readme=None):
     writes it from the git remote): the one every badge and the notebooks' Colab cells use."""
     named = REPO_LINE.search(README.read_text() if readme is None else readme)
     if named is None:
-        sys.exit(f"README.md needs the line '<!-- BINDER_REPO: owner/name -->'")
+        sys.exit("README.md needs the line '<!-- BINDER_REPO: owner/name -->'")
     return named.group(1)
 
 

@@ -85,8 +85,8 @@ def strip_solutions(source, cell_type="code"):
 # A notebook opened in Colab runs in a bare runtime. So every student notebook gets, after its
 # title and off its slides, two cells tagged COLAB: links to open it on Colab and Binder, and a
 # code cell that does nothing elsewhere and on Colab installs the package from the repository at
-# the branch the link opened the notebook from (make readme writes the repository into the
-# README; `make readme` then `make relayout` carries it here), the Debian packages whose photos
+# the branch the link opened the notebook from (`make readme` writes the repository into the
+# README, then relayouts every notebook to carry it here), the Debian packages whose photos
 # the notebook reads (binder/apt.txt's, for the notebooks in PHOTOS), and turns on Colab's
 # manager for ipywidgets and anywidget. LECTURE_UTILS_SOURCE names another pip source (a fork, a
 # local clone: the test's).
