@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _checks, parameterize
+from ..images import gaussian_blur
 from ..activations import forward_with_activations, get_activations, resolve_layers
 from ..models import folded
 from ..runs import Step
@@ -155,7 +156,7 @@ class _Run:
                     return
                 with torch.no_grad():
                     if blur and count % blur_every == 0:
-                        params.copy_(variables.encode(_blur(variables.decode(params), blur)))
+                        params.copy_(variables.encode(gaussian_blur(variables.decode(params), blur)))
                     variables.clip(params)
                     x = variables.decode(params).detach().clone()
                 transparency = None if evidence is None else evidence.to("cpu", copy=True)
@@ -211,18 +212,6 @@ def _resize(image, size):
         return image
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
 
-
-def _blur(image, sigma):
-    """A Gaussian blur, reflecting at the edges: torchvision's `gaussian_blur` with a kernel of
-    2 * ceil(2 sigma) + 1 taps, as two 1-D passes (the bundled model's path never imports
-    torchvision, which costs a kernel about 170 MB)."""
-    radius = math.ceil(2 * sigma)
-    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    taps = (taps / taps.sum()).expand(image.shape[1], 1, -1)
-    out = F.pad(image, (radius, radius, radius, radius), mode="reflect")
-    out = F.conv2d(out, taps[:, :, None, :], groups=image.shape[1])  # along rows
-    return F.conv2d(out, taps[:, :, :, None], groups=image.shape[1])  # along columns
 
 
 def view_score(model, image, objective, *, views=20, shift=16, scale=(0.9, 1.1), degrees=5.0, seed=0):
