@@ -333,8 +333,10 @@ def use_panel(panel, sliders=True):
     for i in range(run.count()):
         run.nth(i).click(timeout=PANEL_TIMEOUT_S * 1000)  # waits while an earlier run still holds it
         if wait_for_change(panel, before, PANEL_TIMEOUT_S):
-            if stop.count() and stop.first.is_enabled():
-                stop.first.click()  # as a student would: the kernel is free again for what comes next
+            # As a student would: the kernel is free again for what comes next. Checked and clicked
+            # in one step in the page: a short run may end (and disable Stop) between two steps.
+            if stop.count():
+                stop.first.evaluate("button => button.disabled || button.click()")
             return f"Run button {i}"
     handles = panel.locator(".widget-slider .noUi-handle, .jupyter-widget-slider .noUi-handle")
     for i in range(handles.count() if sliders else 0):
@@ -611,12 +613,30 @@ CUT_TITLES = """tabs => tabs.filter(t => { const label = t.querySelector('.lm-Ta
     return label.scrollWidth > label.clientWidth + 1 || t.getBoundingClientRect().right > innerWidth + 1; })
     .map(t => t.innerText)"""
 SHOWN_TAB = ".widget-tab > .widget-tab-contents > .lm-Widget:not(.lm-mod-hidden)"
+# The open tab's pictures on a projector: the span from the leftmost left edge to the rightmost
+# right edge of its visible pictures (wider than 20 px) over the page's width, and what reaches
+# past the page's right edge (a picture or control beyond it, the tab or the page scrolling
+# sideways; the page may scroll down, Voilà's own box scrolls to a picture below the fold).
+MIN_PICTURE_SPAN = 0.6
+PICTURE_SPAN = """panel => { const shown = [...panel.querySelectorAll('img')].map(i => i.getBoundingClientRect())
+        .filter(r => r.width > 20 && r.height > 0);
+    return shown.length ? (Math.max(...shown.map(r => r.right)) - Math.min(...shown.map(r => r.left))) / innerWidth
+                        : 0; }"""
+OUTSIDE = """panel => { const out = [...panel.querySelectorAll('img, .jupyter-widgets')].filter(e => {
+        const r = e.getBoundingClientRect(); return r.width > 0 && r.right > innerWidth + 1; })
+        .map(e => `${e.className || e.tagName} to x=${Math.round(e.getBoundingClientRect().right)}`);
+    if (panel.scrollWidth > panel.clientWidth + 1) out.push(`the tab ${panel.scrollWidth} px wide in ${panel.clientWidth}`);
+    if (document.documentElement.scrollWidth > innerWidth + 1)
+        out.push(`the page ${document.documentElement.scrollWidth} px wide`);
+    return out; }"""
 
 
 def test_demo_page_in_voila(browser, tmp_path):
     """notebooks/demo.ipynb as `make demo` serves it: no code on the page, a tab per notebook,
-    each tab's panel built when the tab is opened and answering to a control; after every tab
-    the kernel within Binder's memory."""
+    each tab's panel built when the tab is opened and answering to a control; at 1280x720 every
+    tab title whole, and each tab's pictures, once its panel has answered, spanning at least
+    MIN_PICTURE_SPAN of the page's width, none stretched and nothing past the page's right edge;
+    after every tab the kernel within Binder's memory."""
     DEMO_ARTIFACTS.mkdir(parents=True, exist_ok=True)
     demo = Lab(tmp_path, voila=DEMO)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -643,8 +663,14 @@ def test_demo_page_in_voila(browser, tmp_path):
             assert "could not be opened" not in panel.inner_text(), panel.inner_text()
             control = use_panel(panel)
             page.screenshot(path=str(DEMO_ARTIFACTS / f"{index:02d}.png"))
-            print(f"demo page, {title}: the panel answered to {control}")
+            span, outside = panel.evaluate(PICTURE_SPAN), panel.evaluate(OUTSIDE)
+            aspects = panel.locator("img").evaluate_all(ASPECTS)
+            print(f"demo page, {title}: the panel answered to {control}; its pictures span {span:.2f} of the width")
             assert control is not None, f"demo page, {title}: no control changed a picture"
+            assert span >= MIN_PICTURE_SPAN, (f"demo page, {title}: the pictures span {span:.2f} of the 1280 px "
+                                              f"page (at least {MIN_PICTURE_SPAN})")
+            assert not outside, f"demo page, {title}: past the page's right edge at 1280x720: {outside}"
+            assert all(abs(a - 1) < 0.05 for a in aspects), f"demo page, {title}: pictures shown stretched: {aspects}"
             status = PANEL_ERROR.search(panel.inner_text())
             assert status is None, f"demo page, {title}: the panel shows an error: {panel.inner_text()[-500:]}"
         peak, private = demo.kernel_memory_gb()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from lecture_utils.widgets import (ActivationExplorer, AtlasBrowser, AttributionPanel, DemoPage, FastStylePanel,
                                    LiveExplorer, PredictionPanel)
+from lecture_utils.widgets.demo import PICTURE_ZOOM
 from tests.helpers import ForwardCounter
 
 
@@ -75,3 +76,18 @@ def test_runs_of_three_tabs_and_clicks_in_a_fourth_share_the_network_at_once(mod
         runner.join(120)
         assert not runner.running and runner.last.step == runner.last.total, runner.status.widget.value
         assert runner.status.widget.value.startswith("done"), runner.status.widget.value
+
+
+def test_the_pictures_are_drawn_larger_on_the_demo_page_only(model):
+    # Each tab's pictures grow by the tab's factor (the browser test measures them at 1280x720);
+    # the rules name the demo page's own tab classes, so a notebook's panel keeps its size.
+    titles = [t for t, _ in DemoPage.TOPICS]
+    assert set(PICTURE_ZOOM) <= set(titles), set(PICTURE_ZOOM) - set(titles)  # renaming a tab renames its factor
+    assert all(1 <= zoom <= 4 for zoom in PICTURE_ZOOM.values())
+    page = DemoPage(model)
+    style = page.widget.children[0].value
+    for index, (title, _) in enumerate(DemoPage.TOPICS):
+        assert f"lu-demo-tab-{index}" in page.tabs.children[index]._dom_classes
+        rule = f".lu-demo-tab-{index} .widget-image {{ zoom: {PICTURE_ZOOM.get(title)};"
+        assert (rule in style) == (title in PICTURE_ZOOM), (title, style)
+    assert not page.panels[0].widget._dom_classes  # the panel itself is the notebook's, unchanged

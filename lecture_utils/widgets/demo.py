@@ -32,11 +32,44 @@ TAB_BAR_STYLE = """<style>
 .widget-tab > .lm-TabBar .lm-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
 </style>"""
 
+# The panels draw their pictures 224 px high for a notebook page, which leaves most of a 1280 px
+# projector empty: on the demo page each tab's pictures (ipywidgets Images) are drawn this many
+# times larger, so that they span at least 60% of the page's width at 1280x720 without reaching
+# past it (the browser test measures both). CSS zoom keeps each picture's aspect ratio and lets
+# the panel's rows grow around it; the controls keep their size, and a picture taller than what
+# is left of the screen is scrolled to with its Run button above it. The PNGs are 224 px high,
+# so a grown picture is interpolated smoothly (photos, maps and plots). Tabs not named keep their
+# size: 01 Live and 04 Atlas fill the width already, and their clickable tile grids (anywidgets,
+# not Images) place their marks and read their clicks in their own pixels. The rules name only
+# the demo page's tab boxes: a panel in a notebook looks as before.
+PICTURE_ZOOM = {
+    "00 Predict": 1.5,
+    "01 Activations": 1.4,
+    "02 Features": 1.3,
+    "03 Attribution": 1.5,
+    "04 Class images": 3.6,
+    "05 Adversarial": 1.4,
+    "06 DeepDream": 2.6,
+    "07 Inversion": 2.0,
+    "08 Texture": 2.0,
+    "09 Style": 2.6,
+    "10 Fast style": 1.5,
+}
+
+
+def picture_style(zooms):
+    """The demo page's CSS that draws the pictures of tab i (class `lu-demo-tab-i`) zooms[i] times
+    larger, smoothly interpolated (photos, maps and plots, not pixel art)."""
+    rules = [f".lu-demo-tab-{i} .widget-image {{ zoom: {zoom}; image-rendering: auto; }}"
+             for i, zoom in enumerate(zooms) if zoom != 1]
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
 
 class DemoPage(Panel):
     """One tab per notebook, each holding that notebook's panel (`TOPICS`: tab title and the
-    method that builds the panel). `tabs.selected_index` picks a tab, as a click does; `panels`
-    holds the panels built so far, by tab index."""
+    method that builds the panel; `PICTURE_ZOOM`: how much larger the tab draws its pictures).
+    `tabs.selected_index` picks a tab, as a click does; `panels` holds the panels built so far,
+    by tab index."""
 
     TOPICS = [  # short titles; the tab bar wraps to a second row rather than cut one
         ("00 Predict", "_predictions"),
@@ -57,9 +90,12 @@ class DemoPage(Panel):
     def __init__(self, model=None):
         self._given_model = model
         self.panels = {}
-        self.tabs = widgets.Tab(children=[widgets.VBox([widgets.Label("Opening ...")]) for _ in self.TOPICS],
-                                titles=[title for title, _ in self.TOPICS])
-        self.widget = widgets.VBox([widgets.HTML(TAB_BAR_STYLE), self.tabs])
+        children = [widgets.VBox([widgets.Label("Opening ...")]) for _ in self.TOPICS]
+        for index, child in enumerate(children):
+            child.add_class(f"lu-demo-tab-{index}")
+        self.tabs = widgets.Tab(children=children, titles=[title for title, _ in self.TOPICS])
+        zooms = [PICTURE_ZOOM.get(title, 1) for title, _ in self.TOPICS]
+        self.widget = widgets.VBox([widgets.HTML(TAB_BAR_STYLE + picture_style(zooms)), self.tabs])
         self.tabs.observe(lambda change: self._open(change["new"]), "selected_index")
         self._open(self.tabs.selected_index or 0)
 
