@@ -16,7 +16,8 @@ from setuptools.command.build_py import build_py
 DATA = "data"
 # What the library reads from data/ (and the notes with the files' sources and licences); not
 # the scripts that made them (data/*.py, data/fast_style/*.sh).
-DATA_FILES = ("*.jpg", "*.npy", "README.md", "atlas/**/*", "fast_style/*.pt", "fast_style/README.md")
+DATA_FILES = ("*.jpg", "*.npy", "faithfulness.json", "README.md", "atlas/**/*", "fast_style/*.pt",
+              "fast_style/README.md")
 
 
 class BuildPyWithData(build_py):

@@ -2,7 +2,9 @@
 and `fetch imagenette` the Imagenette photos into the cache folder; `train-style` trains a
 fast style-transfer network (see `lecture_utils.fast_style.iterate_training`); `atlas` rebuilds
 the unit atlas in data/atlas (see `lecture_utils.atlas`; resumable); `spectrum` remeasures MACO's
-magnitude spectrum, data/maco_spectrum.npy (see `lecture_utils.parameterize.build_spectrum`)."""
+magnitude spectrum, data/maco_spectrum.npy (see `lecture_utils.parameterize.build_spectrum`);
+`faithfulness` remeasures the attribution methods' faithfulness table, data/faithfulness.json (see
+`lecture_utils.faithfulness.build_table`)."""
 
 import argparse
 import contextlib
@@ -40,6 +42,9 @@ def main(argv=None):
     spectrum = commands.add_parser("spectrum", help="remeasure MACO's magnitude spectrum on the atlas photos "
                                    "(data/maco_spectrum.npy; a few minutes)")
     spectrum.add_argument("--out", help="where to write it (default: data/maco_spectrum.npy)")
+    faithfulness = commands.add_parser("faithfulness", help="remeasure how faithful each attribution method's maps "
+                                       "are (data/faithfulness.json; about 5 minutes on 2 cores)")
+    faithfulness.add_argument("--out", help="where to write it (default: data/faithfulness.json)")
     args = parser.parse_args(argv)
     if args.command == "train-style":
         return _train_style(args)
@@ -47,6 +52,11 @@ def main(argv=None):
         return _build_atlas(args)
     if args.command == "spectrum":
         return _build_spectrum(args)
+    if args.command == "faithfulness":
+        from .faithfulness import build_table
+
+        print(f"faithfulness: written to {build_table(models.load_model(device='cpu'), args.out)}")
+        return 0
 
     names = list(models.TORCHVISION_MODELS) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in models.MODEL_NAMES and n not in DATASETS]

@@ -18,6 +18,8 @@ insertion) by default, or its mean colour. Pixels the map ranks equal are taken 
 `attribution.as_heatmap`). Nothing here changes the model.
 """
 
+import json
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +27,7 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
-from . import _checks
+from . import _checks, attribution, images
 from .attribution import as_heatmap
 from .images import gaussian_blur
 
@@ -178,3 +180,56 @@ def road(model, image, target, map, most_relevant_first=True, fractions=ROAD_FRA
                                  None if seed is None else seed + k))
         rows.append(_probabilities(model, torch.stack(filled), targets[i], len(filled)))
     return Curve(torch.tensor([0.0, *fractions]), torch.stack(rows).cpu())
+
+
+# ------------------------------------------------------------- the table notebook 03 shows
+
+TABLE_FILE = "faithfulness.json"
+TABLE_PHOTOS = ("cat", "espresso", "daisy", "palace", "rocket")  # bundled photos, each its top class
+# The metrics of `areas`: their names in figures, and which way is better
+METRICS = {"deletion": ("deletion", "lower"), "insertion": ("insertion", "higher"),
+           "road_morf": ("ROAD MoRF", "lower"), "road_lerf": ("ROAD LeRF", "higher")}
+RANDOM = "random order"  # the control: a map of uniform noise
+
+
+def areas(model, image, target, map, seed=0):
+    """The four metrics' areas for one map: {metric: (N,) tensor} (`METRICS` says which way is better)."""
+    return {"deletion": deletion(model, image, target, map, seed=seed).area,
+            "insertion": insertion(model, image, target, map, seed=seed).area,
+            "road_morf": road(model, image, target, map, True, seed=seed).area,
+            "road_lerf": road(model, image, target, map, False, seed=seed).area}
+
+
+def build_table(model, out=None, photos=TABLE_PHOTOS, progress=True):
+    """Every method of `attribution.METHODS` (at its defaults; SmoothGrad's noise seeded) and the
+    random-order control on `photos` (centre 224 px squares, each for the model's top class),
+    scored by `areas`; saved as JSON to `out` (default data/faithfulness.json), atomically.
+    Returns the path. Used by `python -m lecture_utils faithfulness` (about 5 minutes on 2 cores):
+    notebook 03 reads the table, since computing it there would take longer than a notebook may."""
+    out = Path(out) if out else images.DATA_DIR / TABLE_FILE
+    batch = torch.cat([images.center_square(images.load_image(name), 224) for name in photos]).to(model.device)
+    with torch.no_grad():
+        targets = model(batch).argmax(1)
+    maps = {name: attribution.attribute(model, name, batch, targets, seed=0) for name in attribution.METHODS}
+    maps[RANDOM] = torch.rand(batch.shape[0], *batch.shape[2:], generator=torch.Generator().manual_seed(0))
+    table = {"model": model.name, "photos": dict(zip(photos, (model.categories[t] for t in targets))),
+             "settings": {"steps": STEPS, "baseline": "blur", "blur_sigma": BLUR_SIGMA,
+                          "road_fractions": list(ROAD_FRACTIONS), "road_noise": ROAD_NOISE, "seed": 0},
+             "areas": {}}
+    for name, map in maps.items():
+        scores = areas(model, batch, targets, map)
+        table["areas"][name] = {photo: {metric: round(float(scores[metric][i]), 4) for metric in METRICS}
+                                for i, photo in enumerate(photos)}
+        if progress:
+            print(f"{name}: done", flush=True)
+    with _checks.atomic_path(out) as partial:
+        Path(partial).write_text(json.dumps(table, indent=1) + "\n")
+    return out
+
+
+def load_table(path=None):
+    """The table `build_table` wrote (default data/faithfulness.json), as a dict."""
+    path = Path(path) if path else images.DATA_DIR / TABLE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no faithfulness table at {path}; make it with `python -m lecture_utils faithfulness`")
+    return json.loads(path.read_text())

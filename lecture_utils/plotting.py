@@ -327,6 +327,48 @@ def curves(x, series, xlabel=None, ylabel=None, title=None, lines=None, size=(8.
     return fig
 
 
+def curve_panels(x, panels, xlabel=None, ylabel=None, dashed=(), size=(12.0, 4.6), fontsize=17):
+    """Side by side, one line plot per panel: `panels` {panel title: {label: values against x}}.
+    Labels in `dashed` are drawn dashed and grey (a control); one legend, beside the last panel."""
+    fig = Figure(figsize=size, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    x = torch.as_tensor(x).detach().float().cpu().numpy()
+    for ax, (title, series) in zip(axes, panels.items()):
+        for name, values in series.items():
+            style = dict(linestyle="--", color="grey") if name in dashed else dict(linewidth=2.5)
+            ax.plot(x, torch.as_tensor(values).detach().float().cpu().numpy(), label=name, **style)
+        ax.set_title(title, fontsize=fontsize)
+        ax.set_xlabel(xlabel or "", fontsize=fontsize)
+        ax.tick_params(labelsize=fontsize - 1)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(ylabel or "", fontsize=fontsize)
+    axes[-1].legend(fontsize=fontsize - 1, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return fig
+
+
+def score_table(values, row_labels, col_labels, better, size=(12.0, 5.0), fontsize=17):
+    """A table of numbers (rows x columns), each cell coloured by its rank in its column: green
+    the best, red the worst, as `better` says per column ("lower" or "higher"); equal numbers
+    share a colour."""
+    values = np.asarray(values, dtype=float)
+    # lower is better; as shown, to two decimals: a cell's rank is how many in its column are
+    # better, so numbers shown equal share a colour
+    signed = values.round(2) * np.array([1.0 if way == "lower" else -1.0 for way in better])
+    ranks = (signed[None, :, :] < signed[:, None, :]).sum(1) / max(len(values) - 1, 1)
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(ranks, cmap="RdYlGn_r", vmin=-0.3, vmax=1.3, aspect="auto")
+    for (r, c), value in np.ndenumerate(values):
+        ax.text(c, r, f"{value:.2f}", ha="center", va="center", fontsize=fontsize)
+    ax.set_xticks(range(len(col_labels)), col_labels, fontsize=fontsize)
+    ax.set_yticks(range(len(row_labels)), row_labels, fontsize=fontsize)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    return fig
+
+
 def filter_grid(weight, ncols=8, size=0.6, title=None):
     """First-layer filters (C_out, 3, k, k) as small RGB images, each scaled on its own and
     symmetrically around zero: mid-grey (0.5, 0.5, 0.5) is a zero weight, and the filter's

@@ -604,10 +604,95 @@ plotting.image_table(by_method(pictures), row_labels=list(methods), titles=by_me
 # the top of the model learned. Pretty is not the same as faithful.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Try it
+# ## Is the map faithful? Take its pixels away
+#
+# The probability of *espresso* as the pixels a map ranks first are blurred (left: should
+# fall fast) or put back into the blurred photo (right: should rise fast). Dashed: a random order.
+# In brackets: the areas under the curves.
+# <small>After Petsiuk, Das and Saenko 2018.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Pick or upload an image, choose a method and a class (the top 5, or type any class name).
+# A map claims that some pixels matter more than others for the class. The **deletion** test
+# (Petsiuk, Das and Saenko 2018) takes that claim literally: replace the pixels the map ranks
+# first by a blurred copy of the photo, a share at a time, and follow the class probability;
+# if the map is right, it falls fast, and the area under the curve (the legend's first number)
+# is small. **Insertion** runs the other way: start from the blurred photo and put the pixels
+# back, most relevant first; the probability should rise fast (a large second number). Pixels a
+# map ranks equal (Grad-CAM's zeros) are taken in a random order; the dashed line takes all of
+# them so, the control every map should beat.
+#
+# On this photo insertion separates the maps clearly: occlusion's and Grad-CAM's curves rise
+# fastest (area 0.79), the random order's slowest (0.49). Deletion does not: the curves are not
+# even monotone. Occlusion's area is the smallest (0.35), but Grad-CAM's (0.49) is no better than
+# the random order's (0.47): its probability drops, then climbs back as more of the cup is
+# blurred. Blurring the pixels a map ranks first leaves a blurred cup, and a blurred cup on a
+# sharp table still looks like an espresso to this network; blurring scattered pixels everywhere
+# (the random order) damages the whole photo's texture at once.
+
+# %% slideshow={"slide_type": "-"}
+from lecture_utils import faithfulness
+
+espresso = photos[1:]
+tested = {"saliency": "saliency", "occlusion": "occlusion", "Grad-CAM": "grad_cam"}
+maps = {label: A.attribute(model, method, espresso, "espresso") for label, method in tested.items()}
+maps["random order"] = torch.rand(1, 224, 224, generator=torch.Generator().manual_seed(0))
+deleted = {label: faithfulness.deletion(model, espresso, "espresso", m) for label, m in maps.items()}
+inserted = {label: faithfulness.insertion(model, espresso, "espresso", m) for label, m in maps.items()}
+legend = {label: f"{label} ({float(deleted[label].area[0]):.2f} / {float(inserted[label].area[0]):.2f})" for label in maps}
+shipped = faithfulness.load_table()["areas"]["grad_cam"]["espresso"]
+print(f"Grad-CAM's areas here: {float(deleted['Grad-CAM'].area[0]):.2f} / {float(inserted['Grad-CAM'].area[0]):.2f}; "
+      f"in the table of the next slide: {shipped['deletion']:.2f} / {shipped['insertion']:.2f}")
+plotting.curve_panels(deleted["random order"].fractions,
+                      {"deletion": {legend[k]: c.probabilities[0] for k, c in deleted.items()},
+                       "insertion": {legend[k]: c.probabilities[0] for k, c in inserted.items()}},
+                      xlabel="share of the pixels", ylabel="p(espresso)", dashed=[legend["random order"]])
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Do the metrics agree?
+#
+# Each method's areas, averaged over five photos; colour: its rank in the column (green best).
+# ROAD fills removed pixels from their neighbours instead of blurring.
+# <small>After Petsiuk et al. 2018; Rong et al. 2022.</small>
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Computing every method on several photos with every metric takes about five minutes, longer
+# than a notebook should: `python -m lecture_utils faithfulness` made this table
+# (data/faithfulness.json), with the same functions as above, and the line printed on the slide
+# before checks one of its entries here. **ROAD** (Rong et al. 2022, "remove and debias") fills
+# each removed pixel from its neighbours (noisy linear imputation), so that the shape of the
+# hole gives the class away less than a blurred patch does; it removes 10% to 90% of the pixels,
+# most relevant first (MoRF, lower is better) or least relevant first (LeRF, higher is better).
+#
+# Where the metrics agree: insertion and ROAD MoRF order the methods almost alike (rank
+# correlation 0.91, printed). Both put occlusion, CAM and Grad-CAM first (insertion 0.37-0.41,
+# ROAD MoRF 0.13) and the plain gradient and saliency near the bottom (0.22; 0.42, worse than
+# the random order's 0.39). Where they disagree: deletion ranks the random order *first* (0.18)
+# and CAM and Grad-CAM last (0.27), against insertion (-0.48) and ROAD MoRF (-0.30), for the
+# reason of the slide before: blurring scattered pixels hurts this network more than blurring
+# the object. ROAD's least-relevant-first column agrees with no other much (at most 0.44).
+# Tomsett et al. (2020) found the same of such metrics on other networks: they disagree with
+# one another, so a claim that one map is "more faithful" must say by which test. Two rows are
+# equal, as they should be: gradient and saliency (saliency is the gradient's largest absolute
+# value over the colours, which is also how a per-channel map is ranked here), and CAM and
+# Grad-CAM (on a network whose head is global average pooling then one linear layer, Grad-CAM at
+# the last layer is CAM).
+
+# %% slideshow={"slide_type": "-"}
+table = faithfulness.load_table()
+methods_in_table = list(table["areas"])
+means = [[sum(table["areas"][m][p][k] for p in table["photos"]) / len(table["photos"]) for k in faithfulness.METRICS]
+         for m in methods_in_table]
+labels, better = zip(*faithfulness.METRICS.values())
+# how alike two metrics order the methods: rank correlation of their columns, each signed so that higher is better
+score = torch.tensor(means) * torch.tensor([-1.0 if b == "lower" else 1.0 for b in better])
+for first in (0, 1):  # two lines: the pairs with deletion, then the others
+    pairs = [(first, j) for j in range(first + 1, 4)] + ([(2, 3)] if first else [])
+    print("rank correlation of the methods' orders:" if first == 0 else " " * 40, ", ".join(
+        f"{labels[i]} ~ {labels[j]} {A.rank_correlation(score[:, i], score[:, j]):.2f}" for i, j in pairs))
+plotting.score_table(means, methods_in_table, [f"{label}\n({b} is better)" for label, b in zip(labels, better)], better)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Try it
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Pick or upload an image, choose a method and a class (the top 5, or type any class name), the

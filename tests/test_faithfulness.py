@@ -141,3 +141,38 @@ def test_bad_input_says_what_is_accepted(linear):
     per_channel = torch.randn(1, 3, SIZE, SIZE)
     torch.testing.assert_close(F.deletion(linear, image, 0, per_channel, steps=3).probabilities,
                                F.deletion(linear, image, 0, A.as_heatmap(per_channel), steps=3).probabilities)
+
+
+def test_the_shipped_table_covers_every_method_and_is_what_the_code_gives(model):
+    table = F.load_table()
+    assert table["model"] == model.name and list(table["photos"]) == list(F.TABLE_PHOTOS)
+    # a method added to attribution.METHODS needs the table made again
+    assert list(table["areas"]) == [*A.METHODS, F.RANDOM], "run `python -m lecture_utils faithfulness`"
+    assert all(set(table["areas"][m][p]) == set(F.METRICS) for m in table["areas"] for p in F.TABLE_PHOTOS)
+    photo = center_square(load_image("espresso"), 224)
+    target = table["photos"]["espresso"]
+    again = F.areas(model, photo, target, A.grad_cam(model, photo, target))
+    shipped = table["areas"]["grad_cam"]["espresso"]
+    assert {k: round(float(v[0]), 2) for k, v in again.items()} == pytest.approx(shipped, abs=0.01)
+
+
+def test_a_missing_table_names_the_command_that_makes_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m lecture_utils faithfulness"):
+        F.load_table(tmp_path / "none.json")
+
+
+def test_the_notebooks_two_figures_draw_what_they_are_given():
+    from lecture_utils.plotting import curve_panels, score_table
+
+    fig = curve_panels(torch.linspace(0, 1, 5), {"deletion": {"a": torch.zeros(5), "control": torch.ones(5)},
+                                                 "insertion": {"a": torch.ones(5), "control": torch.zeros(5)}},
+                       dashed=["control"])
+    deletion, insertion = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["deletion", "insertion"]
+    assert [line.get_linestyle() for line in deletion.lines] == ["-", "--"]
+    assert [t.get_text() for t in insertion.get_legend().get_texts()] == ["a", "control"]
+    table = score_table([[0.1, 0.9], [0.3, 0.2], [0.1, 0.5]], ["x", "y", "z"], ["lower", "higher"], ["lower", "higher"])
+    ranks = table.axes[0].images[0].get_array()
+    assert ranks[:, 0].tolist() == [0.0, 1.0, 0.0]  # equal numbers share the best rank
+    assert ranks[:, 1].tolist() == [0.0, 1.0, 0.5]  # higher is better in this column
+    assert [t.get_text() for t in table.axes[0].texts][:2] == ["0.10", "0.90"]

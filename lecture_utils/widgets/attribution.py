@@ -2,7 +2,9 @@
 
 import ipywidgets as w
 
-from .. import _checks, attribution
+import torch
+
+from .. import _checks, attribution, faithfulness
 from ..activations import predict
 from ..plotting import gradient_image, heatmap_image, overlay
 from .common import ImagePicker, Panel, Status, array_png, defaults, image_view, layer_picker
@@ -12,8 +14,9 @@ class AttributionPanel(Panel):
     """Where the network looks (notebook 03): method, target class (one of the top 5, or any
     class by name), Grad-CAM layer, occlusion window and stride, overlay opacity.
 
-    Per-pixel maps are drawn over the picture, per-channel results as a signed gradient image.
-    Results are cached per setting, so the opacity slider (and going back to an earlier
+    Per-pixel maps are drawn over the picture, per-channel results as a signed gradient image;
+    below, the map's deletion area (`faithfulness.deletion`) beside a random order's. Results are
+    cached per setting, so the opacity slider (and going back to an earlier
     setting) answers without recomputing. The image is used whole, its shorter side 224 px.
     """
 
@@ -32,10 +35,11 @@ class AttributionPanel(Panel):
                                   continuous_update=False)
         self.opacity = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
         self.view = image_view()
+        self.faithful = w.HTML()
         self.status = Status()
         self.widget = w.VBox([
             self.picker.widget, w.HBox([self.method, self.target, self.other]),
-            w.HBox([self.layer, self.window, self.stride]), self.opacity, self.view, self.status.widget,
+            w.HBox([self.layer, self.window, self.stride]), self.opacity, self.view, self.faithful, self.status.widget,
         ])
         self._cache = {}
         self._render = self.status.callback(self.render)  # kept: set_image unhooks it for a moment
@@ -66,21 +70,41 @@ class AttributionPanel(Panel):
         """Every setting a method may take; `attribution.attribute` gives each only its own."""
         return {"layer": self.layer.value, "window": self.window.value, "stride": self.stride.value}
 
+    def _key(self):
+        # only the settings this method takes: moving the occlusion window while Grad-CAM is
+        # shown recomputes nothing
+        name = self.method.value
+        return name, self.target.value, tuple(attribution.settings_of(name, self.settings()).items())
+
     def result(self):
         """The current method's result for the current settings (cached)."""
-        name, settings = self.method.value, self.settings()
-        # the key holds only the settings this method takes: moving the occlusion window
-        # while Grad-CAM is shown recomputes nothing
-        key = (name, self.target.value, tuple(attribution.settings_of(name, settings).items()))
+        key = self._key()
         if key not in self._cache:
-            self._cache[key] = attribution.attribute(self.model, name, self.image, self.target.value, **settings).cpu()
+            self._cache[key] = attribution.attribute(self.model, self.method.value, self.image, self.target.value,
+                                                     **self.settings()).cpu()
         return self._cache[key]
+
+    def deletion_areas(self):
+        """The deletion areas of the current map and of a random order, for the current target (cached)."""
+        areas = []
+        for key, map in ((("deletion", *self._key()), self.result),
+                         (("deletion at random", self.target.value), self._random_order)):
+            if key not in self._cache:
+                self._cache[key] = float(faithfulness.deletion(self.model, self.image, self.target.value, map()).area[0])
+            areas.append(self._cache[key])
+        return areas
+
+    def _random_order(self):
+        return torch.rand(1, *self.image.shape[-2:], generator=torch.Generator().manual_seed(0))
 
     def render(self, change=None):
         result = self.result()  # before any drawing: if it fails, the last picture stays
+        deleted, at_random = self.deletion_areas()
         self.status.clear()
         if result.ndim == 4:  # per channel: a signed gradient image
             picture = gradient_image(result)
         else:
             picture = overlay(self.image, heatmap_image(result[0], "gray")[..., 0], self.opacity.value)
         self.view.value = array_png(picture)
+        self.faithful.value = (f"Deletion area {deleted:.2f}, a random order's {at_random:.2f}: the probability "
+                               f"left, on average, as the pixels the map ranks first are blurred (lower is better)")
