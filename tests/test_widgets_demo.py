@@ -1,5 +1,6 @@
 """The demo page: one tab per notebook, each panel built when its tab is first opened."""
 
+import ast
 from pathlib import Path
 
 from lecture_utils.widgets import (ActivationExplorer, AtlasBrowser, AttributionPanel, DemoPage, FastStylePanel,
@@ -91,3 +92,29 @@ def test_the_pictures_are_drawn_larger_on_the_demo_page_only(model):
         rule = f".lu-demo-tab-{index} .widget-image {{ zoom: {PICTURE_ZOOM.get(title)};"
         assert (rule in style) == (title in PICTURE_ZOOM), (title, style)
     assert not page.panels[0].widget._dom_classes  # the panel itself is the notebook's, unchanged
+
+
+def panel_calls(tree, statement):
+    """{panel class: its keyword settings} of the panel calls (a name ending in Panel, Explorer
+    or Browser) that are `statement`s (ast.Expr: a notebook cell's last line; ast.Return: a
+    demo tab's builder) in the parsed source `tree`."""
+    calls = {}
+    for node in ast.walk(tree):
+        call = getattr(node, "value", None) if isinstance(node, statement) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id.endswith(("Panel", "Explorer", "Browser")):
+            calls[call.func.id] = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    return calls
+
+
+def test_each_demo_tab_builds_its_panel_with_its_notebooks_settings():
+    # The notebooks' panel cells are what students read; the demo page repeats them, and the two
+    # copies must not drift apart (they did: 01's live explorer and 04's atlas browser).
+    root = Path(__file__).parent.parent
+    demo = panel_calls(ast.parse((root / "lecture_utils" / "widgets" / "demo.py").read_text()), ast.Return)
+    notebooks = {}
+    for source in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
+        notebooks.update(panel_calls(ast.parse(source.read_text()), ast.Expr))
+    assert set(demo) == set(notebooks), set(demo) ^ set(notebooks)
+    for panel, settings in demo.items():
+        assert settings == notebooks[panel], f"{panel}: the demo page's {settings}, the notebook's {notebooks[panel]}"

@@ -133,10 +133,10 @@ class DemoPage(Panel):
         return ActivationExplorer(self.model, image="cat", layer="stage3")
 
     def _live(self):
-        return LiveExplorer(self.model, image="espresso", layer="stage4")
+        return LiveExplorer(self.model, image="cat", layer="stage5", channel=20)
 
     def _atlas(self):
-        return AtlasBrowser(self.model, layer="stage4")
+        return AtlasBrowser(self.model, layer="stage5", channel=20)
 
     def _feature_space(self):
         from .. import embedding
