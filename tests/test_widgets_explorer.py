@@ -90,9 +90,11 @@ def test_a_frame_gives_its_classes_the_layers_maps_and_the_units_map_in_one_forw
                                                                                          monkeypatch):
     Answers(explorer.camera, monkeypatch)
     before = (explorer.grid.value, explorer.unit_view.value)
+    fast = []
+    monkeypatch.setattr(explorer, "forward", lambda image, run=explorer.forward: fast.append(1) or run(image))
     with ForwardCounter(model) as counter:
         frame(explorer.camera, jpeg("espresso"))
-    assert counter.calls == 1
+    assert len(fast) == 1 and counter.calls == 0  # the frozen trace's pass, no eager one
     assert explorer.predictions[0][1] == "espresso" and "espresso" in explorer.bars.value
     assert explorer.grid.value != before[0] and explorer.unit_view.value != before[1]
     assert explorer.grid.count == 80 and explorer.grid.selected == 3
@@ -157,6 +159,34 @@ def test_grad_cam_colours_the_frame_and_leaves_no_hooks(model, explorer):
     assert explorer.frame_view.value != plain and explorer.status.text == "" and hook_count(model) == 0
     explorer.grad_cam.value = False
     assert explorer.frame_view.value == plain
+
+
+def test_grad_cam_of_the_bundled_network_is_cam_from_the_same_pass_and_looks_as_the_backward_pass_does(
+        model, explorer):
+    eager = LiveExplorer(model, image="cat", layer="stage4", channel=3, fast=False)
+    assert explorer.cam_layer == "head" and eager.forward is None and eager.cam_layer is None
+    with ForwardCounter(model) as counter:
+        explorer.grad_cam.value = True
+    assert counter.calls == 0  # no backward pass, not even a forward one of the eager network
+    eager.grad_cam.value = True
+    assert [p[0] for p in explorer.predictions] == [p[0] for p in eager.predictions]
+    # the same overlay up to JPEG's rounding (a mean difference of ~1 level of 255)
+    difference = np.abs(pixels(explorer.frame_view.value).astype(int) - pixels(eager.frame_view.value))
+    assert difference.mean() < 3 and bytes(explorer.frame_view.value[:2]) == b"\xff\xd8"
+    assert explorer.frame_view.format == explorer.unit_view.format == "jpeg" and explorer.grid.format == "png"
+
+
+def test_the_grid_is_sent_again_only_when_its_maps_changed_or_another_layer_is_picked(model, explorer, monkeypatch):
+    Answers(explorer.camera, monkeypatch)
+    sent = []
+    monkeypatch.setattr(explorer.grid, "show", lambda *args: sent.append(args[1:]))
+    frame(explorer.camera, jpeg("espresso"))
+    frame(explorer.camera, jpeg("espresso"), number=2)
+    assert [s[:2] for s in sent] == [(16, 80)]  # the second frame is the same scene: its grid is not sent again
+    frame(explorer.camera, jpeg("daisy"), number=3)
+    assert len(sent) == 2  # another scene
+    explorer.layer.value = "stage2"
+    assert len(sent) == 3 and sent[-1][1] == 24
 
 
 def test_a_frame_that_fails_shows_in_the_status_until_a_frame_works(model, explorer, monkeypatch):
