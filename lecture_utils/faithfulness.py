@@ -100,26 +100,29 @@ def _curve(model, image, target, map, steps, baseline, batch_size, seed, insert)
     steps = _checks.positive_int(steps, "steps")
     fill = _baseline(image, baseline)
     n, _, h, w = image.shape
-    counts = torch.linspace(0, h * w, steps + 1).round().long()
+    counts = torch.linspace(0, h * w, steps + 1).round().long().to(image.device)
     order = ranking(map, seed).to(image.device)
     rows = []
     for i in range(n):
         # position[p] = when pixel p is taken: changed at step k when position < counts[k]
         position = torch.empty(h * w, dtype=torch.long, device=image.device)
         position[order[i]] = torch.arange(h * w, device=image.device)
-        taken = (position[None] < counts[:, None].to(image.device)).view(steps + 1, 1, h, w)
         start, end = (fill[i], image[i]) if insert else (image[i], fill[i])
-        rows.append(_probabilities(model, torch.where(taken, end, start), targets[i], batch_size))
-    return Curve(counts.float() / (h * w), torch.stack(rows).cpu())
+        row = []
+        for first in range(0, steps + 1, batch_size):  # a batch's images at a time: memory for one batch only
+            taken = (position[None] < counts[first:first + batch_size, None]).view(-1, 1, h, w)
+            row.append(_probabilities(model, torch.where(taken, end, start), targets[i], batch_size))
+        rows.append(torch.cat(row))
+    return Curve(counts.cpu().float() / (h * w), torch.stack(rows).cpu())
 
 
-def deletion(model, image, target, map, steps=STEPS, baseline="blur", batch_size=16, seed=0):
+def deletion(model, image, target, map, steps=STEPS, baseline="blur", batch_size=8, seed=0):
     """The deletion curve: the target's probability as the map's most relevant pixels are
     replaced by the baseline, `steps` equal shares at a time. A `Curve`; lower area is better."""
     return _curve(model, image, target, map, steps, baseline, batch_size, seed, insert=False)
 
 
-def insertion(model, image, target, map, steps=STEPS, baseline="blur", batch_size=16, seed=0):
+def insertion(model, image, target, map, steps=STEPS, baseline="blur", batch_size=8, seed=0):
     """The insertion curve: from the baseline, the map's most relevant pixels put back first,
     `steps` equal shares at a time. A `Curve`; higher area is better."""
     return _curve(model, image, target, map, steps, baseline, batch_size, seed, insert=True)

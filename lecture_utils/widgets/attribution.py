@@ -15,8 +15,9 @@ class AttributionPanel(Panel):
     class by name), Grad-CAM layer, occlusion window and stride, overlay opacity.
 
     Per-pixel maps are drawn over the picture, per-channel results as a signed gradient image;
-    below, the map's deletion area (`faithfulness.deletion`) beside a random order's. Results are
-    cached per setting, so the opacity slider (and going back to an earlier
+    with "deletion area" ticked, below it the map's deletion area (`faithfulness.deletion`)
+    beside a random order's (33 more forward passes a map: off by default, so that a click
+    costs what the method costs). Results are cached per setting, so the opacity slider (and going back to an earlier
     setting) answers without recomputing. The image is used whole, its shorter side 224 px.
     """
 
@@ -35,17 +36,18 @@ class AttributionPanel(Panel):
                                   continuous_update=False)
         self.opacity = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
         self.view = image_view()
+        self.measure = w.Checkbox(value=False, description="deletion area (how faithful the map is)", indent=False)
         self.faithful = w.HTML()
         self.status = Status()
         self.widget = w.VBox([
             self.picker.widget, w.HBox([self.method, self.target, self.other]),
-            w.HBox([self.layer, self.window, self.stride]), self.opacity, self.view, self.faithful, self.status.widget,
+            w.HBox([self.layer, self.window, self.stride]), w.HBox([self.opacity, self.measure]), self.view, self.faithful, self.status.widget,
         ])
         self._cache = {}
         self._render = self.status.callback(self.render)  # kept: set_image unhooks it for a moment
         self.picker.on_change(self.status.callback(self.set_image))
         self.other.observe(self.status.callback(self._on_other), "value")
-        for control in (self.method, self.target, self.layer, self.window, self.stride, self.opacity):
+        for control in (self.method, self.target, self.layer, self.window, self.stride, self.opacity, self.measure):
             control.observe(self._render, "value")
         self.set_image(self.picker.image)
 
@@ -99,12 +101,13 @@ class AttributionPanel(Panel):
 
     def render(self, change=None):
         result = self.result()  # before any drawing: if it fails, the last picture stays
-        deleted, at_random = self.deletion_areas()
+        areas = self.deletion_areas() if self.measure.value else None
         self.status.clear()
         if result.ndim == 4:  # per channel: a signed gradient image
             picture = gradient_image(result)
         else:
             picture = overlay(self.image, heatmap_image(result[0], "gray")[..., 0], self.opacity.value)
         self.view.value = array_png(picture)
-        self.faithful.value = (f"Deletion area {deleted:.2f}, a random order's {at_random:.2f}: the probability "
-                               f"left, on average, as the pixels the map ranks first are blurred (lower is better)")
+        self.faithful.value = "" if areas is None else (
+            f"Deletion area {areas[0]:.2f}, a random order's {areas[1]:.2f}: the probability left, on average, as "
+            f"the pixels the map ranks first are blurred (lower is better)")
