@@ -178,12 +178,20 @@ def cam(model, image, target):
                       f"lacks; showing Grad-CAM at {_layer_of(model, None)!r} instead", stacklevel=2)
         return grad_cam(model, image, target)
     net, image, targets = _prepare(model, image, target)
-    layer, fc = CAM_CLASSIFIER[model.name]
+    layer = CAM_CLASSIFIER[model.name][0]
     with torch.no_grad():
         _, acts = forward_with_activations(net, image, [layer])
-        weights = net.get_submodule(fc).weight[targets]  # (N, K)
-        maps = F.relu(torch.einsum("nk,nkhw->nhw", weights, acts[layer]))
-    return _upsample(maps, image.shape[2:])
+    return _upsample(cam_maps(net, acts[layer], targets), image.shape[2:])
+
+
+def cam_maps(model, maps, targets):
+    """CAM from maps already computed: ReLU(sum_k w_k^c A_k) at the maps' own size, (N, h, w),
+    where `maps` (N, K, h, w) are the layer `CAM_CLASSIFIER[model.name][0]` and w^c the linear
+    layer's row for each target class (an index tensor or list, one per map)."""
+    weights = model.get_submodule(CAM_CLASSIFIER[model.name][1]).weight  # (classes, K)
+    targets = torch.as_tensor(targets, device=maps.device).reshape(-1)
+    with torch.no_grad():
+        return F.relu(torch.einsum("nk,nkhw->nhw", weights[targets], maps))
 
 
 def guided_grad_cam(model, image, target, layer=None):

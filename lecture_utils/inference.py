@@ -14,10 +14,9 @@ import copy
 import warnings
 
 import torch
-import torch.nn.functional as F
 
 from .activations import forward_with_activations, resolve_layers
-from .attribution import CAM_CLASSIFIER
+from .attribution import CAM_CLASSIFIER, cam_maps
 
 
 class _WithMaps(torch.nn.Module):
@@ -99,7 +98,4 @@ def cam_from_maps(model, maps, targets):
     if cam_layer(model) is None:
         raise ValueError(f"{model.name} has no global-average-pooling-then-linear head; "
                          f"use attribution.grad_cam for it")
-    weights = model.get_submodule(CAM_CLASSIFIER[model.name][1]).weight  # (1000, K)
-    targets = torch.as_tensor(targets, device=maps.device).reshape(-1)
-    with torch.no_grad():
-        return F.relu(torch.einsum("nk,nkhw->nhw", weights[targets], maps)) / (maps.shape[2] * maps.shape[3])
+    return cam_maps(model, maps, targets) / (maps.shape[2] * maps.shape[3])
