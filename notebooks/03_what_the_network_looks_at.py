@@ -606,9 +606,8 @@ plotting.image_table(by_method(pictures), row_labels=list(methods), titles=by_me
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Is the map faithful? Take its pixels away
 #
-# The probability of *espresso* as the pixels a map ranks first are blurred (left: should
-# fall fast) or put back into the blurred photo (right: should rise fast). Dashed: a random order.
-# In brackets: the areas under the curves.
+# p(*espresso*) as the pixels a map ranks first are blurred (left: should fall fast) or restored
+# to the blurred photo (right: should rise fast). Dashed: a random order. Bracketed: the areas.
 # <small>After Petsiuk, Das and Saenko 2018.</small>
 
 # %% [markdown] slideshow={"slide_type": "notes"}
